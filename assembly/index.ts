@@ -1,0 +1,20 @@
+// The one Wasm module: every kernel the trainer uses, over raw pointers into linear memory.
+// Memory is laid out by the host (src/layout.ts) from heapBase() upward, grown once before any
+// view is taken, and never grown again, so host views never detach.
+export { matmulForward, matmulBackwardInput, matmulBackwardWeight, matmulScratchFloats } from './matmul';
+export { rmsnormForward, rmsnormBackward } from './rmsnorm';
+export { attentionForward, attentionBackward } from './attention';
+export { siluForward, siluBackward } from './silu';
+export { expForward } from './expf';
+export { embeddingForward, embeddingBackward, gatherRows, scatterAddRows } from './embedding';
+export { crossEntropyForward, crossEntropyBackward, countCorrect } from './crossentropy';
+export { adamwUpdate } from './adamw';
+export { newtonSchulz, lowRankDecay, newtonSchulzScratchFloats } from './newton_schulz';
+export { singularValues, spectralScratchDoubles, stableRankOf, effectiveRankOf } from './spectral';
+export { randomSeed, randomNext, randomBelow, randomUniform, randomNormal, randomShuffle } from './random';
+export { hashUpdate, hashFinish } from './hash';
+
+/** First free byte after the module's static data, 16-byte aligned. */
+export function heapBase(): usize {
+  return (__heap_base + 15) & ~(<usize>15);
+}

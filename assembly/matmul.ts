@@ -1,0 +1,177 @@
+// Packed f32x4 GEMM. One register-blocked core serves the three layouts training needs; the
+// layouts differ only in the strides used while packing, so all three run at the same speed.
+//
+// Determinism contract: every output element is `C[i,j] (+)= sum_k A[i,k] * B[k,j]`, summed in
+// ascending k with one f32 accumulator, multiply and add rounded separately (no FMA). The
+// result is therefore bit-identical to the scalar triple loop, independent of tiling, and
+// independent of how rows might later be split across threads.
+//
+// Scratch: `scratch` must hold matmulScratchFloats(summed dim, output columns) floats, 16-byte
+// aligned: (k, n) for matmulForward, (n, k) for matmulBackwardInput, (m, k) for matmulBackwardWeight.
+
+// 4 rows x 8 columns per block = 8 f32x4 accumulators. V8 exposes 15 vector registers on x64;
+// larger blocks spill and lose about half the speed (measured), so do not grow this.
+const ROWS: i32 = 4;
+const COLS: i32 = 8;
+
+/** Floats of scratch for a product summing over `k` into `n` output columns (packed B + one A block). */
+export function matmulScratchFloats(k: i32, n: i32): i32 {
+  const panels = (n + COLS - 1) / COLS;
+  return panels * COLS * k + ROWS * k + ROWS * COLS;
+}
+
+// Packs B(k, j) = b[k*bk + j*bj] into panels of 8 columns: panel p, step kk holds
+// B(kk, 8p .. 8p+7) contiguously, zero-padded past n, so the core reads 32 bytes per k-step.
+function packB(dst: usize, b: usize, k: i32, n: i32, bk: i32, bj: i32): void {
+  const panels = (n + COLS - 1) / COLS;
+  for (let p = 0; p < panels; p++) {
+    const j0 = p * COLS;
+    const width = min(COLS, n - j0);
+    let out = dst + ((<usize>p * COLS * k) << 2);
+    if (bj == 1 && width == COLS) {
+      let src = b + ((<usize>j0) << 2);
+      for (let kk = 0; kk < k; kk++) {
+        v128.store(out, v128.load(src));
+        v128.store(out, v128.load(src, 16), 16);
+        src += (<usize>bk) << 2;
+        out += 32;
+      }
+    } else {
+      for (let kk = 0; kk < k; kk++) {
+        for (let c = 0; c < COLS; c++) {
+          store<f32>(out + (<usize>c << 2), c < width ? load<f32>(b + ((<usize>(kk * bk + (j0 + c) * bj)) << 2)) : 0);
+        }
+        out += 32;
+      }
+    }
+  }
+}
+
+// Packs rows i0..i0+3 of A(i, k) = a[i*ai + k*ak] interleaved by k (4 floats per k-step),
+// zero-padded past m, so the core broadcasts them with load32_splat at constant offsets.
+function packA(dst: usize, a: usize, i0: i32, m: i32, k: i32, ai: i32, ak: i32): void {
+  const height = min(ROWS, m - i0);
+  if (ai == 1 && height == ROWS) {
+    let src = a + ((<usize>i0) << 2);
+    for (let kk = 0; kk < k; kk++) {
+      v128.store(dst + ((<usize>kk) << 4), v128.load(src));
+      src += (<usize>ak) << 2;
+    }
+    return;
+  }
+  for (let r = 0; r < ROWS; r++) {
+    let out = dst + ((<usize>r) << 2);
+    if (r < height) {
+      let src = a + ((<usize>((i0 + r) * ai)) << 2);
+      const step = (<usize>ak) << 2;
+      for (let kk = 0; kk < k; kk++) {
+        store<f32>(out, load<f32>(src));
+        src += step;
+        out += 16;
+      }
+    } else {
+      for (let kk = 0; kk < k; kk++) {
+        store<f32>(out, 0);
+        out += 16;
+      }
+    }
+  }
+}
+
+// C block (ldc floats per row) <- acc, or C += acc. Partial blocks go through `tile` so only
+// the valid height x width corner is touched.
+// @ts-ignore: decorator
+@inline
+function storeRow(dst: usize, lo: v128, hi: v128, accumulate: bool): void {
+  if (accumulate) {
+    v128.store(dst, f32x4.add(v128.load(dst), lo));
+    v128.store(dst, f32x4.add(v128.load(dst, 16), hi), 16);
+  } else {
+    v128.store(dst, lo);
+    v128.store(dst, hi, 16);
+  }
+}
+
+function core(c: usize, ldc: i32, ap: usize, bp: usize, k: i32, height: i32, width: i32, accumulate: bool, tile: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let kk = 0; kk < k; kk++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c00 = f32x4.add(c00, f32x4.mul(a, b0));
+    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 4);
+    c10 = f32x4.add(c10, f32x4.mul(a, b0));
+    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 8);
+    c20 = f32x4.add(c20, f32x4.mul(a, b0));
+    c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 12);
+    c30 = f32x4.add(c30, f32x4.mul(a, b0));
+    c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    ap += 16;
+    bp += 32;
+  }
+  const row = (<usize>ldc) << 2;
+  if (height == ROWS && width == COLS) {
+    storeRow(c, c00, c01, accumulate);
+    storeRow(c + row, c10, c11, accumulate);
+    storeRow(c + 2 * row, c20, c21, accumulate);
+    storeRow(c + 3 * row, c30, c31, accumulate);
+    return;
+  }
+  v128.store(tile, c00); v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32); v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64); v128.store(tile, c21, 80);
+  v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+  for (let r = 0; r < height; r++) {
+    for (let j = 0; j < width; j++) {
+      const dst = c + <usize>r * row + ((<usize>j) << 2);
+      const v = load<f32>(tile + ((<usize>(r * COLS + j)) << 2));
+      store<f32>(dst, accumulate ? load<f32>(dst) + v : v);
+    }
+  }
+}
+
+// C[m x n] (+)= A * B with A(i,k) = a[i*ai + k*ak], B(k,j) = b[k*bk + j*bj]; C row-major.
+function gemm(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32,
+  ai: i32, ak: i32, bk: i32, bj: i32, accumulate: bool, scratch: usize): void {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate) memory.fill(c, 0, (<usize>m * n) << 2);
+    return;
+  }
+  const panels = (n + COLS - 1) / COLS;
+  const packedB = scratch;
+  const packedA = packedB + ((<usize>panels * COLS * k) << 2);
+  const tile = packedA + ((<usize>ROWS * k) << 2);
+  packB(packedB, b, k, n, bk, bj);
+  for (let i0 = 0; i0 < m; i0 += ROWS) {
+    packA(packedA, a, i0, m, k, ai, ak);
+    const height = min(ROWS, m - i0);
+    const crow = c + ((<usize>i0 * n) << 2);
+    for (let p = 0; p < panels; p++) {
+      const j0 = p * COLS;
+      core(crow + ((<usize>j0) << 2), n, packedA, packedB + ((<usize>p * COLS * k) << 2), k,
+        height, min(COLS, n - j0), accumulate, tile);
+    }
+  }
+}
+
+/** Forward of a linear layer. out[m x n] (+)= x[m x k] * w[n x k]^T (w is PyTorch's out x in). */
+export function matmulForward(out: usize, x: usize, w: usize, m: i32, k: i32, n: i32, accumulate: bool, scratch: usize): void {
+  gemm(out, x, w, m, k, n, k, 1, 1, k, accumulate, scratch);
+}
+
+/** Input gradient of a linear layer. dx[m x k] (+)= dy[m x n] * w[n x k]. */
+export function matmulBackwardInput(dx: usize, dy: usize, w: usize, m: i32, k: i32, n: i32, accumulate: bool, scratch: usize): void {
+  gemm(dx, dy, w, m, n, k, n, 1, k, 1, accumulate, scratch);
+}
+
+/** Weight gradient of a linear layer. dw[n x k] (+)= dy[m x n]^T * x[m x k], summed over m in order. */
+export function matmulBackwardWeight(dw: usize, dy: usize, x: usize, m: i32, k: i32, n: i32, accumulate: bool, scratch: usize): void {
+  gemm(dw, dy, x, n, m, k, 1, n, k, 1, accumulate, scratch);
+}

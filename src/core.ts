@@ -1,0 +1,13 @@
+// The platform-neutral API: everything except finding the .wasm file. The Node entry
+// (index.ts) and the browser worker both build on this.
+export { ADAM, ConfigError, DEFAULT_CONFIG, FIELDS, describeRange, resolveConfig } from './config.js';
+export type { Decay, FieldSpec, RunConfig } from './config.js';
+export { parameterTable, parameterCount } from './params.js';
+export type { ModelShape, ParamSpec } from './params.js';
+export { GROK_ACCURACY, Trainer, optimizerGroups } from './trainer.js';
+export type { EvalInfo, OptimizerGroup, RunOptions, RunResult, StepInfo } from './trainer.js';
+export { compileKernels, loadKernels, loadKernelsSync } from './wasm.js';
+export type { KernelExports, WasmSource } from './wasm.js';
+export { newtonSchulzWith, singularValuesWith } from './linalg.js';
+export { decodeSafetensors, encodeSafetensors, SafetensorsError } from './safetensors.js';
+export type { Dtype, Tensor, TensorData } from './safetensors.js';

@@ -1,0 +1,56 @@
+// Modular-addition data: all p*p pairs (a, b) -> (a + b) mod p as token rows (a, b, '='),
+// with '=' = p. The split and every epoch's order come from the run's PRNG in linear memory.
+import type { Arena } from './arena.js';
+import type { KernelExports } from './wasm.js';
+
+export const SEQ_LEN = 3;
+
+/** Training/validation split: pair ids (a * p + b), shuffled once, train first. */
+export class ModularData {
+  readonly pairs: number;        // i32[p*p], pair ids, train prefix then validation
+  readonly order: number;        // i32[trainCount], this epoch's order of training pair ids
+  readonly trainCount: number;
+  readonly valCount: number;
+  private pairsView!: Int32Array;
+  private orderView!: Int32Array;
+
+  constructor(arena: Arena, readonly p: number, frac: number) {
+    const total = p * p;
+    // Same rule as the reference: int(len(data) * train_frac).
+    this.trainCount = Math.floor(total * frac);
+    this.valCount = total - this.trainCount;
+    this.pairs = arena.words(total);
+    this.order = arena.words(this.trainCount);
+  }
+
+  /** After the arena is committed: lay out and shuffle the pairs with the split stream. */
+  init(arena: Arena, kernels: KernelExports, splitState: number): void {
+    this.pairsView = arena.i32(this.pairs, this.p * this.p);
+    this.orderView = arena.i32(this.order, this.trainCount);
+    for (let i = 0; i < this.pairsView.length; i++) this.pairsView[i] = i;
+    kernels.randomShuffle(splitState, this.pairs, this.pairsView.length);
+  }
+
+  /** Starts a new epoch: the training pairs in a fresh random order. */
+  shuffleEpoch(kernels: KernelExports, orderState: number): void {
+    this.orderView.set(this.pairsView.subarray(0, this.trainCount));
+    kernels.randomShuffle(orderState, this.order, this.trainCount);
+  }
+
+  trainIds(): Int32Array { return this.pairsView.subarray(0, this.trainCount); }
+  valIds(): Int32Array { return this.pairsView.subarray(this.trainCount); }
+  epochIds(): Int32Array { return this.orderView; }
+
+  /** Writes examples ids[from, from + count) as token rows and targets. */
+  fill(tokens: Int32Array, targets: Int32Array, ids: Int32Array, from: number, count: number): void {
+    const p = this.p;
+    for (let n = 0; n < count; n++) {
+      const id = ids[from + n];
+      const a = Math.floor(id / p), b = id % p;
+      tokens[n * SEQ_LEN] = a;
+      tokens[n * SEQ_LEN + 1] = b;
+      tokens[n * SEQ_LEN + 2] = p;
+      targets[n] = (a + b) % p;
+    }
+  }
+}

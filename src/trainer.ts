@@ -1,0 +1,342 @@
+// The trainer: one kernel instance, its parameter / optimiser / activation arenas, the data,
+// and the reference's training loop for the L2 and LRD arms.
+import { Arena } from './arena.js';
+import { ADAM, resolveConfig, type RunConfig } from './config.js';
+import { ModularData, SEQ_LEN } from './data.js';
+import { Model } from './model.js';
+import { parameterArenaFloats, parameterTable, type ModelShape, type ParamSpec } from './params.js';
+import { loadKernels, type KernelExports, type WasmSource } from './wasm.js';
+
+/** Independent PRNG streams derived from the seed, so changing one use never shifts another. */
+const STREAM = { split: 1, init: 2, order: 3 } as const;
+
+export interface StepInfo {
+  /** 0-based index of the update just made (the reference's step numbering). */
+  step: number;
+  loss: number;
+}
+
+export interface EvalInfo {
+  step: number;
+  trainLoss: number;
+  trainAcc: number;
+  valLoss: number;
+  valAcc: number;
+  /** Mean over all q_proj and k_proj weights of ||W||_F^2 / sigma_max^2. */
+  stableRank: number;
+  /** Mean over all q_proj and k_proj weights of exp(H(sigma / sum sigma)). */
+  effectiveRank: number;
+  /** Checksum of parameters and optimiser state at this step. */
+  checksum: string;
+}
+
+export interface RunResult {
+  config: RunConfig;
+  history: EvalInfo[];
+  bestValAcc: number;
+  /** First evaluation step with valAcc >= 0.99, or null. */
+  grokStep: number | null;
+  /** Optimiser steps actually taken (early stopping may end a run before config.steps). */
+  steps: number;
+  checksum: string;
+  wallMs: number;
+}
+
+export interface RunOptions {
+  onStep?: (info: StepInfo) => void;
+  /** Aborting ends the run after the current step; the result holds what was done. */
+  signal?: AbortSignal;
+}
+
+export interface OptimizerGroup {
+  name: string;
+  weightDecay: number;
+  lowRankDecay: boolean;
+}
+
+/** Which parameters get which decay: the reference's two arms, decided in one visible place. */
+export function optimizerGroups(config: RunConfig, table: ParamSpec[]): OptimizerGroup[] {
+  return table.map((p) => ({
+    name: p.name,
+    weightDecay: config.decay === 'lrd' && p.queryKey ? 0 : config.wd,
+    lowRankDecay: config.decay === 'lrd' && p.queryKey,
+  }));
+}
+
+/** Accuracy at or above which a validation evaluation counts as grokked. */
+export const GROK_ACCURACY = 0.99;
+
+export class Trainer {
+  readonly config: RunConfig;
+  readonly table: ParamSpec[];
+  readonly groups: OptimizerGroup[];
+  readonly shape: ModelShape;
+  private readonly k: KernelExports;
+  private readonly arena: Arena;
+  private readonly model: Model;
+  private readonly data: ModularData;
+  private readonly floats: number;
+  private readonly ptr: {
+    params: number; grads: number; m: number; v: number; rng: number; counter: number;
+    polar: number; nsScratch: number; sv: number; svScratch: number;
+  };
+  private readonly inputs: { tokens: Int32Array; targets: Int32Array };
+  private adamStep = 0;
+  private stepsDone = 0;
+  private epochCursor = 0;
+  private hasGrads = false;
+  private lastBatch = 0;
+
+  private constructor(kernels: KernelExports, config: RunConfig) {
+    this.k = kernels;
+    this.config = config;
+    this.shape = {
+      vocab: config.p + 1, seqLen: SEQ_LEN, dim: config.dim, depth: config.depth, heads: config.heads, mlp: config.mlp,
+    };
+    this.table = parameterTable(this.shape);
+    this.groups = optimizerGroups(config, this.table);
+    this.floats = parameterArenaFloats(this.table);
+    const arena = (this.arena = new Arena(kernels));
+    const D = config.dim;
+    this.ptr = {
+      params: arena.words(this.floats), grads: arena.words(this.floats),
+      m: arena.words(this.floats), v: arena.words(this.floats),
+      rng: arena.words(4 * 3), counter: arena.words(4),
+      polar: arena.words(D * D), nsScratch: arena.words(kernels.newtonSchulzScratchFloats(D, D) + 8),
+      sv: arena.doubles(D), svScratch: arena.doubles(kernels.spectralScratchDoubles(D, D) + 2),
+    };
+    this.model = new Model(kernels, arena, this.shape, this.table, { params: this.ptr.params, grads: this.ptr.grads }, config.batch);
+    this.data = new ModularData(arena, config.p, config.frac);
+    arena.commit();
+    this.model.bindViews(arena);
+    this.inputs = this.model.inputViews(arena);
+
+    kernels.randomSeed(this.rng('split'), config.seed, STREAM.split);
+    kernels.randomSeed(this.rng('init'), config.seed, STREAM.init);
+    kernels.randomSeed(this.rng('order'), config.seed, STREAM.order);
+    this.data.init(arena, kernels, this.rng('split'));
+    this.initParams();
+    this.data.shuffleEpoch(kernels, this.rng('order'));
+  }
+
+  /** Builds a trainer on a fresh instance of the kernel module. */
+  static async create(config: Partial<RunConfig>, wasm: WasmSource): Promise<Trainer> {
+    const resolved = resolveConfig(config);
+    return new Trainer(await loadKernels(wasm), resolved);
+  }
+
+  private rng(stream: keyof typeof STREAM): number {
+    return this.ptr.rng + 16 * (STREAM[stream] - 1);
+  }
+
+  private view(base: number, spec: ParamSpec): Float32Array {
+    return this.arena.f32(base + 4 * spec.offset, spec.size);
+  }
+
+  private initParams(): void {
+    const state = this.rng('init');
+    for (const spec of this.table) {
+      const ptr = this.ptr.params + 4 * spec.offset;
+      if (spec.init.kind === 'normal') this.k.randomNormal(state, ptr, spec.size, 0, spec.init.std);
+      else if (spec.init.kind === 'uniform') this.k.randomUniform(state, ptr, spec.size, -spec.init.bound, spec.init.bound);
+      else this.view(this.ptr.params, spec).fill(1);
+    }
+  }
+
+  /** Copies of every parameter, by PyTorch name. */
+  getParams(): Record<string, { shape: number[]; data: Float32Array }> {
+    const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const spec of this.table) out[spec.name] = { shape: [...spec.shape], data: this.view(this.ptr.params, spec).slice() };
+    return out;
+  }
+
+  /** Replaces parameter values (every name must be present with the right size) and resets the optimiser. */
+  setParams(params: Record<string, Float32Array>): void {
+    for (const spec of this.table) {
+      const value = params[spec.name];
+      if (!value) throw new Error(`setParams: missing parameter '${spec.name}'`);
+      if (value.length !== spec.size) {
+        throw new Error(`setParams: '${spec.name}' has ${value.length} values, expected ${spec.size} (shape ${spec.shape.join('x')})`);
+      }
+    }
+    const known = new Set(this.table.map((s) => s.name));
+    for (const name of Object.keys(params)) if (!known.has(name)) throw new Error(`setParams: unknown parameter '${name}'`);
+    for (const spec of this.table) this.view(this.ptr.params, spec).set(params[spec.name]);
+    this.arena.f32(this.ptr.m, this.floats).fill(0);
+    this.arena.f32(this.ptr.v, this.floats).fill(0);
+    this.adamStep = 0;
+    this.hasGrads = false;
+  }
+
+  private forwardBackward(b: number): number {
+    this.arena.f32(this.ptr.grads, this.floats).fill(0);
+    const sum = this.model.forward(b, true);
+    this.model.backward();
+    this.hasGrads = true;
+    this.lastBatch = b;
+    return sum / b;
+  }
+
+  /** Loss, logits and gradients of one batch (inputs: batch x 3 tokens), leaving the gradients for applyGrads. */
+  lossAndGrads(inputs: Int32Array, targets: Int32Array): { loss: number; logits: Float32Array; grads: Record<string, Float32Array> } {
+    const b = targets.length;
+    if (b < 1 || b > this.config.batch) throw new RangeError(`lossAndGrads: batch ${b} is outside [1, ${this.config.batch}]`);
+    if (inputs.length !== b * SEQ_LEN) throw new RangeError(`lossAndGrads: inputs has ${inputs.length} tokens, expected ${b} x ${SEQ_LEN}`);
+    for (const t of targets) {
+      if (!(t >= 0 && t < this.shape.vocab)) throw new RangeError(`lossAndGrads: target ${t} is outside [0, ${this.shape.vocab - 1}]`);
+    }
+    this.inputs.tokens.set(inputs);
+    this.inputs.targets.set(targets);
+    const loss = this.forwardBackward(b);
+    const grads: Record<string, Float32Array> = {};
+    for (const spec of this.table) grads[spec.name] = this.view(this.ptr.grads, spec).slice();
+    return { loss, logits: this.arena.f32(this.model.logits, b * this.shape.vocab).slice(), grads };
+  }
+
+  /** Replaces the pending gradients (e.g. computed elsewhere), so that applyGrads uses them. */
+  setGrads(grads: Record<string, Float32Array>): void {
+    for (const spec of this.table) {
+      const g = grads[spec.name];
+      if (!g || g.length !== spec.size) throw new Error(`setGrads: '${spec.name}' needs ${spec.size} values`);
+    }
+    for (const spec of this.table) this.view(this.ptr.grads, spec).set(grads[spec.name]);
+    this.hasGrads = true;
+  }
+
+  /** One optimiser step from the last gradients: AdamW on every parameter, then Low-Rank Decay in the lrd arm. */
+  applyGrads(): void {
+    if (!this.hasGrads) throw new Error('applyGrads: no gradients; call lossAndGrads or step first');
+    this.adamStep++;
+    const { lr, rate, nsIters } = this.config;
+    for (let i = 0; i < this.table.length; i++) {
+      const spec = this.table[i];
+      const off = 4 * spec.offset;
+      this.k.adamwUpdate(this.ptr.params + off, this.ptr.grads + off, this.ptr.m + off, this.ptr.v + off, spec.size,
+        lr, ADAM.beta1, ADAM.beta2, ADAM.eps, this.groups[i].weightDecay, this.adamStep);
+    }
+    for (let i = 0; i < this.table.length; i++) {
+      if (!this.groups[i].lowRankDecay) continue;
+      const spec = this.table[i];
+      this.k.lowRankDecay(this.ptr.params + 4 * spec.offset, spec.rows, spec.cols, rate, nsIters, this.ptr.polar, this.ptr.nsScratch);
+    }
+    this.hasGrads = false;
+  }
+
+  /** One training step on the next batch of the epoch (reshuffled when an epoch ends, last batch partial). */
+  step(): StepInfo {
+    const { batch } = this.config;
+    const ids = this.data.epochIds();
+    if (this.epochCursor >= ids.length) {
+      this.data.shuffleEpoch(this.k, this.rng('order'));
+      this.epochCursor = 0;
+    }
+    const b = Math.min(batch, ids.length - this.epochCursor);
+    this.data.fill(this.inputs.tokens, this.inputs.targets, ids, this.epochCursor, b);
+    this.epochCursor += b;
+    const loss = this.forwardBackward(b);
+    this.applyGrads();
+    this.stepsDone++;
+    return { step: this.stepsDone - 1, loss };
+  }
+
+  /** Steps taken so far. */
+  get stepCount(): number { return this.stepsDone; }
+
+  private evaluateSet(ids: Int32Array): { loss: number; acc: number } {
+    const chunk = this.config.batch;
+    let lossSum = 0, correct = 0;
+    for (let from = 0; from < ids.length; from += chunk) {
+      const b = Math.min(chunk, ids.length - from);
+      this.data.fill(this.inputs.tokens, this.inputs.targets, ids, from, b);
+      lossSum += this.model.forward(b, true);
+      correct += this.model.correct();
+    }
+    return { loss: lossSum / ids.length, acc: correct / ids.length };
+  }
+
+  /** Mean stable and effective rank over every q_proj and k_proj weight. */
+  queryKeyRanks(): { stableRank: number; effectiveRank: number } {
+    let stable = 0, effective = 0, count = 0;
+    for (const spec of this.table) {
+      if (!spec.queryKey) continue;
+      const n = this.singularValuesAt(this.ptr.params + 4 * spec.offset, spec.rows, spec.cols);
+      stable += this.k.stableRankOf(this.ptr.sv, n);
+      effective += this.k.effectiveRankOf(this.ptr.sv, n);
+      count++;
+    }
+    return { stableRank: stable / count, effectiveRank: effective / count };
+  }
+
+  private singularValuesAt(ptr: number, rows: number, cols: number): number {
+    if (!this.k.singularValues(this.ptr.sv, ptr, rows, cols, this.ptr.svScratch)) {
+      throw new Error('singular values: the QL iteration did not converge');
+    }
+    return Math.min(rows, cols);
+  }
+
+  /** Singular values (descending) of a parameter matrix, e.g. 'layers.0.attn.q_proj.weight'. */
+  spectrum(name: string): Float64Array {
+    const spec = this.table.find((s) => s.name === name);
+    if (!spec) throw new Error(`spectrum: unknown parameter '${name}'`);
+    const n = this.singularValuesAt(this.ptr.params + 4 * spec.offset, spec.rows, spec.cols);
+    return this.arena.f64(this.ptr.sv, n).slice();
+  }
+
+  /** Train and validation loss and accuracy over the whole sets, and the QK ranks. */
+  evaluate(): EvalInfo {
+    const train = this.evaluateSet(this.data.trainIds());
+    const val = this.evaluateSet(this.data.valIds());
+    return {
+      step: this.stepsDone - 1,
+      trainLoss: train.loss, trainAcc: train.acc, valLoss: val.loss, valAcc: val.acc,
+      ...this.queryKeyRanks(),
+      checksum: this.checksum(),
+    };
+  }
+
+  /** Hex digest of every parameter, both Adam moments and the Adam step count. */
+  checksum(): string {
+    const k = this.k;
+    const bytes = 4 * this.floats;
+    this.arena.i32(this.ptr.counter, 1)[0] = this.adamStep;
+    let h = 0x6772_6f6b_7761_736dn; // "grokwasm"
+    h = k.hashUpdate(h, this.ptr.params, bytes);
+    h = k.hashUpdate(h, this.ptr.m, bytes);
+    h = k.hashUpdate(h, this.ptr.v, bytes);
+    h = k.hashUpdate(h, this.ptr.counter, 4);
+    return BigInt.asUintN(64, k.hashFinish(h)).toString(16).padStart(16, '0');
+  }
+
+  /**
+   * Trains to config.steps, evaluating after every step index divisible by evalEvery (the
+   * reference's schedule, so the first evaluation follows the first update), and stops early
+   * after two consecutive evaluations with validation accuracy above 0.99, as the reference does.
+   */
+  async run(onEval?: (row: EvalInfo) => void, options: RunOptions = {}): Promise<RunResult> {
+    const started = performance.now();
+    const history: EvalInfo[] = [];
+    let streak = 0;
+    while (this.stepsDone < this.config.steps && !options.signal?.aborted) {
+      const info = this.step();
+      options.onStep?.(info);
+      if (info.step % this.config.evalEvery !== 0) continue;
+      const row = this.evaluate();
+      history.push(row);
+      onEval?.(row);
+      streak = row.valAcc > GROK_ACCURACY ? streak + 1 : 0;
+      if (streak >= 2) break;
+      // Let timers and messages (progress redraws, a worker's stop request) run.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    const grok = history.find((r) => r.valAcc >= GROK_ACCURACY);
+    return {
+      config: { ...this.config },
+      history,
+      bestValAcc: history.reduce((best, r) => Math.max(best, r.valAcc), 0),
+      grokStep: grok ? grok.step : null,
+      steps: this.stepsDone,
+      checksum: this.checksum(),
+      wallMs: performance.now() - started,
+    };
+  }
+}

@@ -1,0 +1,69 @@
+// Loads the kernel module. Every front end goes through here: Node passes the file's bytes,
+// the browser worker the bytes it fetched, so both get the same instance shape.
+import { instantiate, instantiateSync } from '@assemblyscript/loader';
+
+type Ptr = number;
+
+/** The module's exports, as the host sees them (pointers are byte offsets into memory). */
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  heapBase(): Ptr;
+  matmulForward(out: Ptr, x: Ptr, w: Ptr, m: number, k: number, n: number, accumulate: boolean, scratch: Ptr): void;
+  matmulBackwardInput(dx: Ptr, dy: Ptr, w: Ptr, m: number, k: number, n: number, accumulate: boolean, scratch: Ptr): void;
+  matmulBackwardWeight(dw: Ptr, dy: Ptr, x: Ptr, m: number, k: number, n: number, accumulate: boolean, scratch: Ptr): void;
+  matmulScratchFloats(k: number, n: number): number;
+  rmsnormForward(out: Ptr, norms: Ptr, x: Ptr, g: Ptr, rows: number, dim: number): void;
+  rmsnormBackward(dx: Ptr, dg: Ptr, dy: Ptr, x: Ptr, g: Ptr, norms: Ptr, rows: number, dim: number, scratch: Ptr): void;
+  attentionForward(out: Ptr, probs: Ptr, q: Ptr, k: Ptr, v: Ptr, b: number, tq: number, tk: number, heads: number, hd: number): void;
+  attentionBackward(dq: Ptr, dk: Ptr, dv: Ptr, dout: Ptr, probs: Ptr, q: Ptr, k: Ptr, v: Ptr,
+    b: number, tq: number, tk: number, heads: number, hd: number, scratch: Ptr): void;
+  siluForward(out: Ptr, sig: Ptr, x: Ptr, n: number): void;
+  siluBackward(dx: Ptr, dy: Ptr, x: Ptr, sig: Ptr, n: number): void;
+  expForward(out: Ptr, x: Ptr, n: number): void;
+  embeddingForward(out: Ptr, tokens: Ptr, positions: Ptr, emb: Ptr, pos: Ptr, rows: number, dim: number): void;
+  embeddingBackward(demb: Ptr, dpos: Ptr, dout: Ptr, tokens: Ptr, positions: Ptr, rows: number, dim: number): void;
+  gatherRows(out: Ptr, src: Ptr, index: Ptr, rows: number, dim: number): void;
+  scatterAddRows(dst: Ptr, src: Ptr, index: Ptr, rows: number, dim: number): void;
+  crossEntropyForward(probs: Ptr, logits: Ptr, targets: Ptr, b: number, v: number): number;
+  crossEntropyBackward(dlogits: Ptr, probs: Ptr, targets: Ptr, b: number, v: number, scale: number): void;
+  countCorrect(logits: Ptr, targets: Ptr, b: number, v: number): number;
+  adamwUpdate(param: Ptr, grad: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number,
+    eps: number, wd: number, step: number): void;
+  newtonSchulz(out: Ptr, w: Ptr, rows: number, cols: number, iters: number, scratch: Ptr): void;
+  lowRankDecay(w: Ptr, rows: number, cols: number, rate: number, iters: number, polar: Ptr, scratch: Ptr): void;
+  newtonSchulzScratchFloats(rows: number, cols: number): number;
+  singularValues(sv: Ptr, w: Ptr, rows: number, cols: number, scratch: Ptr): boolean;
+  spectralScratchDoubles(rows: number, cols: number): number;
+  stableRankOf(sv: Ptr, n: number): number;
+  effectiveRankOf(sv: Ptr, n: number): number;
+  randomSeed(state: Ptr, seed: number, stream: number): void;
+  randomNext(state: Ptr): number;
+  randomBelow(state: Ptr, bound: number): number;
+  randomUniform(state: Ptr, out: Ptr, n: number, lo: number, hi: number): void;
+  randomNormal(state: Ptr, out: Ptr, n: number, mean: number, std: number): void;
+  randomShuffle(state: Ptr, items: Ptr, n: number): void;
+  hashUpdate(h: bigint, ptr: Ptr, length: number): bigint;
+  hashFinish(h: bigint): bigint;
+}
+
+/** What the module is built from: its bytes, or an already compiled WebAssembly.Module. */
+export type WasmSource = BufferSource | WebAssembly.Module;
+
+const imports = { env: {} };
+
+/** Instantiates a fresh kernel instance (its own memory) from the module's bytes. */
+export async function loadKernels(source: WasmSource): Promise<KernelExports> {
+  const { exports } = await instantiate<Record<string, unknown>>(source as never, imports);
+  return exports as unknown as KernelExports;
+}
+
+/** Synchronous variant, for small one-off computations (Node and workers allow it for any size). */
+export function loadKernelsSync(source: WasmSource): KernelExports {
+  const { exports } = instantiateSync<Record<string, unknown>>(source as never, imports);
+  return exports as unknown as KernelExports;
+}
+
+/** Compiles once so that many instances (one per trainer) skip recompilation. */
+export function compileKernels(bytes: BufferSource): Promise<WebAssembly.Module> {
+  return WebAssembly.compile(bytes);
+}
