@@ -1,0 +1,99 @@
+// npm run bench [-- --json] [-- --torch]: single-threaded speed at the reference config.
+// Prints GFLOP/s of each matmul layout at the model's shapes, the LRD step, a training step
+// and an evaluation; with --torch it also times PyTorch's step (Debian's python3-torch) back
+// to back and prints the ratio, since single figures drift on a shared machine.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createTrainer, kernelModule, loadKernelsSync, type KernelExports } from '../src/index.js';
+
+type Layout = 'forward' | 'inputGrad' | 'weightGrad';
+const args = new Set(process.argv.slice(2));
+const json = args.has('--json');
+const log = (s: string) => { if (!json) console.log(s); };
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Median ms of fn over enough repetitions to fill about `budgetMs`. */
+function time(fn: () => void, budgetMs = 400): number {
+  fn();
+  const t0 = performance.now();
+  fn();
+  const once = Math.max(performance.now() - t0, 0.01);
+  const reps = Math.max(5, Math.min(200, Math.round(budgetMs / once)));
+  const xs: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    fn();
+    xs.push(performance.now() - t);
+  }
+  return median(xs);
+}
+
+function matmulBench(k: KernelExports, layout: Layout, m: number, kk: number, n: number): number {
+  // C[m x n] = A[m x kk] B[kk x n] in the layout's own storage.
+  const base = k.heapBase();
+  const floats = m * kk + kk * n + m * n + k.matmulScratchFloats(Math.max(m, kk, n), Math.max(m, kk, n)) + 1024;
+  const need = Math.ceil((base + 4 * floats) / 65536) - k.memory.buffer.byteLength / 65536;
+  if (need > 0) k.memory.grow(need);
+  const a = base, b = a + 4 * m * kk + 256, c = b + 4 * kk * n + 256, s = c + 4 * m * n + 256;
+  const mem = new Float32Array(k.memory.buffer);
+  for (let i = a / 4; i < s / 4; i++) mem[i] = ((i * 2654435761) % 1000) / 1000 - 0.5;
+  let run: () => void;
+  if (layout === 'forward') run = () => k.matmulForward(c, a, b, m, kk, n, false, s);
+  else if (layout === 'inputGrad') run = () => k.matmulBackwardInput(c, a, b, m, n, kk, false, s);
+  else run = () => k.matmulBackwardWeight(c, a, b, kk, n, m, false, s);
+  const ms = time(run);
+  return (2 * m * kk * n) / (ms * 1e6);
+}
+
+async function main() {
+  const k = loadKernelsSync(kernelModule());
+  const N = 1536, D = 128, F = 512;
+  // (m, k, n) of C = A B: the product each layout computes for the model's linear layers.
+  const shapes: [Layout, number, number, number][] = [
+    ['forward', N, D, D], ['forward', N, D, F], ['forward', N, F, D],
+    ['inputGrad', N, D, D], ['inputGrad', N, D, F], ['inputGrad', N, F, D],
+    ['weightGrad', D, N, D], ['weightGrad', F, N, D], ['weightGrad', D, N, F],
+  ];
+  const matmul = shapes.map(([layout, m, kk, n]) => ({ layout, m, k: kk, n, gflops: matmulBench(k, layout, m, kk, n) }));
+  for (const r of matmul) log(`matmul ${r.layout.padEnd(10)} ${String(r.m).padStart(5)} x ${String(r.k).padStart(4)} x ${String(r.n).padStart(4)}: ${r.gflops.toFixed(1)} GFLOP/s`);
+
+  const trainer = await createTrainer({});
+  for (let i = 0; i < 3; i++) trainer.step();
+  // Full batches only: the epoch's last batch is partial (6384 = 12 x 512 + 240).
+  const steps: number[] = [];
+  while (steps.length < 24) {
+    const t = performance.now();
+    trainer.step();
+    const ms = performance.now() - t;
+    if (trainer.stepCount % 13 !== 0) steps.push(ms);
+  }
+  const stepMs = median(steps);
+  log(`training step (batch 512, LRD arm): ${stepMs.toFixed(1)} ms`);
+
+  const lrdMs = time(() => {
+    for (const spec of trainer.table) if (spec.queryKey) trainer['k'].lowRankDecay(trainer['ptr'].params + 4 * spec.offset, spec.rows, spec.cols, 0, 5, trainer['ptr'].polar, trainer['ptr'].nsScratch);
+  });
+  log(`LRD step (4 q/k weights, 5 Newton-Schulz iterations): ${lrdMs.toFixed(2)} ms`);
+  const evalMs = time(() => trainer.evaluate(), 1500);
+  log(`evaluation (6384 train + 6385 validation examples, ranks): ${evalMs.toFixed(0)} ms`);
+
+  let torch: { stepMs: number; ratio: number } | undefined;
+  if (args.has('--torch') && existsSync('/usr/bin/python3')) {
+    const script = new URL('../../shared/bench/torch_reference_step.py', new URL('../', import.meta.url));
+    try {
+      const out = execFileSync('/usr/bin/python3', [script.pathname, '--threads', '1'], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+      const t = JSON.parse(out.trim().split('\n').pop()!);
+      torch = { stepMs: t.stepMs, ratio: t.stepMs / stepMs };
+      log(`PyTorch ${t.torch} step: ${t.stepMs.toFixed(1)} ms -> grokwasm is ${torch.ratio.toFixed(2)}x PyTorch's speed`);
+    } catch (e) {
+      log(`PyTorch comparison skipped: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  if (json) console.log(JSON.stringify({ matmul, lrdMs, stepMs, evalMs, ...(torch ? { torch } : {}) }));
+}
+
+await main();

@@ -1,0 +1,91 @@
+// A tiny harness for testing one kernel at a time on a fresh module instance: buffers in linear
+// memory, float64 reference helpers, and a finite-difference gradient check (tinygrad-style:
+// one call per kernel compares its backward against numerical derivatives of a f64 reference).
+import { expect } from 'vitest';
+import { kernelModule, loadKernelsSync, type KernelExports } from '../src/index.js';
+import { relErr } from './helpers.js';
+
+export class Workspace {
+  readonly k: KernelExports;
+  private next: number;
+
+  constructor() {
+    this.k = loadKernelsSync(kernelModule());
+    this.next = this.k.heapBase();
+  }
+
+  private reserve(bytes: number): number {
+    const ptr = Math.ceil(this.next / 16) * 16;
+    this.next = ptr + bytes + 64;
+    const needed = Math.ceil(this.next / 65536) - this.k.memory.buffer.byteLength / 65536;
+    if (needed > 0) this.k.memory.grow(needed);
+    return ptr;
+  }
+
+  /** A f32 buffer holding `init` (or n zeros); returns its pointer. */
+  f32(init: ArrayLike<number> | number): number {
+    const n = typeof init === 'number' ? init : init.length;
+    const ptr = this.reserve(4 * n);
+    if (typeof init !== 'number') new Float32Array(this.k.memory.buffer, ptr, n).set(init);
+    return ptr;
+  }
+
+  i32(init: ArrayLike<number>): number {
+    const ptr = this.reserve(4 * init.length);
+    new Int32Array(this.k.memory.buffer, ptr, init.length).set(init);
+    return ptr;
+  }
+
+  f64(n: number): number {
+    return this.reserve(8 * n);
+  }
+
+  read(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.k.memory.buffer, ptr, n).slice();
+  }
+
+  readF64(ptr: number, n: number): Float64Array {
+    return new Float64Array(this.k.memory.buffer, ptr, n).slice();
+  }
+
+  write(ptr: number, data: ArrayLike<number>): void {
+    new Float32Array(this.k.memory.buffer, ptr, data.length).set(data);
+  }
+}
+
+/**
+ * Checks analytic gradients against central differences of a float64 reference:
+ * L(x) = sum(weights * reference(x)), dL/dx_i ~ (L(x + h e_i) - L(x - h e_i)) / 2h.
+ * `analytic` receives the weights as dy and returns the kernel's gradient for each input.
+ */
+export function checkGradients(
+  inputs: Float32Array[],
+  reference: (xs: Float64Array[]) => Float64Array,
+  analytic: (dy: Float32Array) => Float32Array[],
+  rand: () => number,
+  tol = 2e-3,
+): void {
+  const xs = inputs.map((x) => Float64Array.from(x));
+  const outLength = reference(xs).length;
+  const weights = new Float32Array(outLength);
+  for (let i = 0; i < outLength; i++) weights[i] = rand() * 2 - 1;
+  const loss = (v: Float64Array[]) => reference(v).reduce((s, y, i) => s + weights[i] * y, 0);
+  const grads = analytic(weights);
+  const h = 1e-5;
+  inputs.forEach((_, which) => {
+    const numeric = new Float64Array(xs[which].length);
+    for (let i = 0; i < numeric.length; i++) {
+      const keep = xs[which][i];
+      xs[which][i] = keep + h;
+      const up = loss(xs);
+      xs[which][i] = keep - h;
+      const down = loss(xs);
+      xs[which][i] = keep;
+      numeric[i] = (up - down) / (2 * h);
+    }
+    expect(relErr(grads[which], numeric), `gradient of input ${which}`).toBeLessThan(tol);
+  });
+}
+
+/** Round-trips a JS number through float32, the rounding every kernel operation applies. */
+export const f32 = Math.fround;

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { randomArray, relErr, seeded } from './helpers.js';
+import { Workspace, checkGradients } from './kernel_harness.js';
+
+// y = x / max(||x||, 1e-12) * sqrt(dim) * g per row, in float64.
+function reference(x: Float64Array, g: Float64Array, rows: number, dim: number): Float64Array {
+  const y = new Float64Array(rows * dim);
+  for (let r = 0; r < rows; r++) {
+    let sq = 0;
+    for (let i = 0; i < dim; i++) sq += x[r * dim + i] ** 2;
+    const n = Math.max(Math.sqrt(sq), 1e-12);
+    for (let i = 0; i < dim; i++) y[r * dim + i] = (x[r * dim + i] / n) * Math.sqrt(dim) * g[i];
+  }
+  return y;
+}
+
+describe('rmsnorm', () => {
+  const rand = seeded(21);
+  it.each([[1, 1], [3, 5], [4, 8], [7, 18], [2, 128], [5, 131]])('forward matches the f64 reference (rows %i, dim %i)', (rows, dim) => {
+    const ws = new Workspace();
+    const x = randomArray(rows * dim, rand, 3), g = randomArray(dim, rand);
+    const out = ws.f32(rows * dim), norms = ws.f32(rows);
+    ws.k.rmsnormForward(out, norms, ws.f32(x), ws.f32(g), rows, dim);
+    expect(relErr(ws.read(out, rows * dim), reference(Float64Array.from(x), Float64Array.from(g), rows, dim))).toBeLessThan(1e-6);
+  });
+
+  it('a zero row stays finite (the norm is floored at 1e-12, no epsilon under a root)', () => {
+    const ws = new Workspace();
+    const out = ws.f32(6), norms = ws.f32(1);
+    ws.k.rmsnormForward(out, norms, ws.f32([0, 0, 0, 0, 0, 0]), ws.f32([1, 1, 1, 1, 1, 1]), 1, 6);
+    expect(Array.from(ws.read(out, 6))).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(ws.read(norms, 1)[0]).toBeCloseTo(1e-12, 20);
+  });
+
+  it.each([[3, 5], [2, 8], [4, 13]])('backward matches finite differences (rows %i, dim %i)', (rows, dim) => {
+    const ws = new Workspace();
+    const x = randomArray(rows * dim, rand, 2), g = randomArray(dim, rand);
+    checkGradients([x, g], ([xs, gs]) => reference(xs, gs, rows, dim), (dy) => {
+      const px = ws.f32(x), pg = ws.f32(g), out = ws.f32(rows * dim), norms = ws.f32(rows);
+      ws.k.rmsnormForward(out, norms, px, pg, rows, dim);
+      const dx = ws.f32(rows * dim), dg = ws.f32(dim);
+      ws.k.rmsnormBackward(dx, dg, ws.f32(dy), px, pg, norms, rows, dim, ws.f32(dim));
+      return [ws.read(dx, rows * dim), ws.read(dg, dim)];
+    }, rand);
+  });
+});
