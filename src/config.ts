@@ -35,8 +35,9 @@ interface NumberField {
   kind: 'int' | 'float';
   min: number;
   max: number;
-  /** Bounds excluded (for the open interval (0, 1) of frac, lr). */
+  /** Bounds excluded (for the open interval (0, 1) of frac, the half-open (0, 1] of lr). */
   exclusiveMin?: boolean;
+  exclusiveMax?: boolean;
   help: string;
 }
 interface ChoiceField {
@@ -49,7 +50,7 @@ export type FieldSpec = NumberField | ChoiceField;
 /** Every field with its allowed range, in the order help lists them. */
 export const FIELDS: Record<keyof RunConfig, FieldSpec> = {
   p: { kind: 'int', min: 2, max: 2000, help: 'modulus (vocabulary p + 1)' },
-  frac: { kind: 'float', min: 0, max: 1, exclusiveMin: true, help: 'training fraction of the p*p pairs' },
+  frac: { kind: 'float', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true, help: 'training fraction of the p*p pairs' },
   dim: { kind: 'int', min: 1, max: 2048, help: 'model width (divisible by heads)' },
   depth: { kind: 'int', min: 1, max: 32, help: 'transformer blocks' },
   heads: { kind: 'int', min: 1, max: 64, help: 'attention heads' },
@@ -86,7 +87,8 @@ export class ConfigError extends Error {
 export function describeRange(spec: FieldSpec): string {
   if (spec.kind === 'choice') return `one of ${spec.choices.join(', ')}`;
   const lo = spec.exclusiveMin ? '(' : '[';
-  return `${spec.kind === 'int' ? 'an integer' : 'a number'} in ${lo}${spec.min}, ${spec.max}]`;
+  const hi = spec.exclusiveMax ? ')' : ']';
+  return `${spec.kind === 'int' ? 'an integer' : 'a number'} in ${lo}${spec.min}, ${spec.max}${hi}`;
 }
 
 function fieldSchema(spec: FieldSpec): z.ZodType {
@@ -94,7 +96,7 @@ function fieldSchema(spec: FieldSpec): z.ZodType {
   let s = z.number().finite();
   if (spec.kind === 'int') s = s.int();
   s = spec.exclusiveMin ? s.gt(spec.min) : s.gte(spec.min);
-  return s.lte(spec.max);
+  return spec.exclusiveMax ? s.lt(spec.max) : s.lte(spec.max);
 }
 
 const schema = z.strictObject(

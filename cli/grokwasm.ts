@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// The grokwasm command line: a thin shell over src/. It parses flags, shows progress and
+// writes files; every number it prints is computed in src/.
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../src/core.js';
+import { registerRun } from './run.js';
+
+const program = new Command('grokwasm')
+  .description('Grokking experiments on modular arithmetic: L2 weight decay versus Low-Rank Decay, in one WebAssembly module')
+  .exitOverride()
+  // Errors are printed once, by fail(), as one line.
+  .configureOutput({ writeErr: () => {} });
+registerRun(program);
+
+function fail(message: string): never {
+  process.stderr.write(`grokwasm: ${message}\n`);
+  process.exit(2);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    if (e.exitCode === 0) process.exit(0); // --help, --version
+    fail(e.message.replace(/^error: /, ''));
+  }
+  if (e instanceof ConfigError) fail(`--${e.message}`);
+  throw e;
+}

@@ -1,0 +1,31 @@
+// RunConfig flags, generated from the field table in src/config.ts so that names, help and
+// allowed ranges are written once.
+import { Option, type Command } from 'commander';
+import { ConfigError, DEFAULT_CONFIG, FIELDS, describeRange, resolveConfig, type RunConfig } from '../src/core.js';
+
+/** Adds --p, --frac, ... (one flag per RunConfig field) to a command. */
+export function addConfigFlags(cmd: Command): Command {
+  for (const [name, spec] of Object.entries(FIELDS)) {
+    const flag = new Option(`--${name} <value>`, `${spec.help}; ${describeRange(spec)} (default ${DEFAULT_CONFIG[name as keyof RunConfig]})`);
+    cmd.addOption(flag);
+  }
+  return cmd;
+}
+
+/** Turns the parsed flag strings into a validated RunConfig; throws ConfigError naming the flag. */
+export function configFromFlags(opts: Record<string, unknown>, base: Partial<RunConfig> = {}): RunConfig {
+  const partial: Record<string, unknown> = { ...base };
+  for (const [name, spec] of Object.entries(FIELDS)) {
+    const raw = opts[name];
+    if (raw === undefined) continue;
+    if (spec.kind === 'choice') {
+      partial[name] = raw;
+      continue;
+    }
+    const text = String(raw).trim();
+    const value = text === '' ? NaN : Number(text);
+    if (!Number.isFinite(value)) throw new ConfigError(name, `${name} must be ${describeRange(spec)} (got '${raw}')`);
+    partial[name] = value;
+  }
+  return resolveConfig(partial as Partial<RunConfig>);
+}

@@ -1,0 +1,12 @@
+// Writing results without ever leaving a half-written file: write a sibling temporary file,
+// then rename it over the target (atomic on POSIX file systems).
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const target = resolve(path);
+  mkdirSync(dirname(target), { recursive: true });
+  const temp = `${target}.${process.pid}.tmp`;
+  writeFileSync(temp, data);
+  renameSync(temp, target);
+}

@@ -1,0 +1,55 @@
+// The CLI as a user meets it: the built entry point run as a child process.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const CLI = new URL('../dist/cli/grokwasm.js', import.meta.url).pathname;
+const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+
+describe('grokwasm run', () => {
+  it.each([
+    [['--p', '1'], '--p must be an integer in [2, 2000] (got 1)'],
+    [['--frac', 'abc'], "--frac must be a number in (0, 1) (got 'abc')"],
+    [['--lr', '0'], '--lr must be a number in (0, 1] (got 0)'],
+    [['--decay', 'l3'], '--decay must be one of l2, lrd (got "l3")'],
+    [['--dim', '30', '--heads', '4'], '--heads must divide dim (got dim 30, heads 4)'],
+    [['--steps', '2.5'], '--steps must be an integer in [1, 10000000] (got 2.5)'],
+    [['--bogus', '1'], "unknown option '--bogus'"],
+  ])('refuses %j with one line naming the flag, exit code 2', (args, message) => {
+    const r = cli('run', ...args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`grokwasm: ${message}\n`);
+    expect(r.stdout).toBe('');
+  });
+
+  it('bad input leaves an existing --out file untouched', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'grokwasm-')), 'result.json');
+    writeFileSync(out, 'previous result');
+    expect(cli('run', '--p', '0', '--out', out).status).toBe(2);
+    expect(readFileSync(out, 'utf8')).toBe('previous result');
+  });
+
+  it('writes the run result as JSON, equal to what the API returns', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'grokwasm-')), 'nested', 'result.json');
+    const r = cli('run', '--p', '11', '--dim', '12', '--heads', '3', '--mlp', '20', '--batch', '40', '--steps', '50', '--evalEvery', '10', '--out', out);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/step +40 +train acc/);
+    expect(r.stdout).toMatch(/checksum 1c306139869cc27e/);
+    const result = JSON.parse(readFileSync(out, 'utf8'));
+    expect(Object.keys(result)).toEqual(['config', 'history', 'bestValAcc', 'grokStep', 'steps', 'checksum', 'wallMs']);
+    // Same config and seed as the guard test in trainer.test.ts: the same bits.
+    expect(result.checksum).toBe('1c306139869cc27e');
+    expect(result.history.map((h: { step: number }) => h.step)).toEqual([0, 10, 20, 30, 40]);
+    expect(Object.keys(result.history[0])).toEqual(['step', 'trainLoss', 'trainAcc', 'valLoss', 'valAcc', 'stableRank', 'effectiveRank', 'checksum']);
+  });
+
+  it('--help lists every config flag', () => {
+    const r = cli('run', '--help');
+    expect(r.status).toBe(0);
+    for (const flag of ['--p', '--frac', '--dim', '--depth', '--heads', '--mlp', '--batch', '--lr', '--decay', '--wd', '--rate', '--nsIters', '--steps', '--evalEvery', '--seed', '--out']) {
+      expect(r.stdout).toContain(`${flag} `);
+    }
+  });
+});
