@@ -59,6 +59,30 @@ function packA(dst: usize, a: usize, i0: i32, m: i32, k: i32, ai: i32, ak: i32):
     }
     return;
   }
+  if (ak == 1 && height == ROWS) {
+    // Rows are contiguous in k: transpose 4 x 4 blocks in registers instead of 16 scalar moves.
+    const r0 = a + ((<usize>(i0 * ai)) << 2);
+    const stride = (<usize>ai) << 2;
+    let kk = 0;
+    for (; kk + 4 <= k; kk += 4) {
+      const off = (<usize>kk) << 2;
+      const x0 = v128.load(r0 + off), x1 = v128.load(r0 + stride + off);
+      const x2 = v128.load(r0 + 2 * stride + off), x3 = v128.load(r0 + 3 * stride + off);
+      const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
+      const t2 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+      const out = dst + ((<usize>kk) << 4);
+      v128.store(out, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+      v128.store(out, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
+      v128.store(out, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
+      v128.store(out, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+    }
+    for (; kk < k; kk++) {
+      const out = dst + ((<usize>kk) << 4);
+      const off = (<usize>kk) << 2;
+      for (let r = 0; r < ROWS; r++) store<f32>(out + ((<usize>r) << 2), load<f32>(r0 + <usize>r * stride + off));
+    }
+    return;
+  }
   for (let r = 0; r < ROWS; r++) {
     let out = dst + ((<usize>r) << 2);
     if (r < height) {

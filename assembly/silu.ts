@@ -1,4 +1,5 @@
-// SiLU, x * sigmoid(x), computed as x / (1 + exp(-x)) like PyTorch.
+// SiLU, x * sigmoid(x). PyTorch divides x by (1 + exp(-x)); multiplying by the sigmoid the
+// backward needs anyway saves a vector division per element and differs by at most 1 ulp.
 import { expf4 } from './expf';
 
 /** out[n] = silu(x[n]); sig[n] keeps sigmoid(x) for the backward. */
@@ -7,16 +8,16 @@ export function siluForward(out: usize, sig: usize, x: usize, n: i32): void {
   for (; i + 4 <= n; i += 4) {
     const off = (<usize>i) << 2;
     const v = v128.load(x + off);
-    const t = f32x4.add(f32x4.splat(1), expf4(f32x4.neg(v)));
-    v128.store(out + off, f32x4.div(v, t));
-    v128.store(sig + off, f32x4.div(f32x4.splat(1), t));
+    const s = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), expf4(f32x4.neg(v))));
+    v128.store(out + off, f32x4.mul(v, s));
+    v128.store(sig + off, s);
   }
   for (; i < n; i++) {
     const off = (<usize>i) << 2;
     const v = f32x4.splat(load<f32>(x + off));
-    const t = f32x4.add(f32x4.splat(1), expf4(f32x4.neg(v)));
-    store<f32>(out + off, f32x4.extract_lane(f32x4.div(v, t), 0));
-    store<f32>(sig + off, f32x4.extract_lane(f32x4.div(f32x4.splat(1), t), 0));
+    const s = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), expf4(f32x4.neg(v))));
+    store<f32>(out + off, f32x4.extract_lane(f32x4.mul(v, s), 0));
+    store<f32>(sig + off, f32x4.extract_lane(s, 0));
   }
 }
 

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { GUARD_CHECKSUM, GUARD_CONFIG } from './guard.js';
 
 const CLI = new URL('../dist/cli/grokwasm.js', import.meta.url).pathname;
 const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
@@ -33,14 +34,15 @@ describe('grokwasm run', () => {
 
   it('writes the run result as JSON, equal to what the API returns', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'grokwasm-')), 'nested', 'result.json');
-    const r = cli('run', '--p', '11', '--dim', '12', '--heads', '3', '--mlp', '20', '--batch', '40', '--steps', '50', '--evalEvery', '10', '--out', out);
+    const flags = Object.entries(GUARD_CONFIG).flatMap(([k, v]) => [`--${k}`, String(v)]);
+    const r = cli('run', ...flags, '--out', out);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/step +40 +train acc/);
-    expect(r.stdout).toMatch(/checksum 1c306139869cc27e/);
+    expect(r.stdout).toContain(`checksum ${GUARD_CHECKSUM}`);
     const result = JSON.parse(readFileSync(out, 'utf8'));
     expect(Object.keys(result)).toEqual(['config', 'history', 'bestValAcc', 'grokStep', 'steps', 'checksum', 'wallMs']);
     // Same config and seed as the guard test in trainer.test.ts: the same bits.
-    expect(result.checksum).toBe('1c306139869cc27e');
+    expect(result.checksum).toBe(GUARD_CHECKSUM);
     expect(result.history.map((h: { step: number }) => h.step)).toEqual([0, 10, 20, 30, 40]);
     expect(Object.keys(result.history[0])).toEqual(['step', 'trainLoss', 'trainAcc', 'valLoss', 'valAcc', 'stableRank', 'effectiveRank', 'checksum']);
   });
