@@ -4,7 +4,7 @@
 // to back and prints the ratio, since single figures drift on a shared machine.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createTrainer, kernelModule, loadKernelsSync, type KernelExports } from '../src/index.js';
+import { createTrainer, kernelModule, loadKernelsSync, singularValues, type KernelExports } from '../src/index.js';
 
 type Layout = 'forward' | 'inputGrad' | 'weightGrad';
 const args = new Set(process.argv.slice(2));
@@ -67,33 +67,41 @@ async function main() {
   const steps: number[] = [];
   while (steps.length < 24) {
     const t = performance.now();
-    trainer.step();
+    const info = trainer.step();
     const ms = performance.now() - t;
-    if (trainer.stepCount % 13 !== 0) steps.push(ms);
+    if (info.batch === 512) steps.push(ms);
   }
   const stepMs = median(steps);
   log(`training step (batch 512, LRD arm): ${stepMs.toFixed(1)} ms`);
 
-  const lrdMs = time(() => {
-    for (const spec of trainer.table) if (spec.queryKey) trainer['k'].lowRankDecay(trainer['ptr'].params + 4 * spec.offset, spec.rows, spec.cols, 0, 5, trainer['ptr'].polar, trainer['ptr'].nsScratch);
-  });
+  const lrdMs = time(() => trainer.lowRankDecay());
   log(`LRD step (4 q/k weights, 5 Newton-Schulz iterations): ${lrdMs.toFixed(2)} ms`);
+  const q = trainer.getParams()['layers.0.attn.q_proj.weight'].data;
+  const svdMs = time(() => singularValues(q, 128, 128));
+  log(`all singular values of a 128 x 128 weight: ${svdMs.toFixed(2)} ms`);
   const evalMs = time(() => trainer.evaluate(), 1500);
   log(`evaluation (6384 train + 6385 validation examples, ranks): ${evalMs.toFixed(0)} ms`);
 
-  let torch: { stepMs: number; ratio: number } | undefined;
+  // PyTorch twice: with this machine's OpenBLAS settings as they are (OPENBLAS_CORETYPE may pin
+  // an older kernel), and with them unset so OpenBLAS picks its best kernel for the CPU.
+  const torch: { setting: string; stepMs: number; ratio: number }[] = [];
   if (args.has('--torch') && existsSync('/usr/bin/python3')) {
-    const script = new URL('../../shared/bench/torch_reference_step.py', new URL('../', import.meta.url));
-    try {
-      const out = execFileSync('/usr/bin/python3', [script.pathname, '--threads', '1'], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
-      const t = JSON.parse(out.trim().split('\n').pop()!);
-      torch = { stepMs: t.stepMs, ratio: t.stepMs / stepMs };
-      log(`PyTorch ${t.torch} step: ${t.stepMs.toFixed(1)} ms -> grokwasm is ${torch.ratio.toFixed(2)}x PyTorch's speed`);
-    } catch (e) {
-      log(`PyTorch comparison skipped: ${(e as Error).message.split('\n')[0]}`);
+    const script = new URL('../../shared/bench/torch_reference_step.py', new URL('../', import.meta.url)).pathname;
+    const unset = { ...process.env };
+    delete unset.OPENBLAS_CORETYPE;
+    delete unset.OPENBLAS_L2_SIZE;
+    for (const [setting, env] of [['environment', process.env], ['OPENBLAS_* unset', unset]] as const) {
+      try {
+        const out = execFileSync('/usr/bin/python3', [script, '--threads', '1'], { encoding: 'utf8', env: { ...env, OMP_NUM_THREADS: '1' } });
+        const t = JSON.parse(out.trim().split('\n').pop()!);
+        torch.push({ setting, stepMs: t.stepMs, ratio: t.stepMs / stepMs });
+        log(`PyTorch ${t.torch} step (${setting}): ${t.stepMs.toFixed(1)} ms; grokwasm takes ${(stepMs / t.stepMs).toFixed(2)}x its time`);
+      } catch (e) {
+        log(`PyTorch comparison skipped: ${(e as Error).message.split('\n')[0]}`);
+      }
     }
   }
-  if (json) console.log(JSON.stringify({ matmul, lrdMs, stepMs, evalMs, ...(torch ? { torch } : {}) }));
+  if (json) console.log(JSON.stringify({ matmul, lrdMs, stepMs, evalMs, svdMs, ...(torch.length ? { torch } : {}) }));
 }
 
 await main();

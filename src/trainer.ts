@@ -14,6 +14,8 @@ export interface StepInfo {
   /** 0-based index of the update just made (the reference's step numbering). */
   step: number;
   loss: number;
+  /** Examples in the batch: config.batch, or fewer for an epoch's last batch. */
+  batch: number;
 }
 
 export interface EvalInfo {
@@ -207,19 +209,25 @@ export class Trainer {
   applyGrads(): void {
     if (!this.hasGrads) throw new Error('applyGrads: no gradients; call lossAndGrads or step first');
     this.adamStep++;
-    const { lr, rate, nsIters } = this.config;
+    const { lr } = this.config;
     for (let i = 0; i < this.table.length; i++) {
       const spec = this.table[i];
       const off = 4 * spec.offset;
       this.k.adamwUpdate(this.ptr.params + off, this.ptr.grads + off, this.ptr.m + off, this.ptr.v + off, spec.size,
         lr, ADAM.beta1, ADAM.beta2, ADAM.eps, this.groups[i].weightDecay, this.adamStep);
     }
+    if (this.config.decay === 'lrd') this.lowRankDecay();
+    this.hasGrads = false;
+  }
+
+  /** The Low-Rank Decay update alone: W <- W - rate * NewtonSchulz(W) on every q_proj/k_proj weight. */
+  lowRankDecay(): void {
+    const { rate, nsIters } = this.config;
     for (let i = 0; i < this.table.length; i++) {
       if (!this.groups[i].lowRankDecay) continue;
       const spec = this.table[i];
       this.k.lowRankDecay(this.ptr.params + 4 * spec.offset, spec.rows, spec.cols, rate, nsIters, this.ptr.polar, this.ptr.nsScratch);
     }
-    this.hasGrads = false;
   }
 
   /** One training step on the next batch of the epoch (reshuffled when an epoch ends, last batch partial). */
@@ -236,7 +244,7 @@ export class Trainer {
     const loss = this.forwardBackward(b);
     this.applyGrads();
     this.stepsDone++;
-    return { step: this.stepsDone - 1, loss };
+    return { step: this.stepsDone - 1, loss, batch: b };
   }
 
   /** Steps taken so far. */

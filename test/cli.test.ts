@@ -55,3 +55,13 @@ describe('grokwasm run', () => {
     }
   });
 });
+
+describe('package', () => {
+  it("import('grokwasm') resolves through the exports entry to the built API", () => {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e',
+      "const m = await import('grokwasm'); const t = await m.createTrainer({ p: 5, dim: 8, heads: 2, mlp: 8, steps: 2 }); console.log(typeof m.newtonSchulz, t.step().step);"],
+    { encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('function 0');
+  });
+});
