@@ -1,3 +1,5 @@
+import { addInto } from './vector';
+
 // Token + position embedding, and the row gather / scatter-add that let the model compute
 // per-(position, token) work once and share it across the batch.
 
@@ -36,16 +38,6 @@ export function gatherRows(out: usize, src: usize, index: usize, rows: i32, dim:
 /** dst[index[r]] += src[r] for r < rows, in ascending r so the sums are reproducible. */
 export function scatterAddRows(dst: usize, src: usize, index: usize, rows: i32, dim: i32): void {
   for (let r = 0; r < rows; r++) {
-    const d = dst + ((<usize>load<i32>(index + ((<usize>r) << 2)) * dim) << 2);
-    const s = src + ((<usize>r * dim) << 2);
-    let i = 0;
-    for (; i + 4 <= dim; i += 4) {
-      const off = (<usize>i) << 2;
-      v128.store(d + off, f32x4.add(v128.load(d + off), v128.load(s + off)));
-    }
-    for (; i < dim; i++) {
-      const off = (<usize>i) << 2;
-      store<f32>(d + off, load<f32>(d + off) + load<f32>(s + off));
-    }
+    addInto(dst + ((<usize>load<i32>(index + ((<usize>r) << 2)) * dim) << 2), src + ((<usize>r * dim) << 2), dim);
   }
 }
