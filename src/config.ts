@@ -1,10 +1,14 @@
 // RunConfig: every knob of a run, its default (the reference LRD arm), its allowed range, and
 // its validation. The CLI flags, the later URL query and form fields all come from FIELDS.
 import { z } from 'zod';
+import { TASKS, isPrime, type Task } from './tasks.js';
+import { domainSize } from './data.js';
 
 export type Decay = 'l2' | 'lrd';
 
 export interface RunConfig {
+  /** The operation learned, mod p (Power et al. 2022); 'add' is the reference's. */
+  task: Task;
   /** Modulus; tokens are 0..p-1 and p is the '=' token. */
   p: number;
   /** Fraction of all p*p pairs used for training. */
@@ -49,6 +53,7 @@ export type FieldSpec = NumberField | ChoiceField;
 
 /** Every field with its allowed range, in the order help lists them. */
 export const FIELDS: Record<keyof RunConfig, FieldSpec> = {
+  task: { kind: 'choice', choices: TASKS, help: 'operation mod p: a+b, a-b, a*b, a/b, a^2+b^2, a^2+ab+b^2, a^3+ab' },
   p: { kind: 'int', min: 2, max: 2000, help: 'modulus (vocabulary p + 1)' },
   frac: { kind: 'float', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true, help: 'training fraction of the p*p pairs' },
   dim: { kind: 'int', min: 1, max: 2048, help: 'model width (divisible by heads)' },
@@ -68,7 +73,7 @@ export const FIELDS: Record<keyof RunConfig, FieldSpec> = {
 
 /** The reference LRD arm (../shared/reference-experiment.md). */
 export const DEFAULT_CONFIG: RunConfig = {
-  p: 113, frac: 0.5, dim: 128, depth: 2, heads: 4, mlp: 512, batch: 512, lr: 1e-3,
+  task: 'add', p: 113, frac: 0.5, dim: 128, depth: 2, heads: 4, mlp: 512, batch: 512, lr: 1e-3,
   decay: 'lrd', wd: 0.1, rate: 0.005, nsIters: 5, steps: 4000, evalEvery: 200, seed: 0,
 };
 
@@ -119,9 +124,13 @@ export function resolveConfig(partial: Partial<RunConfig> = {}): RunConfig {
   if (c.dim % c.heads !== 0) {
     throw new ConfigError('heads', `heads must divide dim (got dim ${c.dim}, heads ${c.heads})`);
   }
-  const train = Math.floor(c.p * c.p * c.frac);
-  if (train < 1 || train >= c.p * c.p) {
-    throw new ConfigError('frac', `frac must leave at least one training and one validation pair of the ${c.p * c.p} (got ${c.frac})`);
+  if (c.task === 'div' && !isPrime(c.p)) {
+    throw new ConfigError('p', `p must be prime for task div, so that every b != 0 has an inverse (got ${c.p})`);
+  }
+  const total = domainSize(c.task, c.p);
+  const train = Math.floor(total * c.frac);
+  if (train < 1 || train >= total) {
+    throw new ConfigError('frac', `frac must leave at least one training and one validation pair of the ${total} (got ${c.frac})`);
   }
   return c;
 }

@@ -11,3 +11,5 @@ export type { KernelExports, WasmSource } from './wasm.js';
 export { newtonSchulzWith, singularValuesWith } from './linalg.js';
 export { decodeSafetensors, encodeSafetensors, SafetensorsError } from './safetensors.js';
 export type { Dtype, Tensor, TensorData } from './safetensors.js';
+export { TASKS, TASK_FORMULA, taskTarget, isPrime } from './tasks.js';
+export type { Task } from './tasks.js';

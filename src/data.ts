@@ -1,21 +1,25 @@
-// Modular-addition data: all p*p pairs (a, b) -> (a + b) mod p as token rows (a, b, '='),
-// with '=' = p. The split and every epoch's order come from the run's PRNG in linear memory.
+// Modular-arithmetic data: every pair (a, b) of the task's domain -> a op b mod p, as token
+// rows (a, b, '=') with '=' = p. The split and every epoch's order come from the run's PRNG in
+// linear memory.
 import type { Arena } from './arena.js';
+import { inDomain, taskTarget, type Task } from './tasks.js';
 import type { KernelExports } from './wasm.js';
 
 export const SEQ_LEN = 3;
 
 /** Training/validation split: pair ids (a * p + b), shuffled once, train first. */
 export class ModularData {
-  readonly pairs: number;        // i32[p*p], pair ids, train prefix then validation
+  readonly pairs: number;        // i32[total], pair ids, train prefix then validation
   readonly order: number;        // i32[trainCount], this epoch's order of training pair ids
   readonly trainCount: number;
   readonly valCount: number;
   private pairsView!: Int32Array;
   private orderView!: Int32Array;
 
-  constructor(arena: Arena, readonly p: number, frac: number) {
-    const total = p * p;
+  readonly total: number;
+
+  constructor(arena: Arena, readonly p: number, frac: number, readonly task: Task = 'add') {
+    const total = (this.total = domainSize(task, p));
     // Same rule as the reference: int(len(data) * train_frac).
     this.trainCount = Math.floor(total * frac);
     this.valCount = total - this.trainCount;
@@ -25,9 +29,10 @@ export class ModularData {
 
   /** After the arena is committed: lay out and shuffle the pairs with the split stream. */
   init(arena: Arena, kernels: KernelExports, splitState: number): void {
-    this.pairsView = arena.i32(this.pairs, this.p * this.p);
+    this.pairsView = arena.i32(this.pairs, this.total);
     this.orderView = arena.i32(this.order, this.trainCount);
-    for (let i = 0; i < this.pairsView.length; i++) this.pairsView[i] = i;
+    let n = 0;
+    for (let id = 0; id < this.p * this.p; id++) if (inDomain(this.task, Math.floor(id / this.p), id % this.p)) this.pairsView[n++] = id;
     kernels.randomShuffle(splitState, this.pairs, this.pairsView.length);
   }
 
@@ -50,7 +55,12 @@ export class ModularData {
       tokens[n * SEQ_LEN] = a;
       tokens[n * SEQ_LEN + 1] = b;
       tokens[n * SEQ_LEN + 2] = p;
-      targets[n] = (a + b) % p;
+      targets[n] = taskTarget(this.task, a, b, p);
     }
   }
+}
+
+/** Number of pairs in the task's domain: p*p, or p*(p-1) for division. */
+export function domainSize(task: Task, p: number): number {
+  return task === 'div' ? p * (p - 1) : p * p;
 }

@@ -108,7 +108,7 @@ export class Trainer {
       sv: arena.doubles(D), svScratch: arena.doubles(kernels.spectralScratchDoubles(D, D) + 2),
     };
     this.model = new Model(kernels, arena, this.shape, this.table, { params: this.ptr.params, grads: this.ptr.grads }, config.batch);
-    this.data = new ModularData(arena, config.p, config.frac);
+    this.data = new ModularData(arena, config.p, config.frac, config.task);
     arena.commit();
     this.model.bindViews(arena);
     this.inputs = this.model.inputViews(arena);
@@ -245,6 +245,19 @@ export class Trainer {
     this.applyGrads();
     this.stepsDone++;
     return { step: this.stepsDone - 1, loss, batch: b };
+  }
+
+  /** Sizes of the training and validation sets. */
+  get datasetSizes(): { train: number; val: number } {
+    return { train: this.data.trainCount, val: this.data.valCount };
+  }
+
+  /** The examples of a split as token rows [n x 3] and targets [n] (copies). */
+  examples(split: 'train' | 'val'): { inputs: Int32Array; targets: Int32Array } {
+    const ids = split === 'train' ? this.data.trainIds() : this.data.valIds();
+    const inputs = new Int32Array(ids.length * SEQ_LEN), targets = new Int32Array(ids.length);
+    this.data.fill(inputs, targets, ids, 0, ids.length);
+    return { inputs, targets };
   }
 
   /** Steps taken so far. */
