@@ -2,8 +2,10 @@
 // The grokwasm command line: a thin shell over src/. It parses flags, shows progress and
 // writes files; every number it prints is computed in src/.
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../src/core.js';
+import { CheckpointError, ConfigError, SafetensorsError } from '../src/core.js';
+import { UsageError } from './input.js';
 import { registerRun } from './run.js';
+import { registerVerify } from './verify.js';
 
 const program = new Command('grokwasm')
   .description('Grokking experiments on modular arithmetic: L2 weight decay versus Low-Rank Decay, in one WebAssembly module')
@@ -11,6 +13,7 @@ const program = new Command('grokwasm')
   // Errors are printed once, by fail(), as one line.
   .configureOutput({ writeErr: () => {} });
 registerRun(program);
+registerVerify(program);
 
 function fail(message: string): never {
   process.stderr.write(`grokwasm: ${message}\n`);
@@ -25,5 +28,6 @@ try {
     fail(e.message.replace(/^error: /, ''));
   }
   if (e instanceof ConfigError) fail(`--${e.message}`);
+  if (e instanceof UsageError || e instanceof CheckpointError || e instanceof SafetensorsError) fail(e.message);
   throw e;
 }

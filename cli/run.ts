@@ -1,7 +1,9 @@
-// grokwasm run: one training run of one arm, with a line per evaluation and the result as JSON.
+// grokwasm run: one training run of one arm, with a line per evaluation and the result as JSON,
+// optional safetensors parameters in and out, and checkpoints to stop and resume.
 import type { Command } from 'commander';
-import { createTrainer, type EvalInfo } from '../src/index.js';
+import { FIELDS, createTrainer, readStateDict, saveStateDict, Trainer, kernelModule, type EvalInfo, type RunResult } from '../src/index.js';
 import { addConfigFlags, configFromFlags } from './options.js';
+import { UsageError, integerFlag, readInput } from './input.js';
 import { writeFileAtomic } from './output.js';
 import { createProgress } from './progress.js';
 
@@ -11,27 +13,65 @@ export function formatEval(r: EvalInfo): string {
     `val acc ${r.valAcc.toFixed(3)} loss ${r.valLoss.toFixed(4)}  QK stable rank ${r.stableRank.toFixed(2)} effective rank ${r.effectiveRank.toFixed(2)}`;
 }
 
+/** The closing line of a run. */
+export function formatResult(result: RunResult): string {
+  const grok = result.grokStep === null ? 'did not reach 0.99' : `reached 0.99 at step ${result.grokStep}`;
+  return `${result.steps} steps in ${(result.wallMs / 1000).toFixed(1)} s, best validation accuracy ${result.bestValAcc.toFixed(4)}, ${grok}, checksum ${result.checksum}`;
+}
+
+// Runs a step that reads a user's file, turning its failure into one line naming flag and file.
+async function fileStep<T>(flag: string, path: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`--${flag} ${path}: ${(e as Error).message}`);
+  }
+}
+
 export function registerRun(program: Command): void {
   addConfigFlags(program.command('run').description('train one arm (defaults: the reference LRD arm) and report its evaluations'))
     .option('--out <file>', 'write the run result as JSON to this file')
+    .option('--save <file>', 'write the final parameters as a PyTorch state_dict in safetensors')
+    .option('--init <file>', 'start from the parameters in this safetensors state_dict')
+    .option('--checkpoint <file>', 'write a checkpoint here (atomically) every --checkpoint-every steps')
+    .option('--checkpoint-every <n>', 'steps between checkpoints (default: evalEvery)')
+    .option('--resume <file>', 'continue the run saved in this checkpoint (its config is used)')
     .option('--quiet', 'print nothing but errors and the final line')
     .option('--json', 'print the run result as JSON on stdout')
     .action(async (opts: Record<string, unknown>) => {
-      const config = configFromFlags(opts);
+      const text = (name: string) => (typeof opts[name] === 'string' ? (opts[name] as string) : undefined);
+      const resume = text('resume');
+      let trainer: Trainer;
+      if (resume) {
+        const given = Object.keys(FIELDS).find((f) => opts[f] !== undefined) ?? (opts.init !== undefined ? 'init' : undefined);
+        if (given) throw new UsageError(`--resume continues the checkpoint's own run; drop --${given}`);
+        trainer = await fileStep('resume', resume, () => Trainer.fromCheckpoint(readInput(resume, 'resume'), kernelModule()));
+      } else {
+        trainer = await createTrainer(configFromFlags(opts));
+        const init = text('init');
+        if (init) {
+          const params = await fileStep('init', init, async () => readStateDict(trainer, readInput(init, 'init')));
+          trainer.setParams(params);
+        }
+      }
+      const config = trainer.config;
+      const checkpoint = text('checkpoint') ?? resume;
+      const checkpointEvery = opts.checkpointEvery === undefined ? config.evalEvery : integerFlag('checkpoint-every', opts.checkpointEvery, 1, 1e7);
       const quiet = Boolean(opts.quiet) || Boolean(opts.json);
-      const trainer = await createTrainer(config);
       const progress = createProgress(config.steps, `${config.decay} p=${config.p} frac=${config.frac}`, quiet);
+      progress.update(trainer.stepCount);
       const result = await trainer.run((row) => progress.log(formatEval(row)), {
         onStep: (s) => progress.update(s.step + 1, { status: `loss ${s.loss.toFixed(4)}` }),
+        checkpointEvery: checkpoint ? checkpointEvery : 0,
+        onCheckpoint: (bytes) => writeFileAtomic(checkpoint!, bytes),
       });
       progress.stop();
-      if (typeof opts.out === 'string') writeFileAtomic(opts.out, `${JSON.stringify(result, null, 2)}\n`);
-      if (opts.json) {
-        console.log(JSON.stringify(result));
-      } else {
-        const grok = result.grokStep === null ? 'did not reach 0.99' : `reached 0.99 at step ${result.grokStep}`;
-        console.log(`done: ${result.steps} steps in ${(result.wallMs / 1000).toFixed(1)} s, best validation accuracy ${result.bestValAcc.toFixed(4)}, ${grok}, checksum ${result.checksum}` +
-          (typeof opts.out === 'string' ? `, result in ${opts.out}` : ''));
-      }
+      const out = text('out'), save = text('save');
+      if (out) writeFileAtomic(out, `${JSON.stringify(result, null, 2)}\n`);
+      if (save) writeFileAtomic(save, saveStateDict(trainer));
+      if (checkpoint) writeFileAtomic(checkpoint, trainer.saveCheckpoint());
+      if (opts.json) console.log(JSON.stringify(result));
+      else console.log(`done: ${formatResult(result)}${out ? `, result in ${out}` : ''}`);
     });
 }

@@ -4,7 +4,7 @@ export { ADAM, ConfigError, DEFAULT_CONFIG, FIELDS, describeRange, resolveConfig
 export type { Decay, FieldSpec, RunConfig } from './config.js';
 export { parameterTable, parameterCount } from './params.js';
 export type { ModelShape, ParamSpec } from './params.js';
-export { GROK_ACCURACY, Trainer, optimizerGroups } from './trainer.js';
+export { CHECKPOINT_FORMAT, CheckpointError, GROK_ACCURACY, Trainer, optimizerGroups } from './trainer.js';
 export type { EvalInfo, OptimizerGroup, RunOptions, RunResult, StepInfo } from './trainer.js';
 export { compileKernels, loadKernels, loadKernelsSync } from './wasm.js';
 export type { KernelExports, WasmSource } from './wasm.js';
@@ -13,3 +13,6 @@ export { decodeSafetensors, encodeSafetensors, SafetensorsError } from './safete
 export type { Dtype, Tensor, TensorData } from './safetensors.js';
 export { TASKS, TASK_FORMULA, taskTarget, isPrime } from './tasks.js';
 export type { Task } from './tasks.js';
+export { readStateDict, saveStateDict } from './state_dict.js';
+export { parseResult, verifyResult } from './verify.js';
+export type { VerifyReport, VerifyRow } from './verify.js';

@@ -5,6 +5,7 @@ import { ADAM, resolveConfig, type RunConfig } from './config.js';
 import { ModularData, SEQ_LEN } from './data.js';
 import { Model } from './model.js';
 import { parameterArenaFloats, parameterTable, type ModelShape, type ParamSpec } from './params.js';
+import { decodeSafetensors, encodeSafetensors, type Tensor, type TensorData } from './safetensors.js';
 import { loadKernels, type KernelExports, type WasmSource } from './wasm.js';
 
 /** Independent PRNG streams derived from the seed, so changing one use never shifts another. */
@@ -46,6 +47,9 @@ export interface RunResult {
 
 export interface RunOptions {
   onStep?: (info: StepInfo) => void;
+  /** Called with saveCheckpoint()'s bytes after every checkpointEvery steps (not after the last). */
+  onCheckpoint?: (bytes: Uint8Array) => void;
+  checkpointEvery?: number;
   /** Aborting ends the run after the current step; the result holds what was done. */
   signal?: AbortSignal;
 }
@@ -87,7 +91,10 @@ export class Trainer {
   private stepsDone = 0;
   private epochCursor = 0;
   private hasGrads = false;
-  private lastBatch = 0;
+  private history: EvalInfo[] = [];
+  private streak = 0;
+  private stopped = false;
+  private elapsedMs = 0;
 
   private constructor(kernels: KernelExports, config: RunConfig) {
     this.k = kernels;
@@ -175,7 +182,6 @@ export class Trainer {
     const sum = this.model.forward(b, true);
     this.model.backward();
     this.hasGrads = true;
-    this.lastBatch = b;
     return sum / b;
   }
 
@@ -332,23 +338,34 @@ export class Trainer {
    * Trains to config.steps, evaluating after every step index divisible by evalEvery (the
    * reference's schedule, so the first evaluation follows the first update), and stops early
    * after two consecutive evaluations with validation accuracy above 0.99, as the reference does.
+   * A trainer restored from a checkpoint continues where it stopped.
    */
   async run(onEval?: (row: EvalInfo) => void, options: RunOptions = {}): Promise<RunResult> {
     const started = performance.now();
-    const history: EvalInfo[] = [];
-    let streak = 0;
-    while (this.stepsDone < this.config.steps && !options.signal?.aborted) {
+    const every = options.checkpointEvery ?? 0;
+    while (!this.stopped && this.stepsDone < this.config.steps && !options.signal?.aborted) {
       const info = this.step();
       options.onStep?.(info);
-      if (info.step % this.config.evalEvery !== 0) continue;
-      const row = this.evaluate();
-      history.push(row);
-      onEval?.(row);
-      streak = row.valAcc > GROK_ACCURACY ? streak + 1 : 0;
-      if (streak >= 2) break;
-      // Let timers and messages (progress redraws, a worker's stop request) run.
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (info.step % this.config.evalEvery === 0) {
+        const row = this.evaluate();
+        this.history.push(row);
+        onEval?.(row);
+        this.streak = row.valAcc > GROK_ACCURACY ? this.streak + 1 : 0;
+        if (this.streak >= 2) this.stopped = true;
+        // Let timers and messages (progress redraws, a worker's stop request) run.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      if (every > 0 && this.stepsDone % every === 0 && !this.stopped && this.stepsDone < this.config.steps) {
+        options.onCheckpoint?.(this.saveCheckpoint(performance.now() - started));
+      }
     }
+    this.elapsedMs += performance.now() - started;
+    return this.result();
+  }
+
+  /** The run result so far. */
+  result(): RunResult {
+    const history = this.history.map((r) => ({ ...r }));
     const grok = history.find((r) => r.valAcc >= GROK_ACCURACY);
     return {
       config: { ...this.config },
@@ -357,7 +374,105 @@ export class Trainer {
       grokStep: grok ? grok.step : null,
       steps: this.stepsDone,
       checksum: this.checksum(),
-      wallMs: performance.now() - started,
+      wallMs: this.elapsedMs,
     };
+  }
+
+  /** Everything needed to continue this run exactly: parameters, Adam moments, PRNG and data order, loop state. */
+  saveCheckpoint(extraElapsedMs = 0): Uint8Array {
+    const tensors: Record<string, { shape: number[]; data: TensorData }> = {};
+    for (const spec of this.table) tensors[`param.${spec.name}`] = { shape: spec.shape, data: this.view(this.ptr.params, spec) };
+    for (const spec of this.table) tensors[`adam.m.${spec.name}`] = { shape: spec.shape, data: this.view(this.ptr.m, spec) };
+    for (const spec of this.table) tensors[`adam.v.${spec.name}`] = { shape: spec.shape, data: this.view(this.ptr.v, spec) };
+    tensors.rng = { shape: [3, 4], data: this.arena.i32(this.ptr.rng, 12) };
+    tensors.order = { shape: [this.data.trainCount], data: this.data.epochIds() };
+    const state: CheckpointState = {
+      stepsDone: this.stepsDone, adamStep: this.adamStep, epochCursor: this.epochCursor, streak: this.streak,
+      stopped: this.stopped, elapsedMs: this.elapsedMs + extraElapsedMs, history: this.history, checksum: this.checksum(),
+    };
+    return encodeSafetensors(tensors, {
+      format: CHECKPOINT_FORMAT, config: JSON.stringify(this.config), state: JSON.stringify(state),
+    });
+  }
+
+  /** Continues a run from saveCheckpoint's bytes; a corrupt or mismatched file gets a CheckpointError. */
+  static async fromCheckpoint(bytes: Uint8Array, wasm: WasmSource): Promise<Trainer> {
+    let decoded: ReturnType<typeof decodeSafetensors>;
+    try {
+      decoded = decodeSafetensors(bytes);
+    } catch (e) {
+      throw new CheckpointError(`not a readable checkpoint: ${(e as Error).message}`);
+    }
+    const { tensors, metadata } = decoded;
+    if (metadata.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`not a grokwasm checkpoint (format ${JSON.stringify(metadata.format ?? null)}, expected ${CHECKPOINT_FORMAT})`);
+    let config: RunConfig, state: CheckpointState;
+    try {
+      config = resolveConfig(JSON.parse(metadata.config));
+      state = JSON.parse(metadata.state);
+    } catch (e) {
+      throw new CheckpointError(`its config or state is invalid: ${(e as Error).message}`);
+    }
+    const trainer = new Trainer(await loadKernels(wasm), config);
+    trainer.restore(tensors, state);
+    return trainer;
+  }
+
+  private restore(tensors: Record<string, Tensor>, state: CheckpointState): void {
+    const need = (name: string, dtype: string, shape: number[]): Tensor => {
+      const t = tensors[name];
+      if (!t) throw new CheckpointError(`'${name}' is missing`);
+      if (t.dtype !== dtype || t.shape.join('x') !== shape.join('x')) {
+        throw new CheckpointError(`'${name}' is ${t.dtype} [${t.shape}], expected ${dtype} [${shape}] for this config`);
+      }
+      return t;
+    };
+    for (const spec of this.table) {
+      this.view(this.ptr.params, spec).set(need(`param.${spec.name}`, 'F32', spec.shape).data);
+      this.view(this.ptr.m, spec).set(need(`adam.m.${spec.name}`, 'F32', spec.shape).data);
+      this.view(this.ptr.v, spec).set(need(`adam.v.${spec.name}`, 'F32', spec.shape).data);
+    }
+    this.arena.i32(this.ptr.rng, 12).set(need('rng', 'I32', [3, 4]).data);
+    const order = need('order', 'I32', [this.data.trainCount]).data as Int32Array;
+    const train = new Set(this.data.trainIds());
+    if (new Set(order).size !== order.length || !order.every((id) => train.has(id))) {
+      throw new CheckpointError("'order' is not a permutation of this config's training pairs");
+    }
+    this.data.epochIds().set(order);
+    const int = (v: unknown, max: number) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;
+    if (!int(state.stepsDone, this.config.steps) || !int(state.adamStep, Number.MAX_SAFE_INTEGER) ||
+      !int(state.epochCursor, this.data.trainCount) || !int(state.streak, 2) || !Array.isArray(state.history)) {
+      throw new CheckpointError('its loop state is invalid');
+    }
+    this.stepsDone = state.stepsDone;
+    this.adamStep = state.adamStep;
+    this.epochCursor = state.epochCursor;
+    this.streak = state.streak;
+    this.stopped = Boolean(state.stopped);
+    this.elapsedMs = Number(state.elapsedMs) || 0;
+    this.history = state.history;
+    if (this.checksum() !== state.checksum) {
+      throw new CheckpointError(`its contents do not match its checksum (${this.checksum()} != ${state.checksum}): the file is corrupt`);
+    }
+  }
+}
+
+/** Loop state stored beside the tensors of a checkpoint. */
+interface CheckpointState {
+  stepsDone: number;
+  adamStep: number;
+  epochCursor: number;
+  streak: number;
+  stopped: boolean;
+  elapsedMs: number;
+  history: EvalInfo[];
+  checksum: string;
+}
+
+export const CHECKPOINT_FORMAT = 'grokwasm-checkpoint-1';
+
+export class CheckpointError extends Error {
+  constructor(message: string) {
+    super(`checkpoint: ${message}`);
+    this.name = 'CheckpointError';
   }
 }

@@ -1,0 +1,54 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GUARD_CONFIG } from './guard.js';
+
+const CLI = new URL('../dist/cli/grokwasm.js', import.meta.url).pathname;
+const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+
+describe('grokwasm verify', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'grokwasm-verify-'));
+  const file = join(dir, 'result.json');
+  const flags = Object.entries(GUARD_CONFIG).flatMap(([k, v]) => [`--${k}`, String(v)]);
+  expect(cli('run', ...flags, '--out', file, '--quiet').status).toBe(0);
+  const result = JSON.parse(readFileSync(file, 'utf8'));
+
+  it('confirms an honest result row by row, exit 0', () => {
+    const r = cli('verify', file);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('verified: 5 evaluations match');
+    expect(r.stdout.match(/ ok$/gm)).toHaveLength(5);
+  });
+
+  it('checks a prefix with --steps', () => {
+    const r = cli('verify', file, '--steps', '15');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('verified: 2 evaluations match');
+  });
+
+  it.each([
+    ['a metric', (x: typeof result) => { x.history[2].valAcc += 1e-12; }, /step +20 +DIFFERS: valAcc/],
+    ['a row checksum', (x: typeof result) => { x.history[4].checksum = '0000000000000000'; }, /step +40 +DIFFERS: checksum/],
+    ['the final checksum', (x: typeof result) => { x.checksum = 'ffffffffffffffff'; }, /final +DIFFERS: checksum/],
+    ['the seed', (x: typeof result) => { x.config.seed = 1; }, /DIFFERS/],
+  ])('catches a changed %s, exit 1', (_, tamper, message) => {
+    const copy = structuredClone(result);
+    tamper(copy);
+    const bad = join(dir, 'tampered.json');
+    writeFileSync(bad, JSON.stringify(copy));
+    const r = cli('verify', bad);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(message);
+    expect(r.stdout).toContain('NOT verified');
+  });
+
+  it('refuses a file that is not a result, exit 2', () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{"config": {}}');
+    const r = cli('verify', bad);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^grokwasm: .*bad.json: not a run result: history/);
+  });
+});
