@@ -6,6 +6,7 @@ import { CheckpointError, ConfigError, SafetensorsError } from '../src/core.js';
 import { UsageError } from './input.js';
 import { registerRun } from './run.js';
 import { registerVerify } from './verify.js';
+import { registerExperiments } from './experiments.js';
 
 const program = new Command('grokwasm')
   .description('Grokking experiments on modular arithmetic: L2 weight decay versus Low-Rank Decay, in one WebAssembly module')
@@ -14,6 +15,7 @@ const program = new Command('grokwasm')
   .configureOutput({ writeErr: () => {} });
 registerRun(program);
 registerVerify(program);
+registerExperiments(program);
 
 function fail(message: string): never {
   process.stderr.write(`grokwasm: ${message}\n`);

@@ -108,6 +108,14 @@ const schema = z.strictObject(
   Object.fromEntries(Object.entries(FIELDS).map(([k, spec]) => [k, fieldSchema(spec)])) as Record<keyof RunConfig, z.ZodType>,
 );
 
+/** Checks one field's value against its own range only; throws ConfigError naming the field. */
+export function checkFieldValue(field: keyof RunConfig, value: unknown): void {
+  const spec = FIELDS[field];
+  if (!fieldSchema(spec).safeParse(value).success) {
+    throw new ConfigError(field, `${field} must be ${describeRange(spec)} (got ${JSON.stringify(value)})`);
+  }
+}
+
 /** Fills defaults and checks every field and the cross-field rules; throws ConfigError. */
 export function resolveConfig(partial: Partial<RunConfig> = {}): RunConfig {
   const merged = { ...DEFAULT_CONFIG, ...partial };

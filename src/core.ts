@@ -1,6 +1,6 @@
 // The platform-neutral API: everything except finding the .wasm file. The Node entry
 // (index.ts) and the browser worker both build on this.
-export { ADAM, ConfigError, DEFAULT_CONFIG, FIELDS, describeRange, resolveConfig } from './config.js';
+export { ADAM, ConfigError, DEFAULT_CONFIG, FIELDS, checkFieldValue, describeRange, resolveConfig } from './config.js';
 export type { Decay, FieldSpec, RunConfig } from './config.js';
 export { parameterTable, parameterCount } from './params.js';
 export type { ModelShape, ParamSpec } from './params.js';
@@ -16,3 +16,7 @@ export type { Task } from './tasks.js';
 export { readStateDict, saveStateDict } from './state_dict.js';
 export { parseResult, verifyResult } from './verify.js';
 export type { VerifyReport, VerifyRow } from './verify.js';
+export { ARM_LABEL, mechanismSpec, phaseSpec } from './charts.js';
+export type { Arm, MechanismData, PhaseCell } from './charts.js';
+export { PRESET, PRESETS, armConfig, cellKey, resolveShard, historyCsv, mechanismConfigs, mechanismData, shardCells, summarize, summaryCsv, sweepCells } from './experiments.js';
+export type { CellRecord, Preset, PresetName, SweepCell } from './experiments.js';

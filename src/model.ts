@@ -12,6 +12,8 @@ import type { Arena } from './arena.js';
 import type { ModelShape, ParamSpec } from './params.js';
 import type { KernelExports } from './wasm.js';
 
+const PROBE_MAX_VOCAB = 512;
+
 interface LayerActivations {
   n1: number; norms1: number;       // RMSNorm1 of the projection source [srcRows, D]
   n1Last: number;                   // last-layer query source, gathered [B, D]
@@ -74,6 +76,9 @@ export class Model {
   private readonly dTable: number; private readonly dLogits: number; private readonly dNf: number;
   private readonly rowScratch: number; private readonly matmulScratch: number;
 
+  // Buffers for attentionPattern: layer 0 over the token embeddings at position 0.
+  private readonly probe: Record<'tokens' | 'positions' | 'x' | 'n' | 'norms' | 'qRaw' | 'q' | 'qNorms' | 'kRaw' | 'k' | 'kNorms' | 'out' | 'probs', number> | null;
+
   private batch = 0;
   private unique = 0;
 
@@ -129,6 +134,35 @@ export class Model {
     const inner = Math.max(R, F, D, V);
     const cols = Math.max(F, D, V);
     this.matmulScratch = W(kernels.matmulScratchFloats(inner, cols) + 16);
+    // The attention pattern needs heads x V x V floats: only offered up to V = 512.
+    this.probe = V <= PROBE_MAX_VOCAB ? {
+      tokens: W(V), positions: W(V), x: W(V * D), n: W(V * D), norms: W(V), qRaw: W(V * D), q: W(V * D), qNorms: W(V),
+      kRaw: W(V * D), k: W(V * D), kNorms: W(V), out: W(V * D), probs: W(this.heads * V * V),
+    } : null;
+  }
+
+  /**
+   * Layer 0's attention among tokens 0..count-1, all at position 0, for one head: the
+   * count x count softmax of QK-normed queries (rows) against keys, as the reference plots it.
+   */
+  attentionPattern(arena: Arena, count: number, head: number): Float32Array {
+    const pr = this.probe;
+    if (!pr) throw new RangeError(`attention patterns are computed for vocabularies up to ${PROBE_MAX_VOCAB}`);
+    if (!(count >= 1 && count <= this.shape.vocab)) throw new RangeError(`count ${count} is outside [1, ${this.shape.vocab}]`);
+    if (!(head >= 0 && head < this.heads)) throw new RangeError(`head ${head} is outside [0, ${this.heads - 1}]`);
+    const k = this.k, D = this.shape.dim, H = this.heads, mm = this.matmulScratch;
+    const w = this.layerPointers(0, (n) => this.param(n));
+    arena.i32(pr.tokens, count).set(Array.from({ length: count }, (_, i) => i));
+    arena.i32(pr.positions, count).fill(0);
+    k.embeddingForward(pr.x, pr.tokens, pr.positions, this.param('embedding.weight'), this.param('pos_embedding'), count, D);
+    k.rmsnormForward(pr.n, pr.norms, pr.x, w.g1, count, D);
+    k.matmulForward(pr.qRaw, pr.n, w.wq, count, D, D, false, mm);
+    k.rmsnormForward(pr.q, pr.qNorms, pr.qRaw, w.gq, count, D);
+    k.matmulForward(pr.kRaw, pr.n, w.wk, count, D, D, false, mm);
+    k.rmsnormForward(pr.k, pr.kNorms, pr.kRaw, w.gk, count, D);
+    // One "example" of count positions; the values are irrelevant, only the probabilities are read.
+    k.attentionForward(pr.out, pr.probs, pr.q, pr.k, pr.k, 1, count, count, H, this.headDim);
+    return arena.f32(pr.probs + 4 * head * count * count, count * count).slice();
   }
 
   /** Takes views of the integer inputs; call once after the arena is committed. */

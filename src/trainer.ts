@@ -309,6 +309,13 @@ export class Trainer {
     return this.arena.f64(this.ptr.sv, n).slice();
   }
 
+  /** Layer 0's attention among the p number tokens at position 0, for one head: p x p rows of softmax weights. */
+  attentionPattern(head = 0): number[][] {
+    const p = this.config.p;
+    const flat = this.model.attentionPattern(this.arena, p, head);
+    return Array.from({ length: p }, (_, i) => Array.from(flat.subarray(i * p, (i + 1) * p)));
+  }
+
   /** Train and validation loss and accuracy over the whole sets, and the QK ranks. */
   evaluate(): EvalInfo {
     const train = this.evaluateSet(this.data.trainIds());

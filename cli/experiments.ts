@@ -1,0 +1,194 @@
+// grokwasm mechanism | sweep | merge | plot: the reference's two studies from the command line.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Option, type Command } from 'commander';
+import {
+  ARM_LABEL, PRESET, PRESETS, historyCsv, mechanismConfigs, mechanismData, mechanismSpec, resolveShard, shardCells,
+  summarize, sweepCells, type Arm, type CellRecord, type PhaseCell, type PresetName, type RunResult,
+} from '../src/index.js';
+import { defaultWorkers, runPool } from '../src/node_pool.js';
+import { CELLS_FILE, mergeSweeps, readCells, runSweep, writeFileAtomic, writeSweepOutputs } from '../src/node_sweep.js';
+import { renderSvg, svgToPng } from '../src/render_node.js';
+import { UsageError, integerFlag } from './input.js';
+import { addConfigFlags, listFlag, overridesFromFlags } from './options.js';
+import { createProgress } from './progress.js';
+import { formatResult } from './run.js';
+
+function presetFlag(cmd: Command, fallback: PresetName): Command {
+  return cmd.addOption(new Option('--preset <name>', 'base setup; run flags override it').choices(PRESETS as string[]).default(fallback));
+}
+
+function workersFlag(opts: Record<string, unknown>): number {
+  return opts.workers === undefined ? defaultWorkers() : integerFlag('workers', opts.workers, 1, 1024);
+}
+
+async function writeFigure(dir: string, name: string, spec: Parameters<typeof renderSvg>[0]): Promise<void> {
+  const svg = await renderSvg(spec);
+  writeFileAtomic(join(dir, `${name}.svg`), svg);
+  writeFileAtomic(join(dir, `${name}.png`), svgToPng(svg));
+}
+
+interface MechanismFile {
+  arms: Record<Arm, RunResult>;
+  spectra: Record<Arm, number[]>;
+  attention: Record<Arm, number[][]>;
+}
+
+async function drawMechanism(dir: string, m: MechanismFile): Promise<void> {
+  const arms = Object.fromEntries((['l2', 'lrd'] as Arm[]).map((a) => [a, { result: m.arms[a], spectrum: m.spectra[a], attention: m.attention[a] }]));
+  const c = m.arms.lrd.config;
+  await writeFigure(dir, 'mechanism', mechanismSpec(mechanismData(arms, `L2 (wd ${m.arms.l2.config.wd}) versus LRD (rate ${c.rate}): p ${c.p}, fraction ${c.frac}, seed ${c.seed}`)));
+}
+
+/** The phase diagram as a terminal table: best validation accuracy per arm, fraction and rate. */
+export function phaseTable(cells: PhaseCell[]): string {
+  const lines: string[] = [];
+  for (const arm of [...new Set(cells.map((c) => c.arm))].sort()) {
+    const mine = cells.filter((c) => c.arm === arm);
+    const rates = [...new Set(mine.map((c) => c.rate))].sort((a, b) => a - b);
+    const fracs = [...new Set(mine.map((c) => c.frac))].sort((a, b) => a - b);
+    lines.push(`${ARM_LABEL[arm as Arm]}: best validation accuracy (mean over seeds)${arm === 'l2' ? ', wd = 10 x rate' : ''}`);
+    lines.push(`  frac \\ rate ${rates.map((r) => r.toExponential(0).padStart(7)).join('')}`);
+    for (const f of fracs) {
+      const row = rates.map((r) => {
+        const c = mine.find((x) => x.frac === f && x.rate === r);
+        return (c ? c.accMean.toFixed(3) : '-').padStart(7);
+      });
+      lines.push(`  ${f.toFixed(2).padStart(11)} ${row.join('')}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function registerExperiments(program: Command): void {
+  addConfigFlags(presetFlag(program.command('mechanism'), 'quick')
+    .description('the mechanism experiment: the L2 and LRD arms on the same split and seed, with figures'))
+    .option('--out <dir>', 'output directory', 'results/mechanism')
+    .option('--workers <n>', 'worker threads (the two arms run in parallel)')
+    .option('--quiet', 'print only where the results are')
+    .option('--json', 'print mechanism.json on stdout')
+    .action(async (opts: Record<string, unknown>) => {
+      const preset = PRESET[opts.preset as PresetName];
+      const configs = mechanismConfigs(preset, overridesFromFlags(opts));
+      const dir = String(opts.out);
+      const workers = Math.min(2, workersFlag(opts));
+      mkdirSync(dir, { recursive: true });
+      const quiet = Boolean(opts.quiet) || Boolean(opts.json);
+      const total = configs.l2.steps + configs.lrd.steps;
+      const progress = createProgress(total, `mechanism (${opts.preset})`, quiet);
+      const done = [0, 0];
+      const arms: Arm[] = ['l2', 'lrd'];
+      const outcomes = await runPool(arms.map((a) => configs[a]), workers, {
+        onStep: (i, step) => { done[i] = step; progress.update(done[0] + done[1]); },
+        onEval: (i, row) => progress.log(`${arms[i].padEnd(3)} step ${String(row.step).padStart(5)}  val acc ${row.valAcc.toFixed(3)}  train acc ${row.trainAcc.toFixed(3)}  QK stable rank ${row.stableRank.toFixed(2)}`),
+        onDone: (i, o) => { done[i] = configs[arms[i]].steps; progress.update(done[0] + done[1]); progress.log(`${arms[i]} done: ${formatResult(o.result)}`); },
+      }, true);
+      progress.stop();
+      const file: MechanismFile = {
+        arms: { l2: outcomes[0].result, lrd: outcomes[1].result },
+        spectra: { l2: outcomes[0].spectrum!, lrd: outcomes[1].spectrum! },
+        attention: { l2: outcomes[0].attention!, lrd: outcomes[1].attention! },
+      };
+      writeFileAtomic(join(dir, 'mechanism.json'), JSON.stringify(file));
+      writeFileAtomic(join(dir, 'history.csv'), historyCsv(arms.map((a) => ({ label: { arm: a }, history: file.arms[a].history }))));
+      await drawMechanism(dir, file);
+      if (opts.json) console.log(JSON.stringify(file));
+      else console.log(`mechanism: L2 best ${file.arms.l2.bestValAcc.toFixed(4)}, LRD best ${file.arms.lrd.bestValAcc.toFixed(4)}` +
+        ` (grok step ${file.arms.lrd.grokStep ?? 'none'}); figure in ${join(dir, 'mechanism.png')} and .svg, data in ${join(dir, 'mechanism.json')}, ${join(dir, 'history.csv')}`);
+    });
+
+  addConfigFlags(presetFlag(program.command('sweep'), 'reference')
+    .description('the phase diagram: both arms over training fractions and decay rates (L2 uses wd = 10 x rate)'))
+    .option('--fracs <list>', 'training fractions, comma-separated (default: the preset grid)')
+    .option('--rates <list>', 'decay rates, comma-separated (default: the preset grid)')
+    .option('--arms <list>', 'arms to run', 'l2,lrd')
+    .option('--seeds <list>', 'seeds, comma-separated', '0')
+    .option('--workers <n>', 'worker threads (default: one per core)')
+    .option('--shard <i/n>', 'run every n-th cell starting at i (default: from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX)')
+    .option('--shard-count <n>', 'number of shards when JOB_COMPLETION_INDEX gives the index')
+    .option('--out <dir>', 'output directory (rerun the same command to resume)', 'results/sweep')
+    .option('--quiet', 'print only the final table')
+    .option('--json', 'print the summary as JSON on stdout')
+    .action(async (opts: Record<string, unknown>) => {
+      const preset = PRESET[opts.preset as PresetName];
+      const overrides = overridesFromFlags(opts);
+      const base = { ...preset.base, steps: preset.sweep.steps, ...overrides };
+      const arms = String(opts.arms).split(',').map((a) => a.trim());
+      const bad = arms.find((a) => a !== 'l2' && a !== 'lrd');
+      if (bad !== undefined || arms.length === 0) throw new UsageError(`--arms must be a comma-separated list of l2, lrd (got '${bad ?? ''}')`);
+      const grid = {
+        arms: [...new Set(arms)].sort() as Arm[],
+        fracs: opts.fracs === undefined ? preset.sweep.fracs : listFlag('fracs', opts.fracs, 'frac'),
+        rates: opts.rates === undefined ? preset.sweep.rates : listFlag('rates', opts.rates, 'rate'),
+        seeds: listFlag('seeds', opts.seeds, 'seed'),
+      };
+      let shard;
+      try {
+        const count = opts.shardCount === undefined ? undefined : integerFlag('shard-count', opts.shardCount, 1, 1e6);
+        shard = resolveShard(opts.shard as string | undefined, process.env, count);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      const all = sweepCells(base as never, grid);
+      const cells = shardCells(all, shard.index, shard.count);
+      const dir = String(opts.out);
+      const quiet = Boolean(opts.quiet) || Boolean(opts.json);
+      let progress = createProgress(1, '', true);
+      // Progress counts step budgets: a cell that stops early on grokking completes its share.
+      let stepsDone = 0;
+      const live = new Map<number, number>();
+      const show = () => progress.update(stepsDone + [...live.values()].reduce((a, b) => a + b, 0));
+      const run = await runSweep(dir, cells, workersFlag(opts), {
+        onStart: (todo) => {
+          const label = `sweep ${shard.count > 1 ? `shard ${shard.index}/${shard.count} ` : ''}(${todo.length} of ${cells.length} cells to run)`;
+          progress = createProgress(Math.max(1, todo.reduce((n, c) => n + c.config.steps, 0)), label, quiet);
+        },
+        onStep: (i, step) => { live.set(i, step); show(); },
+        onRecord: (r) => {
+          progress.log(`${r.arm.padEnd(3)} frac ${r.frac} rate ${r.rate} seed ${r.seed}: best ${r.bestValAcc.toFixed(3)}, ${r.grokStep === null ? 'no grok' : `grok at ${r.grokStep}`}, ${r.steps} steps`);
+        },
+        onDone: (i, outcome) => { live.delete(i); stepsDone += outcome.result.config.steps; show(); },
+      });
+      progress.stop();
+      const records = readCells(dir);
+      await writeSweepOutputs(dir, records, `Phase diagram (${opts.preset} preset, ${grid.seeds.length} seed${grid.seeds.length > 1 ? 's' : ''})`);
+      const summary = summarize(records);
+      if (opts.json) console.log(JSON.stringify({ ran: run.ran, skipped: run.skipped, shard, summary }));
+      else {
+        console.log(phaseTable(summary));
+        console.log(`sweep: ran ${run.ran} cells, skipped ${run.skipped} already in ${join(dir, CELLS_FILE)}; figure ${join(dir, 'phase.png')}, table ${join(dir, 'summary.csv')}`);
+      }
+    });
+
+  program.command('merge <dirs...>')
+    .description('combine the cells.jsonl of sweep shards into one sweep directory, with its table and figures')
+    .requiredOption('--out <dir>', 'output directory')
+    .action(async (dirs: string[], opts: Record<string, unknown>) => {
+      let records: CellRecord[];
+      try {
+        records = mergeSweeps(dirs, String(opts.out));
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      await writeSweepOutputs(String(opts.out), records, 'Phase diagram (merged)');
+      console.log(phaseTable(summarize(records)));
+      console.log(`merge: ${records.length} cells from ${dirs.length} directories into ${join(String(opts.out), CELLS_FILE)}`);
+    });
+
+  program.command('plot <dir>')
+    .description('redraw the figures of a mechanism or sweep directory from its results')
+    .action(async (dir: string) => {
+      let drew = 0;
+      if (existsSync(join(dir, 'mechanism.json'))) {
+        await drawMechanism(dir, JSON.parse(readFileSync(join(dir, 'mechanism.json'), 'utf8')));
+        console.log(`plot: ${join(dir, 'mechanism.svg')}, ${join(dir, 'mechanism.png')}`);
+        drew++;
+      }
+      if (existsSync(join(dir, CELLS_FILE))) {
+        await writeSweepOutputs(dir, readCells(dir), 'Phase diagram');
+        console.log(`plot: ${join(dir, 'phase.svg')}, ${join(dir, 'phase.png')}, ${join(dir, 'summary.csv')}`);
+        drew++;
+      }
+      if (!drew) throw new UsageError(`${dir} has neither mechanism.json nor ${CELLS_FILE}`);
+    });
+}

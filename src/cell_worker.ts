@@ -1,0 +1,36 @@
+// A worker_threads worker: runs cells (whole training runs) posted by src/node_pool.ts, one at
+// a time, each on its own trainer, and reports steps, evaluations and the result.
+import { parentPort } from 'node:worker_threads';
+import type { RunConfig } from './config.js';
+import { createTrainer } from './index.js';
+
+export interface CellRequest {
+  id: number;
+  config: RunConfig;
+  /** Also return the final q_proj spectrum and the layer-0 head-0 attention pattern. */
+  analysis: boolean;
+}
+
+export type CellMessage =
+  | { type: 'step'; id: number; step: number }
+  | { type: 'eval'; id: number; row: import('./trainer.js').EvalInfo }
+  | { type: 'done'; id: number; result: import('./trainer.js').RunResult; spectrum?: number[]; attention?: number[][] }
+  | { type: 'error'; id: number; message: string };
+
+const port = parentPort!;
+port.on('message', async (req: CellRequest) => {
+  try {
+    const trainer = await createTrainer(req.config);
+    const result = await trainer.run((row) => port.postMessage({ type: 'eval', id: req.id, row } satisfies CellMessage), {
+      onStep: (s) => { if (s.step % 10 === 9) port.postMessage({ type: 'step', id: req.id, step: s.step + 1 } satisfies CellMessage); },
+    });
+    const done: CellMessage = { type: 'done', id: req.id, result };
+    if (req.analysis) {
+      done.spectrum = Array.from(trainer.spectrum('layers.0.attn.q_proj.weight'));
+      done.attention = trainer.attentionPattern(0);
+    }
+    port.postMessage(done);
+  } catch (e) {
+    port.postMessage({ type: 'error', id: req.id, message: (e as Error).message } satisfies CellMessage);
+  }
+});

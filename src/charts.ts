@@ -1,0 +1,158 @@
+// Vega-Lite specs of every figure. They are plain data, shared by the CLI (rendered to SVG and
+// PNG in Node) and the browser app (rendered live), so a figure is defined once.
+import type { TopLevelSpec } from 'vega-lite';
+import type { EvalInfo } from './trainer.js';
+
+export type Arm = 'l2' | 'lrd';
+export const ARM_LABEL: Record<Arm, string> = { l2: 'L2 weight decay', lrd: 'Low-Rank Decay' };
+const ARM_COLORS = { domain: [ARM_LABEL.l2, ARM_LABEL.lrd], range: ['#d95f02', '#1b9e77'] };
+
+export interface MechanismData {
+  histories: Partial<Record<Arm, EvalInfo[]>>;
+  /** Singular values of layers.0.attn.q_proj.weight, descending, per arm. */
+  spectra: Partial<Record<Arm, number[]>>;
+  /** Layer 0, head 0 attention over the p tokens at position 0 (p x p, rows are queries), per arm. */
+  attention: Partial<Record<Arm, number[][]>>;
+  title?: string;
+}
+
+const WIDTH = 330, HEIGHT = 210;
+
+function historyRows(data: MechanismData) {
+  return (Object.entries(data.histories) as [Arm, EvalInfo[]][]).flatMap(([arm, rows]) =>
+    rows.map((r) => ({ arm: ARM_LABEL[arm], ...r })));
+}
+
+/** The mechanism figure: accuracy, QK ranks, q_proj spectrum, attention heatmaps. */
+export function mechanismSpec(data: MechanismData): TopLevelSpec {
+  const rows = historyRows(data);
+  const accuracy = rows.flatMap((r) => [
+    { arm: r.arm, step: r.step, split: 'validation', accuracy: r.valAcc },
+    { arm: r.arm, step: r.step, split: 'training', accuracy: r.trainAcc },
+  ]);
+  const ranks = rows.flatMap((r) => [
+    { arm: r.arm, step: r.step, rank: 'stable rank', value: r.stableRank },
+    { arm: r.arm, step: r.step, rank: 'effective rank', value: r.effectiveRank },
+  ]);
+  const spectrum = (Object.entries(data.spectra) as [Arm, number[]][]).flatMap(([arm, s]) =>
+    s.map((v, i) => ({ arm: ARM_LABEL[arm], index: i + 1, value: Math.max(v / s[0], 1e-16) })));
+  const color = { field: 'arm', type: 'nominal', title: null, scale: ARM_COLORS, legend: { orient: 'bottom' } } as const;
+  const heatmaps = (Object.entries(data.attention) as [Arm, number[][]][]).map(([arm, m]) => ({
+    title: `${ARM_LABEL[arm]}: layer 0, head 0 attention`,
+    width: 230, height: 230,
+    data: { values: m.flatMap((row, q) => row.map((w, k) => ({ query: q, key: k, weight: w }))) },
+    mark: { type: 'rect' as const },
+    encoding: {
+      x: { field: 'key', type: 'ordinal' as const, title: 'key token', axis: { values: ticks(m.length), labelAngle: 0 } },
+      y: { field: 'query', type: 'ordinal' as const, title: 'query token', axis: { values: ticks(m.length) } },
+      color: { field: 'weight', type: 'quantitative' as const, title: 'weight', scale: { scheme: 'viridis' } },
+    },
+    resolve: undefined,
+  }));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: data.title ?? 'L2 weight decay versus Low-Rank Decay',
+    config: { font: 'DejaVu Sans', view: { stroke: null } },
+    vconcat: [
+      {
+        hconcat: [
+          {
+            title: 'Accuracy (solid: validation, dashed: training)',
+            width: WIDTH, height: HEIGHT,
+            data: { values: accuracy },
+            mark: { type: 'line', point: false },
+            encoding: {
+              x: { field: 'step', type: 'quantitative', title: 'step' },
+              y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] } },
+              color,
+              strokeDash: { field: 'split', type: 'nominal', title: null, scale: { domain: ['validation', 'training'], range: [[1, 0], [5, 3]] }, legend: null },
+            },
+          },
+          {
+            title: 'QK ranks (solid: stable, dashed: effective)',
+            width: WIDTH, height: HEIGHT,
+            data: { values: ranks },
+            mark: 'line',
+            encoding: {
+              x: { field: 'step', type: 'quantitative', title: 'step' },
+              y: { field: 'value', type: 'quantitative', title: 'rank (mean over q_proj, k_proj)', scale: { type: 'log' } },
+              color,
+              strokeDash: { field: 'rank', type: 'nominal', title: null, scale: { domain: ['stable rank', 'effective rank'], range: [[1, 0], [5, 3]] }, legend: null },
+            },
+          },
+          {
+            title: 'layers.0 q_proj spectrum (normalised)',
+            width: WIDTH * 0.75, height: HEIGHT,
+            data: { values: spectrum },
+            mark: 'line',
+            encoding: {
+              x: { field: 'index', type: 'quantitative', title: 'singular value index' },
+              y: { field: 'value', type: 'quantitative', title: 'sigma_i / sigma_1', scale: { type: 'log' }, axis: { format: '.0e', tickCount: 6 } },
+              color,
+            },
+          },
+        ],
+        resolve: { scale: { strokeDash: 'independent' } },
+      },
+      { hconcat: heatmaps, resolve: { scale: { color: 'independent' } } },
+    ],
+  } as TopLevelSpec;
+}
+
+function ticks(n: number): number[] {
+  const step = Math.max(1, Math.round(n / 8));
+  return Array.from({ length: Math.ceil(n / step) }, (_, i) => i * step);
+}
+
+export interface PhaseCell {
+  arm: Arm;
+  frac: number;
+  rate: number;
+  /** Mean and spread (max - min) over seeds of the best validation accuracy. */
+  accMean: number;
+  accSpread: number;
+  /** Mean over the seeds that grokked of the first step with validation accuracy >= 0.99. */
+  grokMean: number | null;
+  grokked: number;
+  seeds: number;
+}
+
+/** Phase diagram: best accuracy and steps-to-grok per (fraction, rate), one column per arm. */
+export function phaseSpec(cells: PhaseCell[], title = 'Phase diagram'): TopLevelSpec {
+  const values = cells.map((c) => ({
+    ...c,
+    armLabel: ARM_LABEL[c.arm],
+    rateLabel: c.arm === 'l2' ? `${fmt(c.rate)} (wd ${fmt(10 * c.rate)})` : fmt(c.rate),
+    accText: c.seeds > 1 ? `${c.accMean.toFixed(2)}±${(c.accSpread / 2).toFixed(2)}` : c.accMean.toFixed(2),
+    grokText: c.grokMean === null ? '-' : `${Math.round(c.grokMean)}${c.seeds > 1 ? ` (${c.grokked}/${c.seeds})` : ''}`,
+  }));
+  const panel = (field: string, text: string, titleText: string, scheme: string, legendTitle: string, filter?: string) => ({
+    title: titleText,
+    width: 300, height: 210,
+    transform: filter ? [{ filter }] : [],
+    encoding: {
+      x: { field: 'rate', type: 'ordinal' as const, title: 'rate (L2 arm: wd = 10 x rate)', axis: { labelExpr: 'format(datum.value, ".0e")', labelAngle: 0 } },
+      y: { field: 'frac', type: 'ordinal' as const, title: 'training fraction', sort: 'descending' as const },
+    },
+    layer: [
+      { mark: 'rect' as const, encoding: { color: { field, type: 'quantitative' as const, title: legendTitle, scale: { scheme, domain: field === 'accMean' ? [0, 1] : undefined } } } },
+      { mark: { type: 'text' as const, fontSize: 9 }, encoding: { text: { field: text, type: 'nominal' as const }, color: { value: 'black' } } },
+    ],
+  });
+  const arms = [...new Set(cells.map((c) => c.arm))].sort() as Arm[];
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    config: { font: 'DejaVu Sans', view: { stroke: null } },
+    data: { values },
+    vconcat: [
+      { hconcat: arms.map((a) => panel('accMean', 'accText', `${ARM_LABEL[a]}: best validation accuracy`, 'blues', 'accuracy', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } },
+      { hconcat: arms.map((a) => panel('grokMean', 'grokText', `${ARM_LABEL[a]}: steps to 0.99 (grokked/seeds)`, 'oranges', 'steps', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } },
+    ],
+    resolve: { scale: { color: 'independent' } },
+  } as TopLevelSpec;
+}
+
+function fmt(x: number): string {
+  return Number(x.toPrecision(3)).toString();
+}

@@ -1,0 +1,160 @@
+// The two studies of the reference, as data: presets, the arms of the mechanism experiment,
+// the cells of the phase diagram, and the summaries drawn from their results. Platform
+// neutral: the CLI, sweep workers and the browser all build on these.
+import { DEFAULT_CONFIG, resolveConfig, type RunConfig } from './config.js';
+import type { Arm, MechanismData, PhaseCell } from './charts.js';
+import type { EvalInfo, RunResult } from './trainer.js';
+
+export type PresetName = 'reference' | 'quick';
+export const PRESETS: readonly PresetName[] = ['reference', 'quick'];
+
+export interface Preset {
+  /** Base config of every run (the arm's decay fields are set per arm). */
+  base: RunConfig;
+  /** Mechanism experiment: rate of the LRD arm and weight decay of the L2 arm. */
+  mechanism: { lrdRate: number; l2Wd: number };
+  /** Phase diagram grid and step budget. */
+  sweep: { fracs: number[]; rates: number[]; steps: number };
+  description: string;
+}
+
+export const PRESET: Record<PresetName, Preset> = {
+  reference: {
+    base: { ...DEFAULT_CONFIG },
+    mechanism: { lrdRate: 0.005, l2Wd: 0.1 },
+    sweep: { fracs: [0.3, 0.4, 0.5, 0.6, 0.7, 0.8], rates: [1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2], steps: 2500 },
+    description: 'the reference setup: p 113, dim 128, 2 blocks, batch 512, 4000 steps (2500 per sweep cell)',
+  },
+  quick: {
+    // Chosen to show the published contrast in about two minutes on one core: LRD passes 0.99
+    // (seed 0: step 2400) while L2 memorises and stays far below.
+    base: { ...DEFAULT_CONFIG, p: 47, dim: 64, mlp: 256, frac: 0.6, steps: 4000, evalEvery: 100 },
+    mechanism: { lrdRate: 0.004, l2Wd: 0.1 },
+    sweep: { fracs: [0.4, 0.6, 0.8], rates: [1e-3, 4e-3, 1e-2], steps: 3000 },
+    description: 'a small setup (p 47, dim 64, mlp 256, fraction 0.6) that shows the contrast in about two minutes',
+  },
+};
+
+/** The config of one arm: L2 decays every parameter by wd; LRD spares q/k from AdamW decay and applies rate. */
+export function armConfig(base: RunConfig, arm: Arm, rate: number, l2Wd = 10 * rate): RunConfig {
+  return resolveConfig(arm === 'l2' ? { ...base, decay: 'l2', wd: l2Wd } : { ...base, decay: 'lrd', rate });
+}
+
+/** Both arms of the mechanism experiment, on the same split and seed. */
+export function mechanismConfigs(preset: Preset, overrides: Partial<RunConfig> = {}): Record<Arm, RunConfig> {
+  const base = resolveConfig({ ...preset.base, ...overrides });
+  return {
+    l2: armConfig(base, 'l2', base.rate, overrides.wd ?? preset.mechanism.l2Wd),
+    lrd: armConfig(base, 'lrd', overrides.rate ?? preset.mechanism.lrdRate),
+  };
+}
+
+export interface SweepCell {
+  arm: Arm;
+  frac: number;
+  rate: number;
+  seed: number;
+  config: RunConfig;
+}
+
+/** One cell line of cells.jsonl: the run result with the cell's coordinates on top. */
+export type CellRecord = RunResult & { arm: Arm; frac: number; rate: number; seed: number };
+
+/** Every cell of a sweep in canonical order (arm, fraction, rate, seed); the L2 arm uses wd = 10 x rate. */
+export function sweepCells(base: RunConfig, grid: { arms: Arm[]; fracs: number[]; rates: number[]; seeds: number[] }): SweepCell[] {
+  const cells: SweepCell[] = [];
+  for (const arm of grid.arms) for (const frac of grid.fracs) for (const rate of grid.rates) for (const seed of grid.seeds) {
+    cells.push({ arm, frac, rate, seed, config: armConfig({ ...base, frac, seed }, arm, rate) });
+  }
+  return cells;
+}
+
+export function cellKey(c: { arm: Arm; frac: number; rate: number; seed: number }): string {
+  return `${c.arm}|${c.frac}|${c.rate}|${c.seed}`;
+}
+
+/** The cells shard `index` of `count` runs: every count-th cell, starting at index. */
+export function shardCells<T>(cells: T[], index: number, count: number): T[] {
+  return cells.filter((_, i) => i % count === index);
+}
+
+/** Mean and spread over seeds per (arm, fraction, rate). */
+export function summarize(records: CellRecord[]): PhaseCell[] {
+  const groups = new Map<string, CellRecord[]>();
+  for (const r of records) {
+    const key = `${r.arm}|${r.frac}|${r.rate}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((rs) => {
+    const accs = rs.map((r) => r.bestValAcc);
+    const groks = rs.map((r) => r.grokStep).filter((s): s is number => s !== null);
+    return {
+      arm: rs[0].arm, frac: rs[0].frac, rate: rs[0].rate,
+      accMean: accs.reduce((a, b) => a + b, 0) / accs.length,
+      accSpread: Math.max(...accs) - Math.min(...accs),
+      grokMean: groks.length ? groks.reduce((a, b) => a + b, 0) / groks.length : null,
+      grokked: groks.length,
+      seeds: rs.length,
+    };
+  }).sort((a, b) => a.arm.localeCompare(b.arm) || a.frac - b.frac || a.rate - b.rate);
+}
+
+const HISTORY_FIELDS = ['step', 'trainLoss', 'trainAcc', 'valLoss', 'valAcc', 'stableRank', 'effectiveRank', 'checksum'] as const;
+
+/** Histories of several runs as CSV, one row per evaluation, labelled by `label`. */
+export function historyCsv(runs: { label: Record<string, string | number>; history: EvalInfo[] }[]): string {
+  const labelKeys = Object.keys(runs[0]?.label ?? {});
+  const lines = [[...labelKeys, ...HISTORY_FIELDS].join(',')];
+  for (const run of runs) for (const r of run.history) {
+    lines.push([...labelKeys.map((k) => run.label[k]), ...HISTORY_FIELDS.map((f) => r[f])].join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The phase diagram as CSV, one row per (arm, fraction, rate). */
+export function summaryCsv(cells: PhaseCell[]): string {
+  const lines = ['arm,frac,rate,wd,seeds,bestValAccMean,bestValAccSpread,grokked,grokStepMean'];
+  for (const c of cells) {
+    lines.push([c.arm, c.frac, c.rate, c.arm === 'l2' ? 10 * c.rate : DEFAULT_CONFIG.wd, c.seeds, c.accMean, c.accSpread, c.grokked, c.grokMean ?? ''].join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The mechanism figure's data from the two finished arms. */
+export function mechanismData(arms: Partial<Record<Arm, { result: RunResult; spectrum: number[]; attention: number[][] }>>, title?: string): MechanismData {
+  const data: MechanismData = { histories: {}, spectra: {}, attention: {}, title };
+  for (const [arm, a] of Object.entries(arms) as [Arm, { result: RunResult; spectrum: number[]; attention: number[][] }][]) {
+    data.histories[arm] = a.result.history;
+    data.spectra[arm] = a.spectrum;
+    data.attention[arm] = a.attention;
+  }
+  return data;
+}
+
+/**
+ * Which shard of a sweep this process runs: --shard I/N, else a Slurm job array
+ * (SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT), else a Kubernetes Indexed Job
+ * (JOB_COMPLETION_INDEX, with the count given separately), else the whole sweep.
+ */
+export function resolveShard(flag: string | undefined, env: Record<string, string | undefined>, count?: number): { index: number; count: number; source: string } {
+  const check = (index: number, n: number, source: string) => {
+    if (!Number.isInteger(n) || n < 1 || !Number.isInteger(index) || index < 0 || index >= n) {
+      throw new RangeError(`${source}: shard must be I/N with integers 0 <= I < N (got ${index}/${n})`);
+    }
+    return { index, count: n, source };
+  };
+  if (flag !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(flag.trim());
+    if (!m) throw new RangeError(`--shard must be I/N with integers 0 <= I < N (got '${flag}')`);
+    return check(Number(m[1]), Number(m[2]), '--shard');
+  }
+  if (env.SLURM_ARRAY_TASK_ID !== undefined) {
+    const n = Number(env.SLURM_ARRAY_TASK_COUNT ?? count);
+    return check(Number(env.SLURM_ARRAY_TASK_ID) - Number(env.SLURM_ARRAY_TASK_MIN ?? 0), n, 'SLURM_ARRAY_TASK_ID');
+  }
+  if (env.JOB_COMPLETION_INDEX !== undefined) {
+    if (count === undefined) throw new RangeError('JOB_COMPLETION_INDEX is set: give the number of indexes with --shard-count');
+    return check(Number(env.JOB_COMPLETION_INDEX), count, 'JOB_COMPLETION_INDEX');
+  }
+  return { index: 0, count: 1, source: 'whole sweep' };
+}

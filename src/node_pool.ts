@@ -1,0 +1,74 @@
+// Node-only: runs cells on a pool of worker_threads, one cell per worker at a time. A cell's
+// result depends only on its config (each gets a fresh trainer), never on the pool size or on
+// the order in which cells finish.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { CellMessage, CellRequest } from './cell_worker.js';
+import type { RunConfig } from './config.js';
+import type { EvalInfo, RunResult } from './trainer.js';
+
+export interface CellOutcome {
+  result: RunResult;
+  spectrum?: number[];
+  attention?: number[][];
+}
+
+export interface PoolHandlers {
+  onStep?: (index: number, step: number) => void;
+  onEval?: (index: number, row: EvalInfo) => void;
+  onDone?: (index: number, outcome: CellOutcome) => void;
+}
+
+export function defaultWorkers(): number {
+  return availableParallelism();
+}
+
+// Workers run compiled JavaScript: from dist/src/ the worker sits beside this file; when this
+// file runs as TypeScript (tests), the built copy in dist/ is used.
+function workerUrl(): URL {
+  const here = import.meta.url;
+  return here.endsWith('.ts') ? new URL('../dist/src/cell_worker.js', here) : new URL('./cell_worker.js', here);
+}
+
+/** Runs every config; resolves with the outcomes in input order. Rejects on the first failure. */
+export function runPool(configs: RunConfig[], workers: number, handlers: PoolHandlers = {}, analysis = false): Promise<CellOutcome[]> {
+  const outcomes: CellOutcome[] = new Array(configs.length);
+  if (configs.length === 0) return Promise.resolve(outcomes);
+  const size = Math.max(1, Math.min(workers, configs.length));
+  return new Promise((resolve, reject) => {
+    const pool: Worker[] = [];
+    let next = 0, finished = 0, failed = false;
+    const stopAll = () => { for (const w of pool) void w.terminate(); };
+    const feed = (w: Worker) => {
+      if (next >= configs.length) return;
+      const request: CellRequest = { id: next, config: configs[next], analysis };
+      next++;
+      w.postMessage(request);
+    };
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(workerUrl());
+      pool.push(w);
+      w.on('message', (m: CellMessage) => {
+        if (failed) return;
+        if (m.type === 'step') handlers.onStep?.(m.id, m.step);
+        else if (m.type === 'eval') handlers.onEval?.(m.id, m.row);
+        else if (m.type === 'error') {
+          failed = true;
+          stopAll();
+          reject(new Error(`cell ${m.id}: ${m.message}`));
+        } else {
+          outcomes[m.id] = { result: m.result, spectrum: m.spectrum, attention: m.attention };
+          handlers.onDone?.(m.id, outcomes[m.id]);
+          if (++finished === configs.length) {
+            stopAll();
+            resolve(outcomes);
+          } else {
+            feed(w);
+          }
+        }
+      });
+      w.on('error', (e) => { if (!failed) { failed = true; stopAll(); reject(e); } });
+      feed(w);
+    }
+  });
+}
