@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
   ARM_LABEL, PRESET, PRESETS, historyCsv, mechanismConfigs, mechanismData, mechanismSpec, resolveShard, shardCells,
-  summarize, sweepCells, type Arm, type CellRecord, type PhaseCell, type PresetName, type RunResult,
+  summarize, sweepCells, type Arm, type PhaseCell, type PresetName, type RunResult,
 } from '../src/index.js';
 import { defaultWorkers, runPool } from '../src/node_pool.js';
 import { CELLS_FILE, mergeSweeps, readCells, runSweep, writeFileAtomic, writeSweepOutputs } from '../src/node_sweep.js';
@@ -164,12 +164,7 @@ export function registerExperiments(program: Command): void {
     .description('combine the cells.jsonl of sweep shards into one sweep directory, with its table and figures')
     .requiredOption('--out <dir>', 'output directory')
     .action(async (dirs: string[], opts: Record<string, unknown>) => {
-      let records: CellRecord[];
-      try {
-        records = mergeSweeps(dirs, String(opts.out));
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
+      const records = mergeSweeps(dirs, String(opts.out));
       await writeSweepOutputs(String(opts.out), records, 'Phase diagram (merged)');
       console.log(phaseTable(summarize(records)));
       console.log(`merge: ${records.length} cells from ${dirs.length} directories into ${join(String(opts.out), CELLS_FILE)}`);

@@ -3,6 +3,7 @@
 // writes files; every number it prints is computed in src/.
 import { Command, CommanderError } from 'commander';
 import { CheckpointError, ConfigError, SafetensorsError } from '../src/core.js';
+import { SweepError } from '../src/node_sweep.js';
 import { UsageError } from './input.js';
 import { registerRun } from './run.js';
 import { registerVerify } from './verify.js';
@@ -30,6 +31,6 @@ try {
     fail(e.message.replace(/^error: /, ''));
   }
   if (e instanceof ConfigError) fail(`--${e.message}`);
-  if (e instanceof UsageError || e instanceof CheckpointError || e instanceof SafetensorsError) fail(e.message);
+  if (e instanceof UsageError || e instanceof CheckpointError || e instanceof SafetensorsError || e instanceof SweepError) fail(e.message);
   throw e;
 }

@@ -11,6 +11,9 @@ import { renderSvg, svgToPng } from './render_node.js';
 
 export const CELLS_FILE = 'cells.jsonl';
 
+/** A sweep directory that cannot be used as asked (another sweep's cells, damage, conflicts). */
+export class SweepError extends Error {}
+
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const temp = `${path}.${process.pid}.tmp`;
   writeFileSync(temp, data);
@@ -31,7 +34,7 @@ export function readCells(dir: string): CellRecord[] {
         records.push(JSON.parse(line));
       } catch {
         if (end >= Buffer.byteLength(text)) { truncateSync(path, offset); break; }
-        throw new Error(`${path}: line ${records.length + 1} is not JSON; the file is damaged`);
+        throw new SweepError(`${path}: line ${records.length + 1} is not JSON; the file is damaged`);
       }
     }
     offset = end;
@@ -67,7 +70,7 @@ export async function runSweep(dir: string, cells: SweepCell[], workers: number,
     const old = have.get(cellKey(cell));
     if (old && JSON.stringify(old.config) !== JSON.stringify(cell.config)) {
       const diff = Object.keys(cell.config).find((k) => JSON.stringify((old.config as never)[k]) !== JSON.stringify((cell.config as never)[k]));
-      throw new Error(`${dir} holds a different sweep: cell ${cellKey(cell)} was run with ${diff} ${JSON.stringify((old.config as never)[diff!])}, now ${JSON.stringify((cell.config as never)[diff!])}; use another --out`);
+      throw new SweepError(`${dir} holds a different sweep: cell ${cellKey(cell)} was run with ${diff} ${JSON.stringify((old.config as never)[diff!])}, now ${JSON.stringify((cell.config as never)[diff!])}; use another --out`);
     }
   }
   const todo = cells.filter((c) => !have.has(cellKey(c)));
@@ -105,12 +108,12 @@ export async function writeSweepOutputs(dir: string, records: CellRecord[], titl
 export function mergeSweeps(dirs: string[], out: string): CellRecord[] {
   const merged = new Map<string, CellRecord>();
   for (const dir of dirs) {
-    if (!existsSync(join(dir, CELLS_FILE))) throw new Error(`${dir} has no ${CELLS_FILE}`);
+    if (!existsSync(join(dir, CELLS_FILE))) throw new SweepError(`${dir} has no ${CELLS_FILE}`);
     for (const r of readCells(dir)) {
       const key = cellKey(r);
       const old = merged.get(key);
       if (old && (old.checksum !== r.checksum || JSON.stringify(old.config) !== JSON.stringify(r.config))) {
-        throw new Error(`cell ${key} differs between inputs (checksum ${old.checksum} vs ${r.checksum})`);
+        throw new SweepError(`cell ${key} differs between inputs (checksum ${old.checksum} vs ${r.checksum})`);
       }
       if (!old) merged.set(key, r);
     }

@@ -93,3 +93,33 @@ describe('API', () => {
     expect(() => resolveConfig({ wat: 1 } as never)).toThrow(/unknown config field 'wat'/);
   });
 });
+
+describe('attention pattern', () => {
+  it('equals a float64 computation of layer 0, head 0 over the tokens at position 0', async () => {
+    const t = await createTrainer({ p: 9, dim: 12, heads: 3, mlp: 8 });
+    t.step();
+    const P = t.getParams();
+    const [p, D, H] = [9, 12, 3], hd = D / H;
+    const norm = (x: number[], g: Float32Array) => {
+      const n = Math.max(Math.hypot(...x), 1e-12);
+      return x.map((v, i) => (v / n) * Math.sqrt(D) * g[i]);
+    };
+    const linear = (x: number[], w: Float32Array) => Array.from({ length: D }, (_, o) => x.reduce((s, v, i) => s + v * w[o * D + i], 0));
+    const rows = Array.from({ length: p }, (_, tok) => {
+      const x = Array.from({ length: D }, (_, i) => P['embedding.weight'].data[tok * D + i] + P.pos_embedding.data[i]);
+      const n = norm(x, P['layers.0.norm1.g'].data);
+      return {
+        q: norm(linear(n, P['layers.0.attn.q_proj.weight'].data), P['layers.0.attn.q_norm.g'].data).slice(0, hd),
+        k: norm(linear(n, P['layers.0.attn.k_proj.weight'].data), P['layers.0.attn.k_norm.g'].data).slice(0, hd),
+      };
+    });
+    const pattern = t.attentionPattern(0);
+    expect(pattern).toHaveLength(p);
+    for (let i = 0; i < p; i++) {
+      const s = rows.map((r) => rows[i].q.reduce((acc, v, d) => acc + v * r.k[d], 0) / Math.sqrt(hd));
+      const e = s.map((v) => Math.exp(v - Math.max(...s)));
+      const total = e.reduce((a, b) => a + b, 0);
+      for (let j = 0; j < p; j++) expect(pattern[i][j]).toBeCloseTo(e[j] / total, 5);
+    }
+  });
+});

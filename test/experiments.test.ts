@@ -1,0 +1,173 @@
+// Sweeps and the mechanism experiment through the CLI: pool-size independence, shards, resume
+// after a kill, merging, and refusals. Tiny models so the whole file runs in seconds.
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveShard, shardCells, summarize, sweepCells, resolveConfig, type CellRecord } from '../src/index.js';
+
+const CLI = new URL('../dist/cli/grokwasm.js', import.meta.url).pathname;
+const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+const TINY = ['--preset', 'quick', '--p', '11', '--dim', '8', '--heads', '2', '--mlp', '16', '--steps', '30', '--evalEvery', '10'];
+const GRID = ['--fracs', '0.4,0.6', '--rates', '0.001,0.02', '--seeds', '0,1'];
+const tmp = () => mkdtempSync(join(tmpdir(), 'grokwasm-exp-'));
+
+/** cells.jsonl without the wall times, which are measurements rather than results. */
+function cells(dir: string): string[] {
+  return readFileSync(join(dir, 'cells.jsonl'), 'utf8').trim().split('\n').map((line) => {
+    const { wallMs: _, ...rest } = JSON.parse(line) as CellRecord;
+    return JSON.stringify(rest);
+  });
+}
+
+describe('sweep', () => {
+  const reference = tmp();
+  const whole = cli('sweep', ...TINY, ...GRID, '--workers', '2', '--out', reference, '--quiet');
+
+  it('writes every cell once, in canonical order, with the table, CSV and figures', () => {
+    expect(whole.status).toBe(0);
+    const lines = cells(reference);
+    expect(lines).toHaveLength(16);
+    const keys = lines.map((l) => JSON.parse(l)).map((r: CellRecord) => `${r.arm}|${r.frac}|${r.rate}|${r.seed}`);
+    expect(new Set(keys).size).toBe(16);
+    expect(keys[0]).toBe('l2|0.4|0.001|0');
+    const first = JSON.parse(lines[0]) as CellRecord;
+    expect(first.config.wd).toBe(0.01); // L2: wd = 10 x rate
+    const lrd = JSON.parse(lines[8]) as CellRecord;
+    expect([lrd.arm, lrd.config.decay, lrd.config.rate, lrd.config.wd]).toEqual(['lrd', 'lrd', 0.001, 0.1]);
+    for (const f of ['summary.csv', 'phase.svg', 'phase.png']) expect(existsSync(join(reference, f))).toBe(true);
+    expect(readFileSync(join(reference, 'summary.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + 8);
+    expect(whole.stdout).toMatch(/Low-Rank Decay: best validation accuracy/);
+  });
+
+  it('does not depend on the pool size', () => {
+    const one = tmp();
+    expect(cli('sweep', ...TINY, ...GRID, '--workers', '1', '--out', one, '--quiet').status).toBe(0);
+    expect(cells(one)).toEqual(cells(reference));
+  });
+
+  it('shards, merged, equal the unsharded sweep; SLURM and Indexed Job variables pick the shard', () => {
+    const parts = [0, 1, 2].map(() => tmp());
+    expect(cli('sweep', ...TINY, ...GRID, '--shard', '0/3', '--out', parts[0], '--quiet').status).toBe(0);
+    const slurm = spawnSync(process.execPath, [CLI, 'sweep', ...TINY, ...GRID, '--out', parts[1], '--quiet'],
+      { encoding: 'utf8', env: { ...process.env, SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_COUNT: '3' } });
+    expect(slurm.status).toBe(0);
+    const k8s = spawnSync(process.execPath, [CLI, 'sweep', ...TINY, ...GRID, '--shard-count', '3', '--out', parts[2], '--quiet'],
+      { encoding: 'utf8', env: { ...process.env, JOB_COMPLETION_INDEX: '2' } });
+    expect(k8s.status).toBe(0);
+    expect(parts.map((p) => cells(p).length)).toEqual([6, 5, 5]);
+    const merged = tmp();
+    const r = cli('merge', ...parts, '--out', merged);
+    expect(r.status).toBe(0);
+    expect(cells(merged)).toEqual(cells(reference));
+    expect(readFileSync(join(merged, 'summary.csv'), 'utf8')).toBe(readFileSync(join(reference, 'summary.csv'), 'utf8'));
+  });
+
+  it('a sweep killed mid-way and rerun completes with every cell exactly once', async () => {
+    const dir = tmp();
+    const child = spawn(process.execPath, [CLI, 'sweep', ...TINY, ...GRID, '--workers', '2', '--out', dir, '--quiet']);
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        const f = join(dir, 'cells.jsonl');
+        if (existsSync(f) && readFileSync(f, 'utf8').split('\n').length > 3) { clearInterval(poll); child.kill('SIGKILL'); resolve(); }
+      }, 2);
+    });
+    await new Promise((resolve) => child.on('exit', resolve));
+    const before = readFileSync(join(dir, 'cells.jsonl'), 'utf8').trim().split('\n').length;
+    expect(before).toBeLessThan(16);
+    // A torn last line, as a kill in the middle of a write would leave, is dropped and redone.
+    appendFileSync(join(dir, 'cells.jsonl'), '{"arm":"lrd","frac":0.6,"ra');
+    const rerun = cli('sweep', ...TINY, ...GRID, '--out', dir);
+    expect(rerun.status).toBe(0);
+    expect(rerun.stdout).toContain(`skipped ${before}`);
+    expect(cells(dir)).toEqual(cells(reference));
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('refuses to mix a different sweep into the same directory', () => {
+    const r = cli('sweep', ...TINY, ...GRID, '--steps', '20', '--out', reference);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^grokwasm: .* holds a different sweep: cell l2\|0.4\|0.001\|0 was run with steps 30, now 20; use another --out\n$/);
+  });
+
+  it('merge refuses a directory without cells, exit 2', () => {
+    const empty = tmp();
+    const r = cli('merge', empty, '--out', tmp());
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`grokwasm: ${empty} has no cells.jsonl\n`);
+  });
+
+  it.each([
+    [['--fracs', '0.5,1.5'], "--fracs must be a comma-separated list of a number in (0, 1) (got '1.5')"],
+    [['--rates', ''], '--rates must be a comma-separated list of a number in [0, 10]'],
+    [['--seeds', '1,-1'], "--seeds must be a comma-separated list of an integer in [0, 4294967295] (got '-1')"],
+    [['--arms', 'l2,l3'], "--arms must be a comma-separated list of l2, lrd (got 'l3')"],
+    [['--shard', '3/2'], '--shard: shard must be I/N with integers 0 <= I < N (got 3/2)'],
+    [['--shard', 'x'], "--shard must be I/N with integers 0 <= I < N (got 'x')"],
+    [['--workers', '0'], "--workers must be an integer in [1, 1024] (got '0')"],
+    [['--preset', 'huge'], "option '--preset <name>' argument 'huge' is invalid. Allowed choices are reference, quick."],
+  ])('refuses %j in one line, exit 2', (args, message) => {
+    const r = cli('sweep', ...TINY, ...args, '--out', tmp());
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`grokwasm: ${message}\n`);
+  });
+});
+
+describe('sharding and summaries', () => {
+  it('resolveShard reads the flag, Slurm, then Indexed Jobs', () => {
+    expect(resolveShard('2/5', {})).toEqual({ index: 2, count: 5, source: '--shard' });
+    expect(resolveShard(undefined, { SLURM_ARRAY_TASK_ID: '4', SLURM_ARRAY_TASK_COUNT: '8' })).toMatchObject({ index: 4, count: 8 });
+    expect(resolveShard(undefined, { SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_COUNT: '8' })).toMatchObject({ index: 4 });
+    expect(resolveShard(undefined, { JOB_COMPLETION_INDEX: '3' }, 4)).toMatchObject({ index: 3, count: 4 });
+    expect(() => resolveShard(undefined, { JOB_COMPLETION_INDEX: '3' })).toThrow(/--shard-count/);
+    expect(resolveShard(undefined, {})).toMatchObject({ index: 0, count: 1 });
+  });
+
+  it('shards partition the cells', () => {
+    const all = sweepCells(resolveConfig({ p: 7, dim: 8, heads: 2 }), { arms: ['l2', 'lrd'], fracs: [0.3, 0.5], rates: [1e-3, 1e-2, 5e-2], seeds: [0, 1] });
+    expect(all).toHaveLength(24);
+    const parts = [0, 1, 2, 3, 4].map((i) => shardCells(all, i, 5));
+    expect(parts.flat().length).toBe(24);
+    expect(new Set(parts.flat()).size).toBe(24);
+  });
+
+  it('summaries give the mean, the spread and steps to grok over seeds', () => {
+    const base = { config: resolveConfig({}), history: [], steps: 1, checksum: '', wallMs: 0 };
+    const cells = summarize([
+      { ...base, arm: 'lrd', frac: 0.5, rate: 0.01, seed: 0, bestValAcc: 1, grokStep: 1000 },
+      { ...base, arm: 'lrd', frac: 0.5, rate: 0.01, seed: 1, bestValAcc: 0.5, grokStep: null },
+    ] as CellRecord[]);
+    expect(cells).toEqual([{ arm: 'lrd', frac: 0.5, rate: 0.01, accMean: 0.75, accSpread: 0.5, grokMean: 1000, grokked: 1, seeds: 2 }]);
+  });
+});
+
+describe('mechanism and plot', () => {
+  it('writes mechanism.json, history.csv and the figure; plot redraws it', () => {
+    const dir = tmp();
+    const r = cli('mechanism', ...TINY, '--out', dir);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/figure in .*mechanism.png/);
+    const m = JSON.parse(readFileSync(join(dir, 'mechanism.json'), 'utf8'));
+    expect(Object.keys(m)).toEqual(['arms', 'spectra', 'attention']);
+    expect(m.arms.l2.config.decay).toBe('l2');
+    expect(m.arms.lrd.config.decay).toBe('lrd');
+    // Same split and seed: the arms start from the same weights.
+    expect(m.arms.l2.config.seed).toBe(m.arms.lrd.config.seed);
+    expect(m.spectra.lrd).toHaveLength(8);
+    expect(m.attention.l2).toHaveLength(11);
+    for (const row of m.attention.lrd) expect(row.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 5);
+    const csv = readFileSync(join(dir, 'history.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('arm,step,trainLoss,trainAcc,valLoss,valAcc,stableRank,effectiveRank,checksum');
+    expect(csv).toHaveLength(1 + 3 + 3);
+    const svg = readFileSync(join(dir, 'mechanism.svg'), 'utf8');
+    expect(svg).toContain('<svg');
+    expect(svg).toContain('Low-Rank Decay');
+    const png = readFileSync(join(dir, 'mechanism.png'));
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    const plot = cli('plot', dir);
+    expect(plot.status).toBe(0);
+    expect(readFileSync(join(dir, 'mechanism.svg'), 'utf8')).toBe(svg);
+    expect(cli('plot', tmp()).status).toBe(2);
+  });
+});
