@@ -7,7 +7,8 @@ import {
   summarize, sweepCells, type Arm, type PhaseCell, type PresetName, type RunResult,
 } from '../src/index.js';
 import { defaultWorkers, runPool } from '../src/node_pool.js';
-import { CELLS_FILE, mergeSweeps, readCells, runSweep, writeFileAtomic, writeSweepOutputs } from '../src/node_sweep.js';
+import { writeFileAtomic } from '../src/node_files.js';
+import { CELLS_FILE, mergeSweeps, readCells, runSweep, writeSweepOutputs } from '../src/node_sweep.js';
 import { renderSvg, svgToPng } from '../src/render_node.js';
 import { UsageError, integerFlag } from './input.js';
 import { addConfigFlags, listFlag, overridesFromFlags } from './options.js';

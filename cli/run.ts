@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { FIELDS, createTrainer, readStateDict, saveStateDict, Trainer, kernelModule, type EvalInfo, type RunResult } from '../src/index.js';
 import { addConfigFlags, configFromFlags } from './options.js';
 import { UsageError, integerFlag, readInput } from './input.js';
-import { writeFileAtomic } from './output.js';
+import { writeFileAtomic } from '../src/node_files.js';
 import { createProgress } from './progress.js';
 
 /** One evaluation as a terminal line. */

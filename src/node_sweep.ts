@@ -2,10 +2,11 @@
 // line in one write, so a kill loses at most the cells in flight; rerunning skips finished cells.
 // When a sweep (or a merge) completes, the file is rewritten in canonical cell order, so shards
 // merged and an unsharded sweep produce the same file.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { phaseSpec } from './charts.js';
 import { cellKey, summarize, summaryCsv, type CellRecord, type SweepCell } from './experiments.js';
+import { writeFileAtomic } from './node_files.js';
 import { runPool, type PoolHandlers } from './node_pool.js';
 import { renderSvg, svgToPng } from './render_node.js';
 
@@ -13,12 +14,6 @@ export const CELLS_FILE = 'cells.jsonl';
 
 /** A sweep directory that cannot be used as asked (another sweep's cells, damage, conflicts). */
 export class SweepError extends Error {}
-
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, data);
-  renameSync(temp, path);
-}
 
 /** The finished cells in dir/cells.jsonl; a torn last line (a kill mid-write) is cut off. */
 export function readCells(dir: string): CellRecord[] {

@@ -171,3 +171,18 @@ describe('mechanism and plot', () => {
     expect(cli('plot', tmp()).status).toBe(2);
   });
 });
+
+describe('quick preset', () => {
+  // The preset's promise: the published contrast within its budget. Both arms run in parallel.
+  it('LRD groks while L2 memorises and plateaus', async () => {
+    const { PRESET, mechanismConfigs } = await import('../src/index.js');
+    const { runPool } = await import('../src/node_pool.js');
+    const configs = mechanismConfigs(PRESET.quick);
+    const [l2, lrd] = await runPool([configs.l2, configs.lrd], 2);
+    expect(lrd.result.grokStep).not.toBeNull();
+    expect(lrd.result.bestValAcc).toBeGreaterThanOrEqual(0.99);
+    expect(l2.result.grokStep).toBeNull();
+    expect(l2.result.bestValAcc).toBeLessThan(0.9);
+    expect(l2.result.history.at(-1)!.trainAcc).toBe(1);
+  }, 600_000);
+});

@@ -1,5 +1,5 @@
-// Writing results without ever leaving a half-written file: write a sibling temporary file,
-// then rename it over the target (atomic on POSIX file systems).
+// Node-only: writing results without ever leaving a half-written file. Data goes to a sibling
+// temporary file that is then renamed over the target (atomic on POSIX file systems).
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
