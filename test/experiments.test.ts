@@ -83,6 +83,9 @@ describe('sweep', () => {
     expect(rerun.stdout).toContain(`skipped ${before}`);
     expect(cells(dir)).toEqual(cells(reference));
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    const v = cli('verify', join(dir, 'cells.jsonl'), '--steps', '12', '--quiet');
+    expect(v.status).toBe(0);
+    expect(v.stdout).toContain('verified: 32 evaluations match in 16 runs');
   });
 
   it('refuses to mix a different sweep into the same directory', () => {
@@ -169,6 +172,20 @@ describe('mechanism and plot', () => {
     expect(plot.status).toBe(0);
     expect(readFileSync(join(dir, 'mechanism.svg'), 'utf8')).toBe(svg);
     expect(cli('plot', tmp()).status).toBe(2);
+    // Both arms verify from the mechanism file, and a sweep's cells from cells.jsonl.
+    const v = cli('verify', join(dir, 'mechanism.json'));
+    expect(v.status).toBe(0);
+    expect(v.stdout).toContain('verified: 6 evaluations match in 2 runs');
+  });
+
+  it.each([
+    [['--preset', 'slow'], "option '--preset <name>' argument 'slow' is invalid. Allowed choices are reference, quick."],
+    [['--p', '1'], '--p must be an integer in [2, 2000] (got 1)'],
+    [['--workers', 'many'], "--workers must be an integer in [1, 1024] (got 'many')"],
+  ])('mechanism refuses %j in one line, exit 2', (args, message) => {
+    const r = cli('mechanism', ...args, '--out', tmp());
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`grokwasm: ${message}\n`);
   });
 });
 
