@@ -23,78 +23,110 @@ function historyRows(data: MechanismData) {
     rows.map((r) => ({ arm: ARM_LABEL[arm], ...r })));
 }
 
-/** The mechanism figure: accuracy, QK ranks, q_proj spectrum, attention heatmaps. */
-export function mechanismSpec(data: MechanismData): TopLevelSpec {
-  const rows = historyRows(data);
-  const accuracy = rows.flatMap((r) => [
-    { arm: r.arm, step: r.step, split: 'validation', accuracy: r.valAcc },
-    { arm: r.arm, step: r.step, split: 'training', accuracy: r.trainAcc },
-  ]);
-  const ranks = rows.flatMap((r) => [
-    { arm: r.arm, step: r.step, rank: 'stable rank', value: r.stableRank },
-    { arm: r.arm, step: r.step, rank: 'effective rank', value: r.effectiveRank },
-  ]);
-  const spectrum = (Object.entries(data.spectra) as [Arm, number[]][]).flatMap(([arm, s]) =>
-    s.map((v, i) => ({ arm: ARM_LABEL[arm], index: i + 1, value: Math.max(v / s[0], 1e-16) })));
-  const color = { field: 'arm', type: 'nominal', title: null, scale: ARM_COLORS, legend: { orient: 'bottom' } } as const;
-  const heatmaps = (Object.entries(data.attention) as [Arm, number[][]][]).map(([arm, m]) => ({
+const color = { field: 'arm', type: 'nominal', title: null, scale: ARM_COLORS, legend: { orient: 'bottom' } } as const;
+const dashes = (domain: string[]) => ({ domain, range: [[1, 0], [5, 3]] });
+
+function accuracyPanel(rows: ReturnType<typeof historyRows>) {
+  return {
+    title: 'Accuracy (solid: validation, dashed: training)',
+    width: WIDTH, height: HEIGHT,
+    data: { values: rows.flatMap((r) => [
+      { arm: r.arm, step: r.step, split: 'validation', accuracy: r.valAcc },
+      { arm: r.arm, step: r.step, split: 'training', accuracy: r.trainAcc },
+    ]) },
+    mark: 'line',
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'step' },
+      y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] } },
+      color,
+      strokeDash: { field: 'split', type: 'nominal', title: null, scale: dashes(['validation', 'training']), legend: null },
+    },
+  };
+}
+
+function lossPanel(rows: ReturnType<typeof historyRows>) {
+  return {
+    title: 'Loss (solid: validation, dashed: training)',
+    width: WIDTH, height: HEIGHT,
+    data: { values: rows.flatMap((r) => [
+      { arm: r.arm, step: r.step, split: 'validation', loss: r.valLoss },
+      { arm: r.arm, step: r.step, split: 'training', loss: r.trainLoss },
+    ]) },
+    mark: 'line',
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'step' },
+      y: { field: 'loss', type: 'quantitative', title: 'cross-entropy', scale: { type: 'log' } },
+      color,
+      strokeDash: { field: 'split', type: 'nominal', title: null, scale: dashes(['validation', 'training']), legend: null },
+    },
+  };
+}
+
+function ranksPanel(rows: ReturnType<typeof historyRows>) {
+  return {
+    title: 'QK ranks (solid: stable, dashed: effective)',
+    width: WIDTH, height: HEIGHT,
+    data: { values: rows.flatMap((r) => [
+      { arm: r.arm, step: r.step, rank: 'stable rank', value: r.stableRank },
+      { arm: r.arm, step: r.step, rank: 'effective rank', value: r.effectiveRank },
+    ]) },
+    mark: 'line',
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'step' },
+      y: { field: 'value', type: 'quantitative', title: 'rank (mean over q_proj, k_proj)', scale: { type: 'log' } },
+      color,
+      strokeDash: { field: 'rank', type: 'nominal', title: null, scale: dashes(['stable rank', 'effective rank']), legend: null },
+    },
+  };
+}
+
+function spectrumPanel(spectra: MechanismData['spectra']) {
+  return {
+    title: 'layers.0 q_proj spectrum (normalised)',
+    width: WIDTH * 0.75, height: HEIGHT,
+    data: { values: (Object.entries(spectra) as [Arm, number[]][]).flatMap(([arm, s]) =>
+      s.map((v, i) => ({ arm: ARM_LABEL[arm], index: i + 1, value: Math.max(v / s[0], 1e-16) }))) },
+    mark: 'line',
+    encoding: {
+      x: { field: 'index', type: 'quantitative', title: 'singular value index' },
+      y: { field: 'value', type: 'quantitative', title: 'sigma_i / sigma_1', scale: { type: 'log' }, axis: { format: '.0e', tickCount: 6 } },
+      color,
+    },
+  };
+}
+
+function attentionPanel(arm: Arm, m: number[][]) {
+  return {
     title: `${ARM_LABEL[arm]}: layer 0, head 0 attention`,
     width: 230, height: 230,
     data: { values: m.flatMap((row, q) => row.map((w, k) => ({ query: q, key: k, weight: w }))) },
-    mark: { type: 'rect' as const },
+    mark: { type: 'rect' },
     encoding: {
-      x: { field: 'key', type: 'ordinal' as const, title: 'key token', axis: { values: ticks(m.length), labelAngle: 0 } },
-      y: { field: 'query', type: 'ordinal' as const, title: 'query token', axis: { values: ticks(m.length) } },
-      color: { field: 'weight', type: 'quantitative' as const, title: 'weight', scale: { scheme: 'viridis' } },
+      x: { field: 'key', type: 'ordinal', title: 'key token', axis: { values: ticks(m.length), labelAngle: 0 } },
+      y: { field: 'query', type: 'ordinal', title: 'query token', axis: { values: ticks(m.length) } },
+      color: { field: 'weight', type: 'quantitative', title: 'weight', scale: { scheme: 'viridis' } },
     },
-    resolve: undefined,
-  }));
+  };
+}
+
+const FRAME = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config: { font: 'DejaVu Sans', view: { stroke: null } } };
+
+/** Live training curves: accuracy, loss and QK ranks of every arm so far. */
+export function trainingSpec(histories: MechanismData['histories'], title = 'Training'): TopLevelSpec {
+  const rows = historyRows({ histories, spectra: {}, attention: {} });
+  return { ...FRAME, title, hconcat: [accuracyPanel(rows), lossPanel(rows), ranksPanel(rows)], resolve: { scale: { strokeDash: 'independent' } } } as TopLevelSpec;
+}
+
+/** The mechanism figure: accuracy, QK ranks, q_proj spectrum, attention heatmaps. */
+export function mechanismSpec(data: MechanismData): TopLevelSpec {
+  const rows = historyRows(data);
+  const heatmaps = (Object.entries(data.attention) as [Arm, number[][]][]).map(([arm, m]) => attentionPanel(arm, m));
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    ...FRAME,
     title: data.title ?? 'L2 weight decay versus Low-Rank Decay',
-    config: { font: 'DejaVu Sans', view: { stroke: null } },
     vconcat: [
-      {
-        hconcat: [
-          {
-            title: 'Accuracy (solid: validation, dashed: training)',
-            width: WIDTH, height: HEIGHT,
-            data: { values: accuracy },
-            mark: { type: 'line', point: false },
-            encoding: {
-              x: { field: 'step', type: 'quantitative', title: 'step' },
-              y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] } },
-              color,
-              strokeDash: { field: 'split', type: 'nominal', title: null, scale: { domain: ['validation', 'training'], range: [[1, 0], [5, 3]] }, legend: null },
-            },
-          },
-          {
-            title: 'QK ranks (solid: stable, dashed: effective)',
-            width: WIDTH, height: HEIGHT,
-            data: { values: ranks },
-            mark: 'line',
-            encoding: {
-              x: { field: 'step', type: 'quantitative', title: 'step' },
-              y: { field: 'value', type: 'quantitative', title: 'rank (mean over q_proj, k_proj)', scale: { type: 'log' } },
-              color,
-              strokeDash: { field: 'rank', type: 'nominal', title: null, scale: { domain: ['stable rank', 'effective rank'], range: [[1, 0], [5, 3]] }, legend: null },
-            },
-          },
-          {
-            title: 'layers.0 q_proj spectrum (normalised)',
-            width: WIDTH * 0.75, height: HEIGHT,
-            data: { values: spectrum },
-            mark: 'line',
-            encoding: {
-              x: { field: 'index', type: 'quantitative', title: 'singular value index' },
-              y: { field: 'value', type: 'quantitative', title: 'sigma_i / sigma_1', scale: { type: 'log' }, axis: { format: '.0e', tickCount: 6 } },
-              color,
-            },
-          },
-        ],
-        resolve: { scale: { strokeDash: 'independent' } },
-      },
-      { hconcat: heatmaps, resolve: { scale: { color: 'independent' } } },
+      { hconcat: [accuracyPanel(rows), ranksPanel(rows), spectrumPanel(data.spectra)], resolve: { scale: { strokeDash: 'independent' } } },
+      ...(heatmaps.length ? [{ hconcat: heatmaps, resolve: { scale: { color: 'independent' } } }] : []),
     ],
   } as TopLevelSpec;
 }
@@ -141,9 +173,8 @@ export function phaseSpec(cells: PhaseCell[], title = 'Phase diagram'): TopLevel
   });
   const arms = [...new Set(cells.map((c) => c.arm))].sort() as Arm[];
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    ...FRAME,
     title,
-    config: { font: 'DejaVu Sans', view: { stroke: null } },
     data: { values },
     vconcat: [
       { hconcat: arms.map((a) => panel('accMean', 'accText', `${ARM_LABEL[a]}: best validation accuracy`, 'blues', 'accuracy', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } },

@@ -16,7 +16,7 @@ export type { Task } from './tasks.js';
 export { readStateDict, saveStateDict } from './state_dict.js';
 export { parseResult, verifyResult } from './verify.js';
 export type { VerifyReport, VerifyRow } from './verify.js';
-export { ARM_LABEL, mechanismSpec, phaseSpec } from './charts.js';
+export { ARM_LABEL, mechanismSpec, phaseSpec, trainingSpec } from './charts.js';
 export type { Arm, MechanismData, PhaseCell } from './charts.js';
 export { PRESET, PRESETS, armConfig, cellKey, resolveShard, historyCsv, mechanismConfigs, mechanismData, shardCells, summarize, summaryCsv, sweepCells } from './experiments.js';
 export type { CellRecord, Preset, PresetName, SweepCell } from './experiments.js';
