@@ -1,0 +1,73 @@
+// The browser app end to end: build it, serve it with `vite preview`, drive Debian's Chromium
+// with playwright-core, and check that a run in the page gives the CLI's bits.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { build, preview, type PreviewServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GUARD_CHECKSUM, GUARD_CONFIG } from './guard.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+// CI installs Chromium (.ci/run); elsewhere the browser tests are skipped when it is missing.
+const available = existsSync(CHROMIUM) || Boolean(process.env.CI);
+const root = new URL('..', import.meta.url).pathname;
+
+describe.skipIf(!available)('browser app', () => {
+  let server: PreviewServer;
+  let browser: Browser;
+  let base: string;
+
+  beforeAll(async () => {
+    await build({ root: `${root}web`, configFile: `${root}vite.config.ts`, logLevel: 'warn' });
+    server = await preview({ configFile: `${root}vite.config.ts`, root: `${root}web`, preview: { host: '127.0.0.1', port: 0 }, logLevel: 'warn' });
+    base = server.resolvedUrls!.local[0];
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost'],
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise<void>((resolve) => (server ? server.httpServer.close(() => resolve()) : resolve()));
+  });
+
+  it('a run in the page gives the checksum and history of `grokwasm run`, value for value', async () => {
+    const flags = Object.entries(GUARD_CONFIG).flatMap(([k, v]) => [`--${k}`, String(v)]);
+    const cli = spawnSync(process.execPath, [`${root}dist/cli/grokwasm.js`, 'run', ...flags, '--json'], { encoding: 'utf8' });
+    expect(cli.status).toBe(0);
+    const expected = JSON.parse(cli.stdout);
+
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const query = new URLSearchParams({ ...Object.fromEntries(Object.entries(GUARD_CONFIG).map(([k, v]) => [k, String(v)])), autorun: '1' });
+    const response = await page.goto(`${base}?${query}`);
+    expect(response!.headers()['cross-origin-opener-policy']).toBe('same-origin');
+    expect(response!.headers()['cross-origin-embedder-policy']).toBe('require-corp');
+    const checksum = page.getByTestId('checksum');
+    await expect.poll(() => checksum.textContent(), { timeout: 60_000 }).toMatch(/^[0-9a-f]{16}$/);
+    expect(await checksum.textContent()).toBe(GUARD_CHECKSUM);
+    expect(await checksum.textContent()).toBe(expected.checksum);
+    const results = await page.evaluate(() => (window as unknown as { grokwasmResults: Record<string, { history: unknown[]; steps: number; config: unknown }> }).grokwasmResults);
+    expect(results.lrd.history).toEqual(expected.history);
+    expect(results.lrd.steps).toBe(expected.steps);
+    expect(results.lrd.config).toEqual(expected.config);
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('refuses an invalid field next to it and starts nothing', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}?p=1&dim=12&heads=5&autorun=1`);
+    await expect.poll(() => page.locator('.field-error[data-field="p"]').textContent()).toBe('must be an integer in [2, 2000]');
+    expect(await page.locator('input[name="p"]').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('#message').textContent()).toBe('Fix the fields marked in red.');
+    expect(await page.getByTestId('checksum').count()).toBe(0);
+    await page.goto(`${base}?dim=12&heads=5&autorun=1`);
+    await expect.poll(() => page.locator('.field-error[data-field="heads"]').textContent()).toBe('heads must divide dim (got dim 12, heads 5)');
+    await page.close();
+  });
+});

@@ -1,0 +1,358 @@
+// The page: a form over RunConfig (the CLI's field table), one worker per arm driven with
+// Comlink, live charts from the CLI's chart specs, checksums, downloads. It computes nothing
+// itself: every number comes from src/ running in the workers.
+import * as Comlink from 'comlink';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import {
+  ConfigError, FIELDS, PRESET, PRESETS, checkFieldValue, describeRange, historyCsv, mechanismConfigs, mechanismSpec,
+  resolveConfig, trainingSpec, type Arm, type EvalInfo, type PresetName, type RunConfig, type RunResult,
+} from '../src/core.js';
+import type { WorkerApi } from './worker.js';
+
+type Mode = 'run' | 'mechanism';
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const form = $<HTMLFormElement>('config');
+const modeSelect = form.elements.namedItem('mode') as HTMLSelectElement;
+const presetSelect = form.elements.namedItem('preset') as HTMLSelectElement;
+const message = $<HTMLParagraphElement>('message');
+const progress = $<HTMLProgressElement>('progress');
+const buttons = { run: $<HTMLButtonElement>('run'), pause: $<HTMLButtonElement>('pause'), stop: $<HTMLButtonElement>('stop') };
+
+for (const p of PRESETS) presetSelect.add(new Option(`${p}: ${PRESET[p].description}`, p));
+
+// ---- the form, generated from the same field table as the CLI flags ----
+const inputs = new Map<keyof RunConfig, HTMLInputElement | HTMLSelectElement>();
+for (const [name, spec] of Object.entries(FIELDS) as [keyof RunConfig, (typeof FIELDS)[keyof RunConfig]][]) {
+  const label = document.createElement('label');
+  label.textContent = name;
+  label.title = `${spec.help}; ${describeRange(spec)}`;
+  let input: HTMLInputElement | HTMLSelectElement;
+  if (spec.kind === 'choice') {
+    input = document.createElement('select');
+    for (const c of spec.choices) input.add(new Option(c, c));
+  } else {
+    input = document.createElement('input');
+    input.type = 'text';
+    input.inputMode = 'decimal';
+  }
+  input.name = name;
+  label.append(input);
+  const error = document.createElement('span');
+  error.className = 'field-error';
+  error.dataset.field = name;
+  label.append(error);
+  $('fields').append(label);
+  inputs.set(name, input);
+}
+
+/** The base values the form starts from: the preset, with the mechanism's rates in that mode. */
+function baseValues(mode: Mode, preset: PresetName): RunConfig {
+  const p = PRESET[preset];
+  return mode === 'mechanism' ? { ...p.base, rate: p.mechanism.lrdRate, wd: p.mechanism.l2Wd } : p.base;
+}
+
+function fillForm(values: RunConfig): void {
+  for (const [name, input] of inputs) input.value = String(values[name]);
+}
+
+function clearErrors(): void {
+  for (const el of form.querySelectorAll<HTMLElement>('.field-error')) el.textContent = '';
+  for (const input of inputs.values()) input.removeAttribute('aria-invalid');
+}
+
+function showFieldError(field: string, text: string): void {
+  const el = form.querySelector<HTMLElement>(`.field-error[data-field="${field}"]`);
+  if (el) el.textContent = text;
+  inputs.get(field as keyof RunConfig)?.setAttribute('aria-invalid', 'true');
+}
+
+/** The fields that differ from the base, each checked against its range: the CLI flags one would pass. */
+function readOverrides(base: RunConfig): Partial<RunConfig> | null {
+  clearErrors();
+  const out: Record<string, unknown> = {};
+  let ok = true;
+  for (const [name, input] of inputs) {
+    const spec = FIELDS[name];
+    const raw = input.value.trim();
+    const value = spec.kind === 'choice' ? raw : raw === '' ? NaN : Number(raw);
+    try {
+      checkFieldValue(name, value);
+    } catch (e) {
+      ok = false;
+      showFieldError(name, `must be ${describeRange(spec)}`);
+      continue;
+    }
+    if (value !== base[name]) out[name] = value;
+  }
+  return ok ? (out as Partial<RunConfig>) : null;
+}
+
+/** The configs to run, exactly as `grokwasm run` or `grokwasm mechanism` would build them. */
+function configsFor(mode: Mode, preset: PresetName, overrides: Partial<RunConfig>): Partial<Record<Arm, RunConfig>> {
+  if (mode === 'mechanism') return mechanismConfigs(PRESET[preset], overrides);
+  const config = resolveConfig({ ...PRESET[preset].base, ...overrides });
+  return { [config.decay]: config };
+}
+
+function writeUrl(mode: Mode, preset: PresetName, overrides: Partial<RunConfig>): void {
+  const q = new URLSearchParams();
+  if (mode !== 'run') q.set('mode', mode);
+  if (preset !== defaultPreset(mode)) q.set('preset', preset);
+  for (const [k, v] of Object.entries(overrides)) q.set(k, String(v));
+  history.replaceState(null, '', `${location.pathname}${q.size ? `?${q}` : ''}`);
+}
+
+const defaultPreset = (mode: Mode): PresetName => (mode === 'mechanism' ? 'quick' : 'reference');
+
+// ---- charts ----
+let view: vega.View | undefined;
+let pendingSpec: TopLevelSpec | undefined;
+let drawing = false;
+async function draw(spec: TopLevelSpec): Promise<void> {
+  pendingSpec = spec;
+  if (drawing) return;
+  drawing = true;
+  while (pendingSpec) {
+    const next = pendingSpec;
+    pendingSpec = undefined;
+    view?.finalize();
+    const container = $('charts');
+    container.replaceChildren();
+    view = new vega.View(vega.parse(compile(next).spec), { renderer: 'svg', container });
+    await view.runAsync();
+  }
+  drawing = false;
+}
+
+// ---- a run ----
+interface ArmRun {
+  arm: Arm;
+  config: RunConfig;
+  worker: Worker;
+  api: Comlink.Remote<WorkerApi>;
+  history: EvalInfo[];
+  steps: number;
+  /** The latest result: final when finished, else the state at the last pause or stop. */
+  last?: RunResult;
+  finished: boolean;
+  analysis?: { spectrum: number[]; attention: number[][] };
+}
+let runs: ArmRun[] = [];
+let state: 'idle' | 'running' | 'paused' = 'idle';
+let failed = false;
+
+function setState(next: typeof state): void {
+  state = next;
+  buttons.run.disabled = next === 'running';
+  buttons.run.textContent = next === 'paused' ? 'Resume' : 'Run';
+  buttons.pause.disabled = next !== 'running';
+  buttons.stop.disabled = next === 'idle';
+  for (const input of form.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) input.disabled = next !== 'idle';
+}
+
+function say(text: string, error = false): void {
+  message.textContent = text;
+  message.classList.toggle('error', error);
+}
+
+function fail(text: string): void {
+  if (failed) return;
+  failed = true;
+  for (const r of runs) r.worker.terminate();
+  void finish().then(() => say(text, true));
+}
+
+function updateProgress(): void {
+  const total = runs.reduce((n, r) => n + r.config.steps, 0);
+  progress.max = total;
+  progress.value = runs.reduce((n, r) => n + (r.finished ? r.config.steps : r.steps), 0);
+}
+
+function histories(): Partial<Record<Arm, EvalInfo[]>> {
+  return Object.fromEntries(runs.map((r) => [r.arm, r.history]));
+}
+
+async function start(): Promise<void> {
+  const mode = modeSelect.value as Mode;
+  const preset = presetSelect.value as PresetName;
+  const overrides = readOverrides(baseValues(mode, preset));
+  if (!overrides) return say('Fix the fields marked in red.', true);
+  let configs: Partial<Record<Arm, RunConfig>>;
+  try {
+    configs = configsFor(mode, preset, overrides);
+  } catch (e) {
+    if (e instanceof ConfigError) { showFieldError(e.field, e.message); return say(e.message, true); }
+    throw e;
+  }
+  writeUrl(mode, preset, overrides);
+  failed = false;
+  $('checksums').replaceChildren();
+  $('downloads').replaceChildren();
+  for (const r of runs) r.worker.terminate();
+  runs = (Object.entries(configs) as [Arm, RunConfig][]).map(([arm, config]) => {
+    const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+    worker.addEventListener('error', (e) => fail(`The ${arm} worker failed: ${e.message || 'it crashed or ran out of memory'}. Results so far are kept.`));
+    return { arm, config, worker, api: Comlink.wrap<WorkerApi>(worker), history: [], steps: 0, finished: false };
+  });
+  try {
+    await Promise.all(runs.map((r) => r.api.create(r.config)));
+  } catch (e) {
+    return fail(`Could not start: ${(e as Error).message}`);
+  }
+  await resume();
+}
+
+async function resume(): Promise<void> {
+  setState('running');
+  say(`Training ${runs.map((r) => r.arm).join(' and ')}...`);
+  try {
+    await Promise.all(runs.filter((r) => !r.finished).map(async (r) => {
+      const { result, finished } = await r.api.run(
+        // Callbacks travel on their own channel and may land after run() returns: keep rows in step order, once.
+        Comlink.proxy((row: EvalInfo) => {
+          if (r.history.length && row.step <= r.history[r.history.length - 1].step) return;
+          r.history.push(row);
+          void draw(trainingSpec(histories()));
+        }),
+        Comlink.proxy((info: { step: number }) => { r.steps = info.step + 1; updateProgress(); }),
+      );
+      Object.assign(r, { last: result, finished, history: [...result.history], steps: result.steps });
+    }));
+  } catch (e) {
+    return fail(`Training stopped with an error: ${(e as Error).message}. Results so far are kept.`);
+  }
+  if (state === 'paused') return say('Paused. Resume continues exactly where it stopped.');
+  await finish();
+}
+
+async function finish(): Promise<void> {
+  setState('idle');
+  updateProgress();
+  for (const r of runs) {
+    try {
+      if (!failed) r.analysis = await r.api.analysis();
+    } catch { /* a worker that died has no analysis */ }
+  }
+  const done = runs.filter((r) => r.last);
+  showChecksums();
+  showDownloads(done);
+  if (done.length && done.every((r) => r.analysis)) {
+    await draw(mechanismSpec({
+      histories: histories(),
+      spectra: Object.fromEntries(done.map((r) => [r.arm, r.analysis!.spectrum])),
+      attention: Object.fromEntries(done.map((r) => [r.arm, r.analysis!.attention])),
+    }));
+  }
+  (window as unknown as { grokwasmResults: unknown }).grokwasmResults = Object.fromEntries(done.map((r) => [r.arm, r.last]));
+  if (!failed) {
+    say(done.map((r) => `${r.arm}: ${r.last!.steps} steps${r.finished ? '' : ' (stopped)'}, best validation accuracy ${r.last!.bestValAcc.toFixed(4)}` +
+      `${r.last!.grokStep === null ? '' : `, 0.99 at step ${r.last!.grokStep}`}`).join('; ') || 'Stopped before the first step.');
+  }
+}
+
+function showChecksums(): void {
+  const dl = $('checksums');
+  dl.replaceChildren();
+  for (const r of runs) {
+    const dt = document.createElement('dt');
+    dt.textContent = `${r.arm} checksum`;
+    const dd = document.createElement('dd');
+    dd.dataset.testid = runs.length === 1 ? 'checksum' : `checksum-${r.arm}`;
+    dd.textContent = r.last?.checksum ?? '';
+    dl.append(dt, dd);
+  }
+}
+
+function download(name: string, data: BlobPart, type: string): HTMLAnchorElement {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([data], { type }));
+  a.download = name;
+  a.textContent = name;
+  return a;
+}
+
+function showDownloads(done: ArmRun[]): void {
+  const box = $('downloads');
+  box.replaceChildren();
+  if (!done.length) return;
+  const json = runs.length === 1
+    ? JSON.stringify(done[0].last, null, 2)
+    : JSON.stringify({ arms: Object.fromEntries(done.map((r) => [r.arm, r.last])), spectra: Object.fromEntries(done.map((r) => [r.arm, r.analysis?.spectrum])), attention: Object.fromEntries(done.map((r) => [r.arm, r.analysis?.attention])) });
+  box.append(download(runs.length === 1 ? 'result.json' : 'mechanism.json', json, 'application/json'));
+  box.append(download('history.csv', historyCsv(done.map((r) => ({ label: { arm: r.arm }, history: r.history }))), 'text/csv'));
+  const png = document.createElement('a');
+  png.textContent = 'figure.png';
+  png.href = '#';
+  png.addEventListener('click', async (e) => {
+    e.preventDefault();
+    if (!view) return;
+    const a = document.createElement('a');
+    a.href = await view.toImageURL('png', 2);
+    a.download = 'figure.png';
+    a.click();
+  });
+  box.append(png);
+  for (const r of done) {
+    if (failed) continue;
+    const link = document.createElement('a');
+    link.textContent = `${r.arm}.safetensors`;
+    link.href = '#';
+    link.addEventListener('click', async (e) => {
+      e.preventDefault();
+      const a = download(`${r.arm}.safetensors`, (await r.api.stateDict()) as Uint8Array<ArrayBuffer>, 'application/octet-stream');
+      a.click();
+    });
+    box.append(link);
+  }
+}
+
+// ---- controls ----
+form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  if (state === 'paused') void resume();
+  else if (state === 'idle') void start();
+});
+buttons.pause.addEventListener('click', () => {
+  setState('paused');
+  for (const r of runs) void r.api.stop();
+});
+buttons.stop.addEventListener('click', () => {
+  const wasPaused = state === 'paused';
+  setState('idle');
+  for (const r of runs) void r.api.stop();
+  if (wasPaused) void finish();
+});
+for (const select of [modeSelect, presetSelect]) {
+  select.addEventListener('change', () => {
+    if (select === modeSelect) presetSelect.value = defaultPreset(modeSelect.value as Mode);
+    fillForm(baseValues(modeSelect.value as Mode, presetSelect.value as PresetName));
+  });
+}
+$<HTMLInputElement>('load').addEventListener('change', async (e) => {
+  const file = (e.target as HTMLInputElement).files?.[0];
+  if (!file) return;
+  try {
+    const data = JSON.parse(await file.text());
+    if (data.arms) await draw(mechanismSpec({ histories: Object.fromEntries(Object.entries(data.arms).map(([a, r]) => [a, (r as RunResult).history])), spectra: data.spectra ?? {}, attention: data.attention ?? {} }));
+    else if (Array.isArray(data.history)) await draw(trainingSpec({ [data.config?.decay ?? 'lrd']: data.history }));
+    else throw new Error('neither a run result nor a mechanism.json');
+    say(`Showing ${file.name}.`);
+  } catch (err) {
+    say(`Cannot show ${file.name}: ${(err as Error).message}`, true);
+  }
+});
+
+// ---- start from the URL: keys are the CLI's flag names ----
+const query = new URLSearchParams(location.search);
+const mode: Mode = query.get('mode') === 'mechanism' ? 'mechanism' : 'run';
+const preset = (PRESETS as string[]).includes(query.get('preset') ?? '') ? (query.get('preset') as PresetName) : defaultPreset(mode);
+modeSelect.value = mode;
+presetSelect.value = preset;
+fillForm(baseValues(mode, preset));
+for (const [key, value] of query) {
+  const input = inputs.get(key as keyof RunConfig);
+  if (input) input.value = value;
+}
+setState('idle');
+if (query.get('autorun') === '1') void start();
