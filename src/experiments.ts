@@ -69,6 +69,11 @@ export function sweepCells(base: RunConfig, grid: { arms: Arm[]; fracs: number[]
   return cells;
 }
 
+/** Cells in canonical order (arm, fraction, rate, seed): the order of a finished cells.jsonl. */
+export function canonicalOrder(records: CellRecord[]): CellRecord[] {
+  return [...records].sort((a, b) => a.arm.localeCompare(b.arm) || a.frac - b.frac || a.rate - b.rate || a.seed - b.seed);
+}
+
 export function cellKey(c: { arm: Arm; frac: number; rate: number; seed: number }): string {
   return `${c.arm}|${c.frac}|${c.rate}|${c.seed}`;
 }

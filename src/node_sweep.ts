@@ -5,7 +5,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { phaseSpec } from './charts.js';
-import { cellKey, summarize, summaryCsv, type CellRecord, type SweepCell } from './experiments.js';
+import { canonicalOrder, cellKey, summarize, summaryCsv, type CellRecord, type SweepCell } from './experiments.js';
 import { writeFileAtomic } from './node_files.js';
 import { runPool, type PoolHandlers } from './node_pool.js';
 import { renderSvg, svgToPng } from './render_node.js';
@@ -37,13 +37,9 @@ export function readCells(dir: string): CellRecord[] {
   return records;
 }
 
-function canonical(records: CellRecord[]): CellRecord[] {
-  return [...records].sort((a, b) => a.arm.localeCompare(b.arm) || a.frac - b.frac || a.rate - b.rate || a.seed - b.seed);
-}
-
 /** Rewrites cells.jsonl in canonical order (atomically). */
 export function writeCells(dir: string, records: CellRecord[]): void {
-  writeFileAtomic(join(dir, CELLS_FILE), canonical(records).map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : ''));
+  writeFileAtomic(join(dir, CELLS_FILE), canonicalOrder(records).map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : ''));
 }
 
 export interface SweepRun {
@@ -116,5 +112,5 @@ export function mergeSweeps(dirs: string[], out: string): CellRecord[] {
   mkdirSync(out, { recursive: true });
   const records = [...merged.values()];
   writeCells(out, records);
-  return canonical(records);
+  return canonicalOrder(records);
 }

@@ -1,7 +1,9 @@
 // The browser app end to end: build it, serve it with `vite preview`, drive Debian's Chromium
 // with playwright-core, and check that a run in the page gives the CLI's bits.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +58,23 @@ describe.skipIf(!available)('browser app', () => {
     expect(results.lrd.config).toEqual(expected.config);
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('phase-diagram mode runs the cells of `grokwasm sweep` on a pool of workers, with the same bits', async () => {
+    const tiny = { preset: 'quick', p: '11', dim: '8', heads: '2', mlp: '16', steps: '30', evalEvery: '10' };
+    const grid = { fracs: '0.4,0.6', rates: '0.001,0.02', arms: 'l2,lrd', seeds: '0' };
+    const dir = mkdtempSync(join(tmpdir(), 'grokwasm-web-sweep-'));
+    const flags = Object.entries({ ...tiny, ...grid }).flatMap(([k, v]) => [`--${k}`, v]);
+    expect(spawnSync(process.execPath, [`${root}dist/cli/grokwasm.js`, 'sweep', ...flags, '--out', dir, '--quiet']).status).toBe(0);
+    const expected = readFileSync(join(dir, 'cells.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const page = await browser.newPage();
+    await page.goto(`${base}?${new URLSearchParams({ mode: 'sweep', ...tiny, ...grid, autorun: '1' })}`);
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 60_000 }).toBe('8 of 8 cells done.');
+    const cells = await page.evaluate(() => (window as unknown as { grokwasmCells: { wallMs: number }[] }).grokwasmCells);
+    const strip = (r: { wallMs: number }) => ({ ...r, wallMs: 0 });
+    expect(cells.map(strip)).toEqual(expected.map(strip));
+    expect(await page.locator('#charts svg').count()).toBeGreaterThan(0);
     await page.close();
   }, 120_000);
 

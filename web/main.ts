@@ -8,9 +8,10 @@ import {
   ConfigError, FIELDS, PRESET, PRESETS, checkFieldValue, describeRange, historyCsv, mechanismConfigs, mechanismSpec,
   resolveConfig, trainingSpec, type Arm, type EvalInfo, type PresetName, type RunConfig, type RunResult,
 } from '../src/core.js';
+import { gridFromForm, runSweepInPage, stopSweep } from './sweep.js';
 import type { WorkerApi } from './worker.js';
 
-type Mode = 'run' | 'mechanism';
+type Mode = 'run' | 'mechanism' | 'sweep';
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const form = $<HTMLFormElement>('config');
 const modeSelect = form.elements.namedItem('mode') as HTMLSelectElement;
@@ -49,7 +50,17 @@ for (const [name, spec] of Object.entries(FIELDS) as [keyof RunConfig, (typeof F
 /** The base values the form starts from: the preset, with the mechanism's rates in that mode. */
 function baseValues(mode: Mode, preset: PresetName): RunConfig {
   const p = PRESET[preset];
-  return mode === 'mechanism' ? { ...p.base, rate: p.mechanism.lrdRate, wd: p.mechanism.l2Wd } : p.base;
+  if (mode === 'mechanism') return { ...p.base, rate: p.mechanism.lrdRate, wd: p.mechanism.l2Wd };
+  if (mode === 'sweep') return { ...p.base, steps: p.sweep.steps };
+  return p.base;
+}
+
+const gridInputs = ['fracs', 'rates', 'arms', 'seeds'].map((n) => form.elements.namedItem(n) as HTMLInputElement);
+function showMode(mode: Mode, preset: PresetName): void {
+  $('grid').hidden = mode !== 'sweep';
+  const [fracs, rates] = gridInputs;
+  fracs.value = PRESET[preset].sweep.fracs.join(',');
+  rates.value = PRESET[preset].sweep.rates.join(',');
 }
 
 function fillForm(values: RunConfig): void {
@@ -100,10 +111,35 @@ function writeUrl(mode: Mode, preset: PresetName, overrides: Partial<RunConfig>)
   if (mode !== 'run') q.set('mode', mode);
   if (preset !== defaultPreset(mode)) q.set('preset', preset);
   for (const [k, v] of Object.entries(overrides)) q.set(k, String(v));
+  if (mode === 'sweep') for (const input of gridInputs) q.set(input.name, input.value.trim());
   history.replaceState(null, '', `${location.pathname}${q.size ? `?${q}` : ''}`);
 }
 
 const defaultPreset = (mode: Mode): PresetName => (mode === 'mechanism' ? 'quick' : 'reference');
+
+async function startSweep(preset: PresetName, overrides: Partial<RunConfig>): Promise<void> {
+  const grid = gridFromForm(gridInputs);
+  if ('error' in grid) {
+    showFieldError('grid', grid.error);
+    return say(grid.error, true);
+  }
+  const base = resolveConfig({ ...baseValues('sweep', preset), ...overrides });
+  writeUrl('sweep', preset, overrides);
+  setState('running');
+  buttons.pause.disabled = true;
+  $('checksums').replaceChildren();
+  $('downloads').replaceChildren();
+  const outcome = await runSweepInPage(base, grid, {
+    progress: (done, total) => { progress.max = total; progress.value = done; say(`${done} of ${total} cells done...`); },
+    draw: (spec) => void draw(spec),
+  });
+  setState('idle');
+  const box = $('downloads');
+  box.append(download('cells.jsonl', outcome.cellsJsonl, 'application/x-ndjson'), download('summary.csv', outcome.summaryCsv, 'text/csv'));
+  (window as unknown as { grokwasmCells: unknown }).grokwasmCells = outcome.records;
+  if (outcome.error) say(`${outcome.error} The ${outcome.records.length} finished cells are kept.`, true);
+  else say(`${outcome.records.length} of ${outcome.total} cells done${outcome.records.length < outcome.total ? ' (stopped)' : ''}.`);
+}
 
 // ---- charts ----
 let view: vega.View | undefined;
@@ -149,6 +185,7 @@ function setState(next: typeof state): void {
   buttons.pause.disabled = next !== 'running';
   buttons.stop.disabled = next === 'idle';
   for (const input of form.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) input.disabled = next !== 'idle';
+  $<HTMLInputElement>('load').disabled = next !== 'idle';
 }
 
 function say(text: string, error = false): void {
@@ -180,11 +217,13 @@ async function start(): Promise<void> {
   if (!overrides) return say('Fix the fields marked in red.', true);
   let configs: Partial<Record<Arm, RunConfig>>;
   try {
-    configs = configsFor(mode, preset, overrides);
+    configs = mode === 'sweep' ? {} : configsFor(mode, preset, overrides);
+    if (mode === 'sweep') resolveConfig({ ...baseValues(mode, preset), ...overrides });
   } catch (e) {
     if (e instanceof ConfigError) { showFieldError(e.field, e.message); return say(e.message, true); }
     throw e;
   }
+  if (mode === 'sweep') return startSweep(preset, overrides);
   writeUrl(mode, preset, overrides);
   failed = false;
   $('checksums').replaceChildren();
@@ -318,6 +357,7 @@ buttons.pause.addEventListener('click', () => {
   for (const r of runs) void r.api.stop();
 });
 buttons.stop.addEventListener('click', () => {
+  stopSweep();
   const wasPaused = state === 'paused';
   setState('idle');
   for (const r of runs) void r.api.stop();
@@ -327,6 +367,7 @@ for (const select of [modeSelect, presetSelect]) {
   select.addEventListener('change', () => {
     if (select === modeSelect) presetSelect.value = defaultPreset(modeSelect.value as Mode);
     fillForm(baseValues(modeSelect.value as Mode, presetSelect.value as PresetName));
+    showMode(modeSelect.value as Mode, presetSelect.value as PresetName);
   });
 }
 $<HTMLInputElement>('load').addEventListener('change', async (e) => {
@@ -345,13 +386,14 @@ $<HTMLInputElement>('load').addEventListener('change', async (e) => {
 
 // ---- start from the URL: keys are the CLI's flag names ----
 const query = new URLSearchParams(location.search);
-const mode: Mode = query.get('mode') === 'mechanism' ? 'mechanism' : 'run';
+const mode: Mode = query.get('mode') === 'mechanism' || query.get('mode') === 'sweep' ? (query.get('mode') as Mode) : 'run';
 const preset = (PRESETS as string[]).includes(query.get('preset') ?? '') ? (query.get('preset') as PresetName) : defaultPreset(mode);
 modeSelect.value = mode;
 presetSelect.value = preset;
 fillForm(baseValues(mode, preset));
+showMode(mode, preset);
 for (const [key, value] of query) {
-  const input = inputs.get(key as keyof RunConfig);
+  const input = inputs.get(key as keyof RunConfig) ?? gridInputs.find((g) => g.name === key);
   if (input) input.value = value;
 }
 setState('idle');

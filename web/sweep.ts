@@ -1,0 +1,75 @@
+// Phase-diagram mode: the sweep's cells on a pool of workers (one per hardware thread), the
+// heatmaps refilled as cells finish. Cells and summaries come from src/, as in the CLI.
+import * as Comlink from 'comlink';
+import type { TopLevelSpec } from 'vega-lite';
+import {
+  FIELDS, canonicalOrder, checkFieldValue, describeRange, phaseSpec, summarize, summaryCsv, sweepCells,
+  type Arm, type CellRecord, type RunConfig,
+} from '../src/core.js';
+import type { WorkerApi } from './worker.js';
+
+export interface Grid { arms: Arm[]; fracs: number[]; rates: number[]; seeds: number[] }
+
+let stopping = false;
+let live: Comlink.Remote<WorkerApi>[] = [];
+
+/** The grid inputs as lists, each value checked against its RunConfig field. */
+export function gridFromForm(inputs: HTMLInputElement[]): Grid | { error: string } {
+  const value = (name: string) => inputs.find((i) => i.name === name)!.value;
+  const list = (name: string, field: keyof RunConfig): number[] | string => {
+    const items = value(name).split(',').map((s) => s.trim()).filter(Boolean);
+    if (!items.length) return `${name} must be a comma-separated list of ${describeRange(FIELDS[field])}`;
+    for (const item of items) {
+      try { checkFieldValue(field, Number(item)); } catch { return `${name}: '${item}' is not ${describeRange(FIELDS[field])}`; }
+    }
+    return items.map(Number);
+  };
+  const arms = value('arms').split(',').map((s) => s.trim()).filter(Boolean);
+  if (!arms.length || arms.some((a) => a !== 'l2' && a !== 'lrd')) return { error: 'arms must be a comma-separated list of l2, lrd' };
+  const fracs = list('fracs', 'frac'), rates = list('rates', 'rate'), seeds = list('seeds', 'seed');
+  for (const x of [fracs, rates, seeds]) if (typeof x === 'string') return { error: x };
+  return { arms: [...new Set(arms)].sort() as Arm[], fracs: fracs as number[], rates: rates as number[], seeds: seeds as number[] };
+}
+
+export function stopSweep(): void {
+  stopping = true;
+  for (const api of live) void api.stop();
+}
+
+/** Runs every cell; keeps finished cells when stopped or when a worker fails. */
+export async function runSweepInPage(base: RunConfig, grid: Grid, ui: { progress(done: number, total: number): void; draw(spec: TopLevelSpec): void }):
+  Promise<{ records: CellRecord[]; total: number; cellsJsonl: string; summaryCsv: string; error?: string }> {
+  const cells = sweepCells(base, grid);
+  const records: CellRecord[] = [];
+  let next = 0;
+  let error: string | undefined;
+  stopping = false;
+  ui.progress(0, cells.length);
+  const size = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, cells.length));
+  const workers = Array.from({ length: size }, () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' }));
+  live = workers.map((w) => Comlink.wrap<WorkerApi>(w));
+  await Promise.all(live.map(async (api, i) => {
+    const failed = new Promise<never>((_, reject) => workers[i].addEventListener('error', (e) => reject(new Error(e.message || 'a worker crashed or ran out of memory'))));
+    try {
+      while (!stopping && !error && next < cells.length) {
+        const cell = cells[next++];
+        await Promise.race([api.create(cell.config), failed]);
+        const { result, finished } = await Promise.race([api.run(Comlink.proxy(() => {}), Comlink.proxy(() => {})), failed]);
+        if (!finished) break;
+        records.push({ arm: cell.arm, frac: cell.frac, rate: cell.rate, seed: cell.seed, ...result });
+        ui.progress(records.length, cells.length);
+        ui.draw(phaseSpec(summarize(records), `Phase diagram (${records.length} of ${cells.length} cells)`));
+      }
+    } catch (e) {
+      error ??= `A cell failed: ${(e as Error).message}.`;
+    }
+  }));
+  for (const w of workers) w.terminate();
+  live = [];
+  const ordered = canonicalOrder(records);
+  return {
+    records: ordered, total: cells.length, error,
+    cellsJsonl: ordered.map((r) => JSON.stringify(r)).join('\n') + (ordered.length ? '\n' : ''),
+    summaryCsv: summaryCsv(summarize(ordered)),
+  };
+}
