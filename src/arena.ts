@@ -6,6 +6,8 @@ const ALIGN = 16;
 // A small gap after each buffer keeps large buffers from starting exactly a power of two
 // apart, which aliases cache sets (seen costing up to 3x on one matmul shape).
 const STAGGER = 64;
+// 32-bit WebAssembly memory: 65536 pages of 64 KiB.
+const MAX_PAGES = 65536;
 
 export class Arena {
   private next: number;
@@ -32,10 +34,16 @@ export class Arena {
     return this.reserve(8 * count);
   }
 
+  /** Bytes reserved so far. */
+  get size(): number {
+    return this.next;
+  }
+
   /** Grows memory once to hold everything reserved; returns the bytes in use. */
   commit(): number {
     const memory = this.kernels.memory;
     const needed = Math.ceil(this.next / 65536);
+    if (needed > MAX_PAGES) throw new RangeError(`needs ${(this.next / 2 ** 30).toFixed(1)} GiB of memory, over WebAssembly's 4 GiB`);
     const have = memory.buffer.byteLength / 65536;
     if (needed > have) memory.grow(needed - have);
     this.committed = true;

@@ -1,7 +1,7 @@
 // The trainer: one kernel instance, its parameter / optimiser / activation arenas, the data,
 // and the reference's training loop for the L2 and LRD arms.
 import { Arena } from './arena.js';
-import { ADAM, resolveConfig, type RunConfig } from './config.js';
+import { ADAM, ConfigError, resolveConfig, type RunConfig } from './config.js';
 import { ModularData, SEQ_LEN } from './data.js';
 import { Model } from './model.js';
 import { parameterArenaFloats, parameterTable, type ModelShape, type ParamSpec } from './params.js';
@@ -116,7 +116,11 @@ export class Trainer {
     };
     this.model = new Model(kernels, arena, this.shape, this.table, { params: this.ptr.params, grads: this.ptr.grads }, config.batch);
     this.data = new ModularData(arena, config.p, config.frac, config.task);
-    arena.commit();
+    try {
+      arena.commit();
+    } catch (e) {
+      throw new ConfigError('batch', `batch ${config.batch} with dim ${config.dim}, mlp ${config.mlp}, depth ${config.depth} and p ${config.p} ${(e as Error).message}; reduce batch, mlp or dim`);
+    }
     this.model.bindViews(arena);
     this.inputs = this.model.inputViews(arena);
 

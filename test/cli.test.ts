@@ -18,6 +18,8 @@ describe('grokwasm run', () => {
     [['--dim', '30', '--heads', '4'], '--heads must divide dim (got dim 30, heads 4)'],
     [['--steps', '2.5'], '--steps must be an integer in [1, 10000000] (got 2.5)'],
     [['--bogus', '1'], "unknown option '--bogus'"],
+    [['--p', '2000', '--dim', '2048', '--heads', '8', '--mlp', '16384', '--batch', '8192'],
+      "--batch 8192 with dim 2048, mlp 16384, depth 2 and p 2000 needs 18.7 GiB of memory, over WebAssembly's 4 GiB; reduce batch, mlp or dim"],
   ])('refuses %j with one line naming the flag, exit code 2', (args, message) => {
     const r = cli('run', ...args);
     expect(r.status).toBe(2);

@@ -78,6 +78,42 @@ describe.skipIf(!available)('browser app', () => {
     await page.close();
   }, 120_000);
 
+  it('pause and resume end on the uninterrupted checksum; stop keeps the results so far', async () => {
+    // The L2 arm does not stop early on grokking, so the run is still going when paused.
+    const config = { decay: 'l2', p: '47', dim: '32', heads: '2', mlp: '64', batch: '256', steps: '1500', evalEvery: '100' };
+    const flags = Object.entries(config).flatMap(([k, v]) => [`--${k}`, v]);
+    const cli = spawnSync(process.execPath, [`${root}dist/cli/grokwasm.js`, 'run', ...flags, '--json'], { encoding: 'utf8' });
+    const expected = JSON.parse(cli.stdout);
+    const page = await browser.newPage();
+    await page.goto(`${base}?${new URLSearchParams(config)}`);
+    await page.click('#run');
+    await expect.poll(() => page.locator('#progress').evaluate((p: HTMLProgressElement) => p.value), { timeout: 30_000 }).toBeGreaterThan(100);
+    await page.click('#pause');
+    await expect.poll(() => page.locator('#message').textContent()).toMatch(/^Paused/);
+    expect(await page.locator('#run').textContent()).toBe('Resume');
+    await page.click('#run');
+    await expect.poll(() => page.getByTestId('checksum').textContent(), { timeout: 90_000 }).toMatch(/^[0-9a-f]{16}$/);
+    expect(await page.getByTestId('checksum').textContent()).toBe(expected.checksum);
+
+    await page.click('#run');
+    await expect.poll(() => page.locator('#progress').evaluate((p: HTMLProgressElement) => p.value), { timeout: 30_000 }).toBeGreaterThan(100);
+    await page.click('#stop');
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 30_000 }).toMatch(/^l2: \d+ steps \(stopped\)/);
+    expect(await page.getByTestId('checksum').textContent()).toMatch(/^[0-9a-f]{16}$/);
+    expect(await page.getByText('result.json').count()).toBe(1);
+    await page.close();
+  }, 180_000);
+
+  it('a worker that cannot get its memory ends the run with a visible message, and the page stays usable', async () => {
+    const page = await browser.newPage();
+    // About 20 GB of activations: past what a 32-bit WebAssembly memory can hold.
+    await page.goto(`${base}?p=2000&dim=2048&heads=8&mlp=16384&batch=8192&autorun=1`);
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 60_000 }).toMatch(/^Could not start: batch 8192 with dim 2048, mlp 16384, depth 2 and p 2000 needs [\d.]+ GiB of memory, over WebAssembly's 4 GiB; reduce batch, mlp or dim$/);
+    expect(await page.locator('#message').getAttribute('class')).toBe('error');
+    expect(await page.locator('#run').isEnabled()).toBe(true);
+    await page.close();
+  }, 90_000);
+
   it('refuses an invalid field next to it and starts nothing', async () => {
     const page = await browser.newPage();
     await page.goto(`${base}?p=1&dim=12&heads=5&autorun=1`);
