@@ -26,36 +26,22 @@ function historyRows(data: MechanismData) {
 const color = { field: 'arm', type: 'nominal', title: null, scale: ARM_COLORS, legend: { orient: 'bottom' } } as const;
 const dashes = (domain: string[]) => ({ domain, range: [[1, 0], [5, 3]] });
 
-function accuracyPanel(rows: ReturnType<typeof historyRows>) {
+// One metric on the training and the validation set against steps, both arms.
+function splitPanel(rows: ReturnType<typeof historyRows>, metric: 'accuracy' | 'loss') {
+  const [val, train] = metric === 'accuracy' ? (['valAcc', 'trainAcc'] as const) : (['valLoss', 'trainLoss'] as const);
   return {
-    title: 'Accuracy (solid: validation, dashed: training)',
+    title: `${metric === 'accuracy' ? 'Accuracy' : 'Loss'} (solid: validation, dashed: training)`,
     width: WIDTH, height: HEIGHT,
     data: { values: rows.flatMap((r) => [
-      { arm: r.arm, step: r.step, split: 'validation', accuracy: r.valAcc },
-      { arm: r.arm, step: r.step, split: 'training', accuracy: r.trainAcc },
+      { arm: r.arm, step: r.step, split: 'validation', value: r[val] },
+      { arm: r.arm, step: r.step, split: 'training', value: r[train] },
     ]) },
     mark: 'line',
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'step' },
-      y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] } },
-      color,
-      strokeDash: { field: 'split', type: 'nominal', title: null, scale: dashes(['validation', 'training']), legend: null },
-    },
-  };
-}
-
-function lossPanel(rows: ReturnType<typeof historyRows>) {
-  return {
-    title: 'Loss (solid: validation, dashed: training)',
-    width: WIDTH, height: HEIGHT,
-    data: { values: rows.flatMap((r) => [
-      { arm: r.arm, step: r.step, split: 'validation', loss: r.valLoss },
-      { arm: r.arm, step: r.step, split: 'training', loss: r.trainLoss },
-    ]) },
-    mark: 'line',
-    encoding: {
-      x: { field: 'step', type: 'quantitative', title: 'step' },
-      y: { field: 'loss', type: 'quantitative', title: 'cross-entropy', scale: { type: 'log' } },
+      y: metric === 'accuracy'
+        ? { field: 'value', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] } }
+        : { field: 'value', type: 'quantitative', title: 'cross-entropy', scale: { type: 'log' } },
       color,
       strokeDash: { field: 'split', type: 'nominal', title: null, scale: dashes(['validation', 'training']), legend: null },
     },
@@ -114,7 +100,7 @@ const FRAME = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', conf
 /** Live training curves: accuracy, loss and QK ranks of every arm so far. */
 export function trainingSpec(histories: MechanismData['histories'], title = 'Training'): TopLevelSpec {
   const rows = historyRows({ histories, spectra: {}, attention: {} });
-  return { ...FRAME, title, hconcat: [accuracyPanel(rows), lossPanel(rows), ranksPanel(rows)], resolve: { scale: { strokeDash: 'independent' } } } as TopLevelSpec;
+  return { ...FRAME, title, hconcat: [splitPanel(rows, 'accuracy'), splitPanel(rows, 'loss'), ranksPanel(rows)], resolve: { scale: { strokeDash: 'independent' } } } as TopLevelSpec;
 }
 
 /** The mechanism figure: accuracy, QK ranks, q_proj spectrum, attention heatmaps. */
@@ -125,7 +111,7 @@ export function mechanismSpec(data: MechanismData): TopLevelSpec {
     ...FRAME,
     title: data.title ?? 'L2 weight decay versus Low-Rank Decay',
     vconcat: [
-      { hconcat: [accuracyPanel(rows), ranksPanel(rows), spectrumPanel(data.spectra)], resolve: { scale: { strokeDash: 'independent' } } },
+      { hconcat: [splitPanel(rows, 'accuracy'), ranksPanel(rows), spectrumPanel(data.spectra)], resolve: { scale: { strokeDash: 'independent' } } },
       ...(heatmaps.length ? [{ hconcat: heatmaps, resolve: { scale: { color: 'independent' } } }] : []),
     ],
   } as TopLevelSpec;
