@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [-- --torch]: single-threaded speed at the reference config.
+// npm run bench [-- --json] [-- --torch] [-- --webgpu]: single-threaded speed at the reference config.
 // Prints GFLOP/s of each matmul layout at the model's shapes, the LRD step, a training step
 // and an evaluation; with --torch it also times PyTorch's step (Debian's python3-torch) back
 // to back and prints the ratio, since single figures drift on a shared machine.
@@ -101,7 +101,29 @@ async function main() {
       }
     }
   }
-  if (json) console.log(JSON.stringify({ matmul, lrdMs, stepMs, evalMs, svdMs, ...(torch.length ? { torch } : {}) }));
+  // --webgpu: the WGSL matmul on whatever adapter Dawn finds (here Mesa's llvmpipe, a CPU
+  // rasteriser: a correctness path whose speed says nothing about a real GPU).
+  const webgpu: { layout: string; m: number; k: number; n: number; gflops: number }[] = [];
+  if (args.has('--webgpu')) {
+    const { nodeGpu } = await import('../src/node_webgpu.js');
+    const { WebGpuMatmul } = await import('../src/webgpu_matmul.js');
+    const gpu = await nodeGpu();
+    if (!gpu.choice.device) log(`WebGPU: ${gpu.choice.reason}`);
+    else {
+      log(`WebGPU adapter: ${gpu.choice.description}`);
+      const mm = new WebGpuMatmul(gpu.choice.device);
+      for (const [layout, m, kk, n] of shapes.slice(0, 3)) {
+        const a = Float32Array.from({ length: m * kk }, (_, i) => Math.sin(i)), b = Float32Array.from({ length: kk * n }, (_, i) => Math.cos(i));
+        const t0 = performance.now();
+        await mm.multiply(layout, a, b, m, kk, n);
+        const ms = performance.now() - t0;
+        webgpu.push({ layout, m, k: kk, n, gflops: (2 * m * kk * n) / (ms * 1e6) });
+        log(`WebGPU matmul ${layout} ${m} x ${kk} x ${n}: ${webgpu.at(-1)!.gflops.toFixed(2)} GFLOP/s (software adapter, upload and readback included)`);
+      }
+      gpu.release();
+    }
+  }
+  if (json) console.log(JSON.stringify({ matmul, lrdMs, stepMs, evalMs, svdMs, ...(torch.length ? { torch } : {}), ...(webgpu.length ? { webgpu } : {}) }));
 }
 
 await main();
