@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
-  ARM_LABEL, PRESET, PRESETS, historyCsv, mechanismConfigs, mechanismData, mechanismSpec, resolveShard, shardCells,
+  ARM_LABEL, PRESET, PRESETS, historyCsv, mechanismConfigs, mechanismData, mechanismSpec, parseArms, parseList, resolveShard, shardCells,
   summarize, sweepCells, type Arm, type PhaseCell, type PresetName, type RunResult,
 } from '../src/index.js';
 import { defaultWorkers, runPool } from '../src/node_pool.js';
@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../src/node_files.js';
 import { CELLS_FILE, mergeSweeps, readCells, runSweep, writeSweepOutputs } from '../src/node_sweep.js';
 import { renderSvg, svgToPng } from '../src/render_node.js';
 import { UsageError, integerFlag } from './input.js';
-import { addConfigFlags, listFlag, overridesFromFlags } from './options.js';
+import { addConfigFlags, overridesFromFlags } from './options.js';
 import { createProgress } from './progress.js';
 import { formatResult } from './run.js';
 
@@ -114,14 +114,11 @@ export function registerExperiments(program: Command): void {
       const preset = PRESET[opts.preset as PresetName];
       const overrides = overridesFromFlags(opts);
       const base = { ...preset.base, steps: preset.sweep.steps, ...overrides };
-      const arms = String(opts.arms).split(',').map((a) => a.trim());
-      const bad = arms.find((a) => a !== 'l2' && a !== 'lrd');
-      if (bad !== undefined || arms.length === 0) throw new UsageError(`--arms must be a comma-separated list of l2, lrd (got '${bad ?? ''}')`);
       const grid = {
-        arms: [...new Set(arms)].sort() as Arm[],
-        fracs: opts.fracs === undefined ? preset.sweep.fracs : listFlag('fracs', opts.fracs, 'frac'),
-        rates: opts.rates === undefined ? preset.sweep.rates : listFlag('rates', opts.rates, 'rate'),
-        seeds: listFlag('seeds', opts.seeds, 'seed'),
+        arms: parseArms(String(opts.arms)),
+        fracs: opts.fracs === undefined ? preset.sweep.fracs : parseList('fracs', String(opts.fracs), 'frac'),
+        rates: opts.rates === undefined ? preset.sweep.rates : parseList('rates', String(opts.rates), 'rate'),
+        seeds: parseList('seeds', String(opts.seeds), 'seed'),
       };
       let shard;
       try {

@@ -30,30 +30,8 @@ export function overridesFromFlags(opts: Record<string, unknown>): Partial<RunCo
     const text = String(raw).trim();
     const value = text === '' ? NaN : Number(text);
     if (!Number.isFinite(value)) throw new ConfigError(name, `${name} must be ${describeRange(spec)} (got '${raw}')`);
-    partial[name] = checkField(name as keyof RunConfig, value);
+    checkFieldValue(name as keyof RunConfig, value);
+    partial[name] = value;
   }
   return partial as Partial<RunConfig>;
-}
-
-/** A number checked against one field's range alone (cross-field rules come with resolveConfig). */
-export function checkField(name: keyof RunConfig, value: number): number {
-  checkFieldValue(name, value);
-  return value;
-}
-
-/** A comma-separated list of numbers, each valid for the given field. */
-export function listFlag(flag: string, raw: unknown, field: keyof RunConfig): number[] {
-  const spec = FIELDS[field];
-  const items = String(raw).split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (items.length === 0) throw new ConfigError(flag, `${flag} must be a comma-separated list of ${describeRange(spec)}`);
-  return items.map((item) => {
-    const value = Number(item);
-    try {
-      if (!Number.isFinite(value)) throw new Error();
-      checkField(field, value);
-    } catch {
-      throw new ConfigError(flag, `${flag} must be a comma-separated list of ${describeRange(spec)} (got '${item}')`);
-    }
-    return value;
-  });
 }

@@ -18,5 +18,5 @@ export { parseResult, verifyResult } from './verify.js';
 export type { VerifyReport, VerifyRow } from './verify.js';
 export { ARM_LABEL, mechanismSpec, phaseSpec, trainingSpec } from './charts.js';
 export type { Arm, MechanismData, PhaseCell } from './charts.js';
-export { PRESET, PRESETS, armConfig, canonicalOrder, cellKey, resolveShard, historyCsv, mechanismConfigs, mechanismData, shardCells, summarize, summaryCsv, sweepCells } from './experiments.js';
+export { PRESET, PRESETS, armConfig, canonicalOrder, cellKey, parseArms, parseList, resolveShard, historyCsv, mechanismConfigs, mechanismData, shardCells, summarize, summaryCsv, sweepCells } from './experiments.js';
 export type { CellRecord, Preset, PresetName, SweepCell } from './experiments.js';

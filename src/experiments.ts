@@ -1,7 +1,7 @@
 // The two studies of the reference, as data: presets, the arms of the mechanism experiment,
 // the cells of the phase diagram, and the summaries drawn from their results. Platform
 // neutral: the CLI, sweep workers and the browser all build on these.
-import { DEFAULT_CONFIG, resolveConfig, type RunConfig } from './config.js';
+import { ConfigError, DEFAULT_CONFIG, FIELDS, checkFieldValue, describeRange, resolveConfig, type RunConfig } from './config.js';
 import type { Arm, MechanismData, PhaseCell } from './charts.js';
 import type { EvalInfo, RunResult } from './trainer.js';
 
@@ -162,4 +162,29 @@ export function resolveShard(flag: string | undefined, env: Record<string, strin
     return check(Number(env.JOB_COMPLETION_INDEX), count, 'JOB_COMPLETION_INDEX');
   }
   return { index: 0, count: 1, source: 'whole sweep' };
+}
+
+/** A comma-separated list of values of one RunConfig field (a sweep's fracs, rates, seeds); throws ConfigError naming `name`. */
+export function parseList(name: string, raw: string, field: keyof RunConfig): number[] {
+  const expected = `${name} must be a comma-separated list of ${describeRange(FIELDS[field])}`;
+  const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) throw new ConfigError(name, expected);
+  return items.map((item) => {
+    const value = Number(item);
+    try {
+      if (!Number.isFinite(value)) throw new Error();
+      checkFieldValue(field, value);
+    } catch {
+      throw new ConfigError(name, `${expected} (got '${item}')`);
+    }
+    return value;
+  });
+}
+
+/** A comma-separated list of arms, deduplicated in canonical order; throws ConfigError. */
+export function parseArms(raw: string): Arm[] {
+  const arms = raw.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  const bad = arms.find((a) => a !== 'l2' && a !== 'lrd');
+  if (bad !== undefined || arms.length === 0) throw new ConfigError('arms', `arms must be a comma-separated list of l2, lrd (got '${bad ?? ''}')`);
+  return [...new Set(arms)].sort() as Arm[];
 }

@@ -123,6 +123,8 @@ describe.skipIf(!available)('browser app', () => {
     expect(await page.getByTestId('checksum').count()).toBe(0);
     await page.goto(`${base}?dim=12&heads=5&autorun=1`);
     await expect.poll(() => page.locator('.field-error[data-field="heads"]').textContent()).toBe('heads must divide dim (got dim 12, heads 5)');
+    await page.goto(`${base}?mode=sweep&fracs=0.5,1.5&autorun=1`);
+    await expect.poll(() => page.locator('.field-error[data-field="grid"]').textContent()).toBe("fracs must be a comma-separated list of a number in (0, 1) (got '1.5')");
     await page.close();
   });
 });

@@ -72,6 +72,12 @@ function clearErrors(): void {
   for (const input of inputs.values()) input.removeAttribute('aria-invalid');
 }
 
+function reportConfigError(e: unknown): void {
+  if (!(e instanceof ConfigError)) throw e;
+  showFieldError(e.field, e.message);
+  say(e.message, true);
+}
+
 function showFieldError(field: string, text: string): void {
   const el = form.querySelector<HTMLElement>(`.field-error[data-field="${field}"]`);
   if (el) el.textContent = text;
@@ -89,7 +95,7 @@ function readOverrides(base: RunConfig): Partial<RunConfig> | null {
     const value = spec.kind === 'choice' ? raw : raw === '' ? NaN : Number(raw);
     try {
       checkFieldValue(name, value);
-    } catch (e) {
+    } catch {
       ok = false;
       showFieldError(name, `must be ${describeRange(spec)}`);
       continue;
@@ -123,7 +129,12 @@ async function startSweep(preset: PresetName, overrides: Partial<RunConfig>): Pr
     showFieldError('grid', grid.error);
     return say(grid.error, true);
   }
-  const base = resolveConfig({ ...baseValues('sweep', preset), ...overrides });
+  let base: RunConfig;
+  try {
+    base = resolveConfig({ ...baseValues('sweep', preset), ...overrides });
+  } catch (e) {
+    return reportConfigError(e);
+  }
   writeUrl('sweep', preset, overrides);
   setState('running');
   buttons.pause.disabled = true;
@@ -215,15 +226,13 @@ async function start(): Promise<void> {
   const preset = presetSelect.value as PresetName;
   const overrides = readOverrides(baseValues(mode, preset));
   if (!overrides) return say('Fix the fields marked in red.', true);
+  if (mode === 'sweep') return startSweep(preset, overrides);
   let configs: Partial<Record<Arm, RunConfig>>;
   try {
-    configs = mode === 'sweep' ? {} : configsFor(mode, preset, overrides);
-    if (mode === 'sweep') resolveConfig({ ...baseValues(mode, preset), ...overrides });
+    configs = configsFor(mode, preset, overrides);
   } catch (e) {
-    if (e instanceof ConfigError) { showFieldError(e.field, e.message); return say(e.message, true); }
-    throw e;
+    return reportConfigError(e);
   }
-  if (mode === 'sweep') return startSweep(preset, overrides);
   writeUrl(mode, preset, overrides);
   failed = false;
   $('checksums').replaceChildren();

@@ -3,7 +3,7 @@
 import * as Comlink from 'comlink';
 import type { TopLevelSpec } from 'vega-lite';
 import {
-  FIELDS, canonicalOrder, checkFieldValue, describeRange, phaseSpec, summarize, summaryCsv, sweepCells,
+  ConfigError, canonicalOrder, parseArms, parseList, phaseSpec, summarize, summaryCsv, sweepCells,
   type Arm, type CellRecord, type RunConfig,
 } from '../src/core.js';
 import type { WorkerApi } from './worker.js';
@@ -13,22 +13,20 @@ export interface Grid { arms: Arm[]; fracs: number[]; rates: number[]; seeds: nu
 let stopping = false;
 let live: Comlink.Remote<WorkerApi>[] = [];
 
-/** The grid inputs as lists, each value checked against its RunConfig field. */
+/** The grid inputs as lists, each value checked against its RunConfig field, as the CLI does. */
 export function gridFromForm(inputs: HTMLInputElement[]): Grid | { error: string } {
   const value = (name: string) => inputs.find((i) => i.name === name)!.value;
-  const list = (name: string, field: keyof RunConfig): number[] | string => {
-    const items = value(name).split(',').map((s) => s.trim()).filter(Boolean);
-    if (!items.length) return `${name} must be a comma-separated list of ${describeRange(FIELDS[field])}`;
-    for (const item of items) {
-      try { checkFieldValue(field, Number(item)); } catch { return `${name}: '${item}' is not ${describeRange(FIELDS[field])}`; }
-    }
-    return items.map(Number);
-  };
-  const arms = value('arms').split(',').map((s) => s.trim()).filter(Boolean);
-  if (!arms.length || arms.some((a) => a !== 'l2' && a !== 'lrd')) return { error: 'arms must be a comma-separated list of l2, lrd' };
-  const fracs = list('fracs', 'frac'), rates = list('rates', 'rate'), seeds = list('seeds', 'seed');
-  for (const x of [fracs, rates, seeds]) if (typeof x === 'string') return { error: x };
-  return { arms: [...new Set(arms)].sort() as Arm[], fracs: fracs as number[], rates: rates as number[], seeds: seeds as number[] };
+  try {
+    return {
+      arms: parseArms(value('arms')),
+      fracs: parseList('fracs', value('fracs'), 'frac'),
+      rates: parseList('rates', value('rates'), 'rate'),
+      seeds: parseList('seeds', value('seeds'), 'seed'),
+    };
+  } catch (e) {
+    if (e instanceof ConfigError) return { error: e.message };
+    throw e;
+  }
 }
 
 export function stopSweep(): void {
