@@ -10,9 +10,13 @@
 //    the backward scatter-adds the gradients back onto those rows in a fixed order.
 import type { Arena } from './arena.js';
 import type { ModelShape, ParamSpec } from './params.js';
+import type { MatmulCall, MatmulLayout, MatmulWork } from './matmul_call.js';
 import type { KernelExports } from './wasm.js';
 
 const PROBE_MAX_VOCAB = 512;
+
+const call = (layout: MatmulLayout, out: number, a: number, b: number, m: number, k: number, n: number, accumulate: boolean): MatmulCall =>
+  ({ layout, out, a, b, m, k, n, accumulate });
 
 interface LayerActivations {
   n1: number; norms1: number;       // RMSNorm1 of the projection source [srcRows, D]
@@ -225,11 +229,38 @@ export class Model {
     return { uniqueCount: u };
   }
 
+  /** Computes one product on the Wasm kernel, in place in the module's memory. */
+  matmulOnWasm(c: MatmulCall): void {
+    const k = this.k, mm = this.matmulScratch;
+    if (c.layout === 'forward') k.matmulForward(c.out, c.a, c.b, c.m, c.k, c.n, c.accumulate, mm);
+    else if (c.layout === 'inputGrad') k.matmulBackwardInput(c.out, c.a, c.b, c.m, c.k, c.n, c.accumulate, mm);
+    else k.matmulBackwardWeight(c.out, c.a, c.b, c.m, c.k, c.n, c.accumulate, mm);
+  }
+
+  /** Runs work to the end with every product on the Wasm kernel. */
+  runOnWasm<T>(work: MatmulWork<T>): T {
+    for (;;) {
+      const next = work.next();
+      if (next.done) return next.value;
+      this.matmulOnWasm(next.value);
+    }
+  }
+
+  /** forwardWork on the Wasm kernel. */
+  forward(b: number, withLoss: boolean): number {
+    return this.runOnWasm(this.forwardWork(b, withLoss));
+  }
+
+  /** backwardWork on the Wasm kernel. */
+  backward(): void {
+    this.runOnWasm(this.backwardWork());
+  }
+
   /**
    * Forward over the first b examples of the token buffer; leaves logits [b x vocab] in
    * this.logits. Returns the summed cross-entropy when withLoss (targets must be filled).
    */
-  forward(b: number, withLoss: boolean): number {
+  *forwardWork(b: number, withLoss: boolean): MatmulWork<number> {
     if (!(b >= 1 && b <= this.maxBatch)) throw new RangeError(`batch ${b} is outside [1, ${this.maxBatch}]`);
     const k = this.k;
     const { dim: D, mlp: F, vocab: V, seqLen: T, depth: L } = this.shape;
@@ -238,7 +269,6 @@ export class Model {
     const U = this.indexRows(b).uniqueCount;
     this.batch = b;
     this.unique = U;
-    const mm = this.matmulScratch;
 
     k.embeddingForward(this.xTable, this.uniqueTok, this.uniquePos, this.param('embedding.weight'), this.param('pos_embedding'), U, D);
     let xIn = 0; // residual stream [N, D] entering layer l > 0
@@ -257,11 +287,11 @@ export class Model {
         k.gatherRows(a.n1Last, a.n1, this.lastRows, b, D);
         qIn = a.n1Last; qSrcRows = b;
       }
-      k.matmulForward(a.qRaw, qIn, w.wq, qSrcRows, D, D, false, mm);
+      yield call('forward', a.qRaw, qIn, w.wq, qSrcRows, D, D, false);
       k.rmsnormForward(a.q, a.qNorms, a.qRaw, w.gq, qSrcRows, D);
-      k.matmulForward(a.kRaw, a.n1, w.wk, srcRows, D, D, false, mm);
+      yield call('forward', a.kRaw, a.n1, w.wk, srcRows, D, D, false);
       k.rmsnormForward(a.k, a.kNorms, a.kRaw, w.gk, srcRows, D);
-      k.matmulForward(a.v, a.n1, w.wv, srcRows, D, D, false, mm);
+      yield call('forward', a.v, a.n1, w.wv, srcRows, D, D, false);
 
       let q = a.q, kk = a.k, v = a.v;
       if (first) {
@@ -276,17 +306,17 @@ export class Model {
       if (first) k.gatherRows(a.xMid, this.xTable, last ? this.lastToUnique : this.rowToUnique, qRows, D);
       else if (last) k.gatherRows(a.xMid, xIn, this.lastRows, b, D);
       else new Float32Array(k.memory.buffer, a.xMid, qRows * D).set(new Float32Array(k.memory.buffer, xIn, qRows * D));
-      k.matmulForward(a.xMid, a.attnOut, w.wo, qRows, D, D, true, mm);
+      yield call('forward', a.xMid, a.attnOut, w.wo, qRows, D, D, true);
 
       k.rmsnormForward(a.n2, a.norms2, a.xMid, w.g2, qRows, D);
-      k.matmulForward(a.h, a.n2, w.w1, qRows, D, F, false, mm);
+      yield call('forward', a.h, a.n2, w.w1, qRows, D, F, false);
       k.siluForward(a.a, a.sig, a.h, qRows * F);
       new Float32Array(k.memory.buffer, a.xOut, qRows * D).set(new Float32Array(k.memory.buffer, a.xMid, qRows * D));
-      k.matmulForward(a.xOut, a.a, w.w2, qRows, F, D, true, mm);
+      yield call('forward', a.xOut, a.a, w.w2, qRows, F, D, true);
       xIn = a.xOut;
     }
     k.rmsnormForward(this.nf, this.normsF, xIn, this.param('norm_final.g'), b, D);
-    k.matmulForward(this.logits, this.nf, this.param('lm_head.weight'), b, D, V, false, mm);
+    yield call('forward', this.logits, this.nf, this.param('lm_head.weight'), b, D, V, false);
     return withLoss ? k.crossEntropyForward(this.ceProbs, this.logits, this.targets, b, V) : 0;
   }
 
@@ -308,18 +338,18 @@ export class Model {
    * Backward of the mean cross-entropy of the last forward (which must have had withLoss);
    * adds into the gradient arena, which the caller zeroes once per step.
    */
-  backward(): void {
+  *backwardWork(): MatmulWork<void> {
     const k = this.k;
     const { dim: D, mlp: F, vocab: V, seqLen: T, depth: L } = this.shape;
     const H = this.heads, hd = this.headDim;
     const b = this.batch, N = b * T, U = this.unique;
-    const mm = this.matmulScratch, rs = this.rowScratch;
+    const rs = this.rowScratch;
 
     // Head: logits = RMSNorm_final(x_last) W_lm^T.
     const xLast = this.layers[L - 1].xOut;
     k.crossEntropyBackward(this.dLogits, this.ceProbs, this.targets, b, V, Math.fround(1 / b));
-    k.matmulBackwardWeight(this.grad('lm_head.weight'), this.dLogits, this.nf, b, D, V, true, mm);
-    k.matmulBackwardInput(this.dNf, this.dLogits, this.param('lm_head.weight'), b, D, V, false, mm);
+    yield call('weightGrad', this.grad('lm_head.weight'), this.dLogits, this.nf, b, D, V, true);
+    yield call('inputGrad', this.dNf, this.dLogits, this.param('lm_head.weight'), b, D, V, false);
     let dOut = this.dOutA;
     this.zero(dOut, b * D);
     k.rmsnormBackward(dOut, this.grad('norm_final.g'), this.dNf, xLast, this.param('norm_final.g'), this.normsF, b, D, rs);
@@ -336,17 +366,17 @@ export class Model {
 
       // MLP: xOut = xMid + W2 silu(W1 RMSNorm2(xMid)).
       this.copy(this.dXMid, dOut, qRows * D);
-      k.matmulBackwardWeight(g.w2, dOut, a.a, qRows, F, D, true, mm);
-      k.matmulBackwardInput(this.dA, dOut, w.w2, qRows, F, D, false, mm);
+      yield call('weightGrad', g.w2, dOut, a.a, qRows, F, D, true);
+      yield call('inputGrad', this.dA, dOut, w.w2, qRows, F, D, false);
       this.zero(this.dH, qRows * F);
       k.siluBackward(this.dH, this.dA, a.h, a.sig, qRows * F);
-      k.matmulBackwardWeight(g.w1, this.dH, a.n2, qRows, D, F, true, mm);
-      k.matmulBackwardInput(this.dN2, this.dH, w.w1, qRows, D, F, false, mm);
+      yield call('weightGrad', g.w1, this.dH, a.n2, qRows, D, F, true);
+      yield call('inputGrad', this.dN2, this.dH, w.w1, qRows, D, F, false);
       k.rmsnormBackward(this.dXMid, g.g2, this.dN2, a.xMid, w.g2, a.norms2, qRows, D, rs);
 
       // Attention: xMid = x + W_o attention(q, k, v).
-      k.matmulBackwardWeight(g.wo, this.dXMid, a.attnOut, qRows, D, D, true, mm);
-      k.matmulBackwardInput(this.dAttnOut, this.dXMid, w.wo, qRows, D, D, false, mm);
+      yield call('weightGrad', g.wo, this.dXMid, a.attnOut, qRows, D, D, true);
+      yield call('inputGrad', this.dAttnOut, this.dXMid, w.wo, qRows, D, D, false);
       this.zero(this.dQ, qRows * D); this.zero(this.dK, N * D); this.zero(this.dV, N * D);
       const q = first ? a.qG : a.q, kk = first ? a.kG : a.k, v = first ? a.vG : a.v;
       k.attentionBackward(this.dQ, this.dK, this.dV, this.dAttnOut, a.probs, q, kk, v, b, tq, T, H, hd, rs);
@@ -378,16 +408,16 @@ export class Model {
       k.rmsnormBackward(this.dQRaw, g.gq, dq, a.qRaw, w.gq, a.qNorms, qSrcRows, D, rs);
       k.rmsnormBackward(this.dKRaw, g.gk, dkk, a.kRaw, w.gk, a.kNorms, srcRows, D, rs);
       const qIn = last && !first ? a.n1Last : a.n1;
-      k.matmulBackwardWeight(g.wq, this.dQRaw, qIn, qSrcRows, D, D, true, mm);
-      k.matmulBackwardWeight(g.wk, this.dKRaw, a.n1, srcRows, D, D, true, mm);
-      k.matmulBackwardWeight(g.wv, dv, a.n1, srcRows, D, D, true, mm);
-      k.matmulBackwardInput(this.dN1, this.dKRaw, w.wk, srcRows, D, D, false, mm);
-      k.matmulBackwardInput(this.dN1, dv, w.wv, srcRows, D, D, true, mm);
+      yield call('weightGrad', g.wq, this.dQRaw, qIn, qSrcRows, D, D, true);
+      yield call('weightGrad', g.wk, this.dKRaw, a.n1, srcRows, D, D, true);
+      yield call('weightGrad', g.wv, dv, a.n1, srcRows, D, D, true);
+      yield call('inputGrad', this.dN1, this.dKRaw, w.wk, srcRows, D, D, false);
+      yield call('inputGrad', this.dN1, dv, w.wv, srcRows, D, D, true);
       if (last && !first) {
-        k.matmulBackwardInput(this.dN1Last, this.dQRaw, w.wq, b, D, D, false, mm);
+        yield call('inputGrad', this.dN1Last, this.dQRaw, w.wq, b, D, D, false);
         k.scatterAddRows(this.dN1, this.dN1Last, this.lastRows, b, D);
       } else {
-        k.matmulBackwardInput(this.dN1, this.dQRaw, w.wq, qSrcRows, D, D, true, mm);
+        yield call('inputGrad', this.dN1, this.dQRaw, w.wq, qSrcRows, D, D, true);
       }
       const src = first ? this.xTable : this.layers[l - 1].xOut;
       k.rmsnormBackward(dSrc, g.g1, this.dN1, src, w.g1, a.norms1, srcRows, D, rs);

@@ -3,6 +3,7 @@
 import { Arena } from './arena.js';
 import { ADAM, ConfigError, resolveConfig, type RunConfig } from './config.js';
 import { ModularData, SEQ_LEN } from './data.js';
+import type { MatmulCall, MatmulWork } from './matmul_call.js';
 import { Model } from './model.js';
 import { parameterArenaFloats, parameterTable, type ModelShape, type ParamSpec } from './params.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor, type TensorData } from './safetensors.js';
@@ -43,6 +44,19 @@ export interface RunResult {
   steps: number;
   checksum: string;
   wallMs: number;
+  /**
+   * Where the model's matrix products ran: 'wasm' (bit-reproducible), or 'webgpu' when any of
+   * them ran on a GPU (tolerance-equal to Wasm; see docs/webgpu.md). Results written before the
+   * WebGPU path existed lack it: they are all 'wasm'.
+   */
+  backend?: Backend;
+}
+
+export type Backend = 'wasm' | 'webgpu';
+
+/** Runs a model product somewhere other than the Wasm kernel (a WebGpuMatmul in practice). */
+export interface ProductRunner {
+  run(call: MatmulCall, memory: WebAssembly.Memory): Promise<void>;
 }
 
 export interface RunOptions {
@@ -95,6 +109,9 @@ export class Trainer {
   private streak = 0;
   private stopped = false;
   private elapsedMs = 0;
+  private gpu: ProductRunner | null = null;
+  private usedGpu = false;
+  private backendNote = 'wasm: every product on the Wasm matmul';
 
   private constructor(kernels: KernelExports, config: RunConfig) {
     this.k = kernels;
@@ -181,12 +198,50 @@ export class Trainer {
     this.hasGrads = false;
   }
 
-  private forwardBackward(b: number): number {
+  private *forwardBackwardWork(b: number): MatmulWork<number> {
     this.arena.f32(this.ptr.grads, this.floats).fill(0);
-    const sum = this.model.forward(b, true);
-    this.model.backward();
+    const sum = yield* this.model.forwardWork(b, true);
+    yield* this.model.backwardWork();
     this.hasGrads = true;
     return sum / b;
+  }
+
+  /**
+   * Runs the model's products of the training loop (run()) on a GPU from now on. If a product
+   * fails there, it and all later ones run on the Wasm matmul, and backendLine says why.
+   */
+  useGpu(runner: ProductRunner, description: string): void {
+    this.gpu = runner;
+    this.backendNote = `webgpu: the model's products on ${description}; the rest on Wasm`;
+  }
+
+  /** Says, in one line, where the training loop's products run now and why. */
+  get backendLine(): string {
+    return this.backendNote;
+  }
+
+  // Work on the GPU when one is in use, else on Wasm (then synchronously, for the same bits as step()).
+  private drive<T>(work: MatmulWork<T>): T | Promise<T> {
+    return this.gpu ? this.driveOnGpu(work) : this.model.runOnWasm(work);
+  }
+
+  private async driveOnGpu<T>(work: MatmulWork<T>): Promise<T> {
+    for (;;) {
+      const next = work.next();
+      if (next.done) return next.value;
+      if (this.gpu) {
+        try {
+          await this.gpu.run(next.value, this.k.memory);
+          this.usedGpu = true;
+          continue;
+        } catch (e) {
+          // A failed product has not touched its output, so Wasm can compute it now.
+          this.gpu = null;
+          this.backendNote = `wasm: WebGPU failed at step ${this.stepsDone} (${(e as Error).message}); continuing on the Wasm matmul`;
+        }
+      }
+      this.model.matmulOnWasm(next.value);
+    }
   }
 
   /** Loss, logits and gradients of one batch (inputs: batch x 3 tokens), leaving the gradients for applyGrads. */
@@ -199,7 +254,7 @@ export class Trainer {
     }
     this.inputs.tokens.set(inputs);
     this.inputs.targets.set(targets);
-    const loss = this.forwardBackward(b);
+    const loss = this.model.runOnWasm(this.forwardBackwardWork(b));
     const grads: Record<string, Float32Array> = {};
     for (const spec of this.table) grads[spec.name] = this.view(this.ptr.grads, spec).slice();
     return { loss, logits: this.arena.f32(this.model.logits, b * this.shape.vocab).slice(), grads };
@@ -240,8 +295,12 @@ export class Trainer {
     }
   }
 
-  /** One training step on the next batch of the epoch (reshuffled when an epoch ends, last batch partial). */
+  /** One training step on the next batch of the epoch (reshuffled when an epoch ends, last batch partial), on Wasm. */
   step(): StepInfo {
+    return this.model.runOnWasm(this.stepWork());
+  }
+
+  private *stepWork(): MatmulWork<StepInfo> {
     const { batch } = this.config;
     const ids = this.data.epochIds();
     if (this.epochCursor >= ids.length) {
@@ -251,7 +310,7 @@ export class Trainer {
     const b = Math.min(batch, ids.length - this.epochCursor);
     this.data.fill(this.inputs.tokens, this.inputs.targets, ids, this.epochCursor, b);
     this.epochCursor += b;
-    const loss = this.forwardBackward(b);
+    const loss = yield* this.forwardBackwardWork(b);
     this.applyGrads();
     this.stepsDone++;
     return { step: this.stepsDone - 1, loss, batch: b };
@@ -273,13 +332,13 @@ export class Trainer {
   /** Steps taken so far. */
   get stepCount(): number { return this.stepsDone; }
 
-  private evaluateSet(ids: Int32Array): { loss: number; acc: number } {
+  private *evaluateSetWork(ids: Int32Array): MatmulWork<{ loss: number; acc: number }> {
     const chunk = this.config.batch;
     let lossSum = 0, correct = 0;
     for (let from = 0; from < ids.length; from += chunk) {
       const b = Math.min(chunk, ids.length - from);
       this.data.fill(this.inputs.tokens, this.inputs.targets, ids, from, b);
-      lossSum += this.model.forward(b, true);
+      lossSum += yield* this.model.forwardWork(b, true);
       correct += this.model.correct();
     }
     return { loss: lossSum / ids.length, acc: correct / ids.length };
@@ -320,10 +379,14 @@ export class Trainer {
     return Array.from({ length: p }, (_, i) => Array.from(flat.subarray(i * p, (i + 1) * p)));
   }
 
-  /** Train and validation loss and accuracy over the whole sets, and the QK ranks. */
+  /** Train and validation loss and accuracy over the whole sets, and the QK ranks, on Wasm. */
   evaluate(): EvalInfo {
-    const train = this.evaluateSet(this.data.trainIds());
-    const val = this.evaluateSet(this.data.valIds());
+    return this.model.runOnWasm(this.evaluateWork());
+  }
+
+  private *evaluateWork(): MatmulWork<EvalInfo> {
+    const train = yield* this.evaluateSetWork(this.data.trainIds());
+    const val = yield* this.evaluateSetWork(this.data.valIds());
     return {
       step: this.stepsDone - 1,
       trainLoss: train.loss, trainAcc: train.acc, valLoss: val.loss, valAcc: val.acc,
@@ -355,10 +418,10 @@ export class Trainer {
     const started = performance.now();
     const every = options.checkpointEvery ?? 0;
     while (!this.stopped && this.stepsDone < this.config.steps && !options.signal?.aborted) {
-      const info = this.step();
+      const info = await this.drive(this.stepWork());
       options.onStep?.(info);
       if (info.step % this.config.evalEvery === 0) {
-        const row = this.evaluate();
+        const row = await this.drive(this.evaluateWork());
         this.history.push(row);
         onEval?.(row);
         this.streak = row.valAcc > GROK_ACCURACY ? this.streak + 1 : 0;
@@ -386,6 +449,7 @@ export class Trainer {
       steps: this.stepsDone,
       checksum: this.checksum(),
       wallMs: this.elapsedMs,
+      backend: this.usedGpu ? 'webgpu' : 'wasm',
     };
   }
 
@@ -400,6 +464,7 @@ export class Trainer {
     const state: CheckpointState = {
       stepsDone: this.stepsDone, adamStep: this.adamStep, epochCursor: this.epochCursor, streak: this.streak,
       stopped: this.stopped, elapsedMs: this.elapsedMs + extraElapsedMs, history: this.history, checksum: this.checksum(),
+      usedGpu: this.usedGpu,
     };
     return encodeSafetensors(tensors, {
       format: CHECKPOINT_FORMAT, config: JSON.stringify(this.config), state: JSON.stringify(state),
@@ -461,6 +526,7 @@ export class Trainer {
     this.stopped = Boolean(state.stopped);
     this.elapsedMs = Number(state.elapsedMs) || 0;
     this.history = state.history;
+    this.usedGpu = state.usedGpu === true;
     if (this.checksum() !== state.checksum) {
       throw new CheckpointError(`its contents do not match its checksum (${this.checksum()} != ${state.checksum}): the file is corrupt`);
     }
@@ -477,6 +543,8 @@ interface CheckpointState {
   elapsedMs: number;
   history: EvalInfo[];
   checksum: string;
+  /** Whether any product so far ran on a GPU (absent in checkpoints from before the WebGPU path). */
+  usedGpu?: boolean;
 }
 
 export const CHECKPOINT_FORMAT = 'grokwasm-checkpoint-1';

@@ -4,7 +4,9 @@
 // WGSL states accuracy bounds rather than exact rounding, so this path is tolerance-equal to
 // the Wasm one, not bit-equal (see docs/webgpu.md). Platform neutral: it takes a GPUDevice.
 
-export type MatmulLayout = 'forward' | 'inputGrad' | 'weightGrad';
+import { operandSizes, type MatmulCall, type MatmulLayout } from './matmul_call.js';
+
+export type { MatmulLayout } from './matmul_call.js';
 
 const SHADER = /* wgsl */ `
 struct Dims { rows: u32, inner: u32, cols: u32, ai: u32, ak: u32, bk: u32, bj: u32, accumulate: u32 }
@@ -28,21 +30,24 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
 }
 `;
 
-/**
- * The product each layout computes, with m, k, n named as in the Wasm kernels:
- * forward out[m x n] = x[m x k] w[n x k]^T; inputGrad dx[m x k] = dy[m x n] w[n x k];
- * weightGrad dw[n x k] = dy[m x n]^T x[m x k].
- */
-function plan(layout: MatmulLayout, m: number, k: number, n: number) {
+// How each layout walks its operands: output rows x cols summed over inner, with a's element
+// (i, t) at i * ai + t * ak and b's element (t, j) at t * bk + j * bj.
+function strides(layout: MatmulLayout, m: number, k: number, n: number) {
   switch (layout) {
-    case 'forward': return { rows: m, inner: k, cols: n, ai: k, ak: 1, bk: 1, bj: k, aSize: m * k, bSize: n * k };
-    case 'inputGrad': return { rows: m, inner: n, cols: k, ai: n, ak: 1, bk: k, bj: 1, aSize: m * n, bSize: n * k };
-    case 'weightGrad': return { rows: n, inner: m, cols: k, ai: 1, ak: n, bk: k, bj: 1, aSize: m * n, bSize: m * k };
+    case 'forward': return { rows: m, inner: k, cols: n, ai: k, ak: 1, bk: 1, bj: k };
+    case 'inputGrad': return { rows: m, inner: n, cols: k, ai: n, ak: 1, bk: k, bj: 1 };
+    case 'weightGrad': return { rows: n, inner: m, cols: k, ai: 1, ak: n, bk: k, bj: 1 };
   }
 }
 
+type Role = 'a' | 'b' | 'c' | 'dims' | 'read';
+
 export class WebGpuMatmul {
   private readonly pipeline: GPUComputePipeline;
+  // One buffer per role, grown when a larger product comes: products run one at a time, and
+  // creating five buffers per product cost more than the product itself on small shapes.
+  private readonly buffers = new Map<Role, GPUBuffer>();
+  private bindGroup: GPUBindGroup | null = null;
 
   constructor(private readonly device: GPUDevice) {
     this.pipeline = device.createComputePipeline({
@@ -51,40 +56,66 @@ export class WebGpuMatmul {
     });
   }
 
+  private buffer(role: Role, bytes: number): GPUBuffer {
+    const have = this.buffers.get(role);
+    if (have && have.size >= bytes) return have;
+    have?.destroy();
+    const usage = role === 'read' ? GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST
+      : role === 'dims' ? GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST
+        : GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | (role === 'c' ? GPUBufferUsage.COPY_SRC : 0);
+    // Grow by at least a quarter so that a run of slightly larger products does not reallocate each time.
+    const size = Math.max(16, Math.ceil(Math.max(bytes, (have?.size ?? 0) * 1.25) / 16) * 16);
+    const buffer = this.device.createBuffer({ size, usage });
+    this.buffers.set(role, buffer);
+    if (role !== 'read') this.bindGroup = null;
+    return buffer;
+  }
+
   /** Runs one product on the GPU; `accumulate` adds into `c` (which must then be given). */
   async multiply(layout: MatmulLayout, a: Float32Array, b: Float32Array, m: number, k: number, n: number, c?: Float32Array): Promise<Float32Array> {
-    const p = plan(layout, m, k, n);
-    if (a.length !== p.aSize || b.length !== p.bSize) throw new RangeError(`${layout}: operands have ${a.length} and ${b.length} values, expected ${p.aSize} and ${p.bSize}`);
-    const outSize = p.rows * p.cols;
-    if (c && c.length !== outSize) throw new RangeError(`${layout}: the output has ${c.length} values, expected ${outSize}`);
+    const size = operandSizes(layout, m, k, n);
+    if (a.length !== size.a || b.length !== size.b) throw new RangeError(`${layout}: operands have ${a.length} and ${b.length} values, expected ${size.a} and ${size.b}`);
+    if (c && c.length !== size.out) throw new RangeError(`${layout}: the output has ${c.length} values, expected ${size.out}`);
+    const p = strides(layout, m, k, n);
     const dev = this.device;
-    const storage = (data: Float32Array, extra = 0) => {
-      const buffer = dev.createBuffer({ size: Math.max(4, data.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | extra });
-      dev.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
-      return buffer;
-    };
-    const bufA = storage(a), bufB = storage(b);
-    const bufC = storage(c ?? new Float32Array(outSize), GPUBufferUsage.COPY_SRC);
-    const dims = dev.createBuffer({ size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const bufA = this.buffer('a', a.byteLength), bufB = this.buffer('b', b.byteLength);
+    const bufC = this.buffer('c', 4 * size.out), dims = this.buffer('dims', 32), read = this.buffer('read', 4 * size.out);
+    dev.queue.writeBuffer(bufA, 0, a.buffer, a.byteOffset, a.byteLength);
+    dev.queue.writeBuffer(bufB, 0, b.buffer, b.byteOffset, b.byteLength);
+    if (c) dev.queue.writeBuffer(bufC, 0, c.buffer, c.byteOffset, c.byteLength);
     dev.queue.writeBuffer(dims, 0, new Uint32Array([p.rows, p.inner, p.cols, p.ai, p.ak, p.bk, p.bj, c ? 1 : 0]));
-    const read = dev.createBuffer({ size: Math.max(4, outSize * 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const bind = dev.createBindGroup({
+    this.bindGroup ??= dev.createBindGroup({
       layout: this.pipeline.getBindGroupLayout(0),
       entries: [bufA, bufB, bufC, dims].map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
     const encoder = dev.createCommandEncoder();
     const pass = encoder.beginComputePass();
     pass.setPipeline(this.pipeline);
-    pass.setBindGroup(0, bind);
-    pass.dispatchWorkgroups(Math.ceil(p.cols / 8), Math.ceil(p.rows / 8));
+    pass.setBindGroup(0, this.bindGroup);
+    if (size.out > 0) pass.dispatchWorkgroups(Math.ceil(p.cols / 8), Math.ceil(p.rows / 8));
     pass.end();
-    encoder.copyBufferToBuffer(bufC, 0, read, 0, outSize * 4);
+    encoder.copyBufferToBuffer(bufC, 0, read, 0, 4 * size.out);
     dev.queue.submit([encoder.finish()]);
-    await read.mapAsync(GPUMapMode.READ);
-    const out = new Float32Array(read.getMappedRange().slice(0));
+    await read.mapAsync(GPUMapMode.READ, 0, 4 * size.out);
+    const out = new Float32Array(read.getMappedRange(0, 4 * size.out).slice(0));
     read.unmap();
-    for (const buffer of [bufA, bufB, bufC, dims, read]) buffer.destroy();
     return out;
+  }
+
+  /** Runs one of the model's products: operands read from, and the result written into, the kernel module's memory. */
+  async run(call: MatmulCall, memory: WebAssembly.Memory): Promise<void> {
+    const size = operandSizes(call.layout, call.m, call.k, call.n);
+    const view = (ptr: number, n: number) => new Float32Array(memory.buffer, ptr, n);
+    const result = await this.multiply(call.layout, view(call.a, size.a), view(call.b, size.b), call.m, call.k, call.n,
+      call.accumulate ? view(call.out, size.out) : undefined);
+    view(call.out, size.out).set(result);
+  }
+
+  /** Frees the GPU buffers (the device stays). */
+  destroy(): void {
+    for (const buffer of this.buffers.values()) buffer.destroy();
+    this.buffers.clear();
+    this.bindGroup = null;
   }
 }
 

@@ -42,7 +42,7 @@ describe('grokwasm run', () => {
     expect(r.stdout).toMatch(/step +40 +train acc/);
     expect(r.stdout).toContain(`checksum ${GUARD_CHECKSUM}`);
     const result = JSON.parse(readFileSync(out, 'utf8'));
-    expect(Object.keys(result)).toEqual(['config', 'history', 'bestValAcc', 'grokStep', 'steps', 'checksum', 'wallMs']);
+    expect(Object.keys(result)).toEqual(['config', 'history', 'bestValAcc', 'grokStep', 'steps', 'checksum', 'wallMs', 'backend']);
     // Same config and seed as the guard test in trainer.test.ts: the same bits.
     expect(result.checksum).toBe(GUARD_CHECKSUM);
     expect(result.history.map((h: { step: number }) => h.step)).toEqual([0, 10, 20, 30, 40]);
