@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
   ARM_LABEL, PRESET, PRESETS, historyCsv, mechanismConfigs, mechanismData, mechanismSpec, parseArms, parseList, resolveShard, shardCells,
-  summarize, sweepCells, type Arm, type PhaseCell, type PresetName, type RunResult,
+  summarize, sweepCells, type Arm, type Backend, type PhaseCell, type PresetName, type RunResult,
 } from '../src/index.js';
 import { defaultWorkers, runPool } from '../src/node_pool.js';
 import { writeFileAtomic } from '../src/node_files.js';
 import { CELLS_FILE, mergeSweeps, readCells, runSweep, writeSweepOutputs } from '../src/node_sweep.js';
 import { renderSvg, svgToPng } from '../src/render_node.js';
 import { UsageError, integerFlag } from './input.js';
-import { addConfigFlags, overridesFromFlags } from './options.js';
+import { addBackendFlag, addConfigFlags, overridesFromFlags } from './options.js';
 import { createProgress } from './progress.js';
 import { formatResult } from './run.js';
 
@@ -62,8 +62,8 @@ export function phaseTable(cells: PhaseCell[]): string {
 }
 
 export function registerExperiments(program: Command): void {
-  addConfigFlags(presetFlag(program.command('mechanism'), 'quick')
-    .description('the mechanism experiment: the L2 and LRD arms on the same split and seed, with figures'))
+  addBackendFlag(addConfigFlags(presetFlag(program.command('mechanism'), 'quick')
+    .description('the mechanism experiment: the L2 and LRD arms on the same split and seed, with figures')))
     .option('--out <dir>', 'output directory', 'results/mechanism')
     .option('--workers <n>', 'worker threads (the two arms run in parallel)')
     .option('--quiet', 'print only where the results are')
@@ -83,7 +83,8 @@ export function registerExperiments(program: Command): void {
         onStep: (i, step) => { done[i] = step; progress.update(done[0] + done[1]); },
         onEval: (i, row) => progress.log(`${arms[i].padEnd(3)} step ${String(row.step).padStart(5)}  val acc ${row.valAcc.toFixed(3)}  train acc ${row.trainAcc.toFixed(3)}  QK stable rank ${row.stableRank.toFixed(2)}`),
         onDone: (i, o) => { done[i] = configs[arms[i]].steps; progress.update(done[0] + done[1]); progress.log(`${arms[i]} done: ${formatResult(o.result)}`); },
-      }, true);
+        onBackend: (i, line) => process.stderr.write(`${arms[i]} backend: ${line}\n`),
+      }, { analysis: true, backend: opts.backend as Backend });
       progress.stop();
       const file: MechanismFile = {
         arms: { l2: outcomes[0].result, lrd: outcomes[1].result },
@@ -98,8 +99,8 @@ export function registerExperiments(program: Command): void {
         ` (grok step ${file.arms.lrd.grokStep ?? 'none'}); figure in ${join(dir, 'mechanism.png')} and .svg, data in ${join(dir, 'mechanism.json')}, ${join(dir, 'history.csv')}`);
     });
 
-  addConfigFlags(presetFlag(program.command('sweep'), 'reference')
-    .description('the phase diagram: both arms over training fractions and decay rates (L2 uses wd = 10 x rate)'))
+  addBackendFlag(addConfigFlags(presetFlag(program.command('sweep'), 'reference')
+    .description('the phase diagram: both arms over training fractions and decay rates (L2 uses wd = 10 x rate)')))
     .option('--fracs <list>', 'training fractions, comma-separated (default: the preset grid)')
     .option('--rates <list>', 'decay rates, comma-separated (default: the preset grid)')
     .option('--arms <list>', 'arms to run', 'l2,lrd')
@@ -135,6 +136,7 @@ export function registerExperiments(program: Command): void {
       // Progress counts step budgets: a cell that stops early on grokking completes its share.
       let stepsDone = 0;
       const live = new Map<number, number>();
+      const backendLines = new Set<string>();
       const show = () => progress.update(stepsDone + [...live.values()].reduce((a, b) => a + b, 0));
       const run = await runSweep(dir, cells, workersFlag(opts), {
         onStart: (todo) => {
@@ -146,7 +148,9 @@ export function registerExperiments(program: Command): void {
           progress.log(`${r.arm.padEnd(3)} frac ${r.frac} rate ${r.rate} seed ${r.seed}: best ${r.bestValAcc.toFixed(3)}, ${r.grokStep === null ? 'no grok' : `grok at ${r.grokStep}`}, ${r.steps} steps`);
         },
         onDone: (i, outcome) => { live.delete(i); stepsDone += outcome.result.config.steps; show(); },
-      });
+        // Every cell asks for its own device; say each different answer once.
+        onBackend: (_, line) => { if (!backendLines.has(line)) { backendLines.add(line); process.stderr.write(`backend: ${line}\n`); } },
+      }, opts.backend as Backend);
       progress.stop();
       const records = readCells(dir);
       await writeSweepOutputs(dir, records, `Phase diagram (${opts.preset} preset, ${grid.seeds.length} seed${grid.seeds.length > 1 ? 's' : ''})`);

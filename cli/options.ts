@@ -1,7 +1,7 @@
 // RunConfig flags, generated from the field table in src/config.ts so that names, help and
 // allowed ranges are written once.
 import { Option, type Command } from 'commander';
-import { ConfigError, DEFAULT_CONFIG, FIELDS, checkFieldValue, describeRange, resolveConfig, type RunConfig } from '../src/core.js';
+import { BACKENDS, ConfigError, DEFAULT_CONFIG, FIELDS, checkFieldValue, describeRange, resolveConfig, type RunConfig } from '../src/core.js';
 
 /** Adds --p, --frac, ... (one flag per RunConfig field) to a command. */
 export function addConfigFlags(cmd: Command): Command {
@@ -10,6 +10,12 @@ export function addConfigFlags(cmd: Command): Command {
     cmd.addOption(flag);
   }
   return cmd;
+}
+
+/** Adds --backend: where the model's matrix products run. */
+export function addBackendFlag(cmd: Command): Command {
+  return cmd.addOption(new Option('--backend <name>', "where the model's matrix products run: wasm (bit-reproducible) or webgpu " +
+    '(tolerance-equal to wasm; falls back to wasm, saying why, when no adapter is found)').choices(BACKENDS as unknown as string[]).default('wasm'));
 }
 
 /** Turns the parsed flag strings into a validated RunConfig; throws ConfigError naming the flag. */

@@ -1,8 +1,9 @@
 // grokwasm run: one training run of one arm, with a line per evaluation and the result as JSON,
 // optional safetensors parameters in and out, and checkpoints to stop and resume.
 import type { Command } from 'commander';
-import { FIELDS, createTrainer, readStateDict, saveStateDict, Trainer, kernelModule, type EvalInfo, type RunResult } from '../src/index.js';
-import { addConfigFlags, configFromFlags } from './options.js';
+import { FIELDS, createTrainer, type Backend, readStateDict, saveStateDict, Trainer, kernelModule, type EvalInfo, type RunResult } from '../src/index.js';
+import { addBackendFlag, addConfigFlags, configFromFlags } from './options.js';
+import { useNodeBackend } from '../src/node_webgpu.js';
 import { UsageError, integerFlag, readInput } from './input.js';
 import { writeFileAtomic } from '../src/node_files.js';
 import { createProgress } from './progress.js';
@@ -30,7 +31,7 @@ async function fileStep<T>(flag: string, path: string, read: () => Promise<T>): 
 }
 
 export function registerRun(program: Command): void {
-  addConfigFlags(program.command('run').description('train one arm (defaults: the reference LRD arm) and report its evaluations'))
+  addBackendFlag(addConfigFlags(program.command('run').description('train one arm (defaults: the reference LRD arm) and report its evaluations')))
     .option('--out <file>', 'write the run result as JSON to this file')
     .option('--save <file>', 'write the final parameters as a PyTorch state_dict in safetensors')
     .option('--init <file>', 'start from the parameters in this safetensors state_dict')
@@ -59,14 +60,23 @@ export function registerRun(program: Command): void {
       const checkpoint = text('checkpoint') ?? resume;
       const checkpointEvery = opts.checkpointEvery === undefined ? config.evalEvery : integerFlag('checkpoint-every', opts.checkpointEvery, 1, 1e7);
       const quiet = Boolean(opts.quiet) || Boolean(opts.json);
+      // The backend line goes to stderr, even when quiet: a run that asked for WebGPU says where it ran.
+      const backend = await useNodeBackend(trainer, opts.backend as Backend);
+      if (backend.line) process.stderr.write(`backend: ${backend.line}\n`);
       const progress = createProgress(config.steps, `${config.decay} p=${config.p} frac=${config.frac}`, quiet);
       progress.update(trainer.stepCount);
-      const result = await trainer.run((row) => progress.log(formatEval(row)), {
-        onStep: (s) => progress.update(s.step + 1, { status: `loss ${s.loss.toFixed(4)}` }),
-        checkpointEvery: checkpoint ? checkpointEvery : 0,
-        onCheckpoint: (bytes) => writeFileAtomic(checkpoint!, bytes),
-      });
-      progress.stop();
+      let result: RunResult;
+      try {
+        result = await trainer.run((row) => progress.log(formatEval(row)), {
+          onStep: (s) => progress.update(s.step + 1, { status: `loss ${s.loss.toFixed(4)}` }),
+          checkpointEvery: checkpoint ? checkpointEvery : 0,
+          onCheckpoint: (bytes) => writeFileAtomic(checkpoint!, bytes),
+        });
+      } finally {
+        progress.stop();
+        backend.release();
+      }
+      if (trainer.gpuFailure) process.stderr.write(`backend: ${trainer.backendLine}\n`);
       const out = text('out'), save = text('save');
       if (out) writeFileAtomic(out, `${JSON.stringify(result, null, 2)}\n`);
       if (save) writeFileAtomic(save, saveStateDict(trainer));

@@ -3,16 +3,20 @@
 import { parentPort } from 'node:worker_threads';
 import type { RunConfig } from './config.js';
 import { createTrainer } from './index.js';
+import type { Backend } from './matmul_call.js';
+import { useNodeBackend } from './node_webgpu.js';
 
 export interface CellRequest {
   id: number;
   config: RunConfig;
   /** Also return the final q_proj spectrum and the layer-0 head-0 attention pattern. */
   analysis: boolean;
+  backend: Backend;
 }
 
 export type CellMessage =
   | { type: 'step'; id: number; step: number }
+  | { type: 'backend'; id: number; line: string }
   | { type: 'eval'; id: number; row: import('./trainer.js').EvalInfo }
   | { type: 'done'; id: number; result: import('./trainer.js').RunResult; spectrum?: number[]; attention?: number[][] }
   | { type: 'error'; id: number; message: string };
@@ -21,9 +25,12 @@ const port = parentPort!;
 port.on('message', async (req: CellRequest) => {
   try {
     const trainer = await createTrainer(req.config);
+    const backend = await useNodeBackend(trainer, req.backend);
+    if (backend.line) port.postMessage({ type: 'backend', id: req.id, line: backend.line } satisfies CellMessage);
     const result = await trainer.run((row) => port.postMessage({ type: 'eval', id: req.id, row } satisfies CellMessage), {
       onStep: (s) => { if (s.step % 10 === 9) port.postMessage({ type: 'step', id: req.id, step: s.step + 1 } satisfies CellMessage); },
-    });
+    }).finally(() => backend.release());
+    if (trainer.gpuFailure) port.postMessage({ type: 'backend', id: req.id, line: trainer.backendLine } satisfies CellMessage);
     const done: CellMessage = { type: 'done', id: req.id, result };
     if (req.analysis) {
       done.spectrum = Array.from(trainer.spectrum('layers.0.attn.q_proj.weight'));

@@ -3,6 +3,10 @@
 // Wasm driver computes each product at once (the same calls, in the same order, as a direct
 // loop, so the same bits), the WebGPU driver awaits the GPU between them.
 
+/** Where the model's products run: the Wasm kernel (bit-reproducible) or a WebGPU device (tolerance-equal). */
+export const BACKENDS = ['wasm', 'webgpu'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
 export type MatmulLayout = 'forward' | 'inputGrad' | 'weightGrad';
 
 /**

@@ -5,6 +5,8 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { CellMessage, CellRequest } from './cell_worker.js';
 import type { RunConfig } from './config.js';
+import type { Backend } from './matmul_call.js';
+import { prepareGpuEnvironment } from './node_webgpu.js';
 import type { EvalInfo, RunResult } from './trainer.js';
 
 export interface CellOutcome {
@@ -15,6 +17,8 @@ export interface CellOutcome {
 
 export interface PoolHandlers {
   onStep?: (index: number, step: number) => void;
+  /** Where a cell's products run, when WebGPU was asked for (one line). */
+  onBackend?: (index: number, line: string) => void;
   onEval?: (index: number, row: EvalInfo) => void;
   onDone?: (index: number, outcome: CellOutcome) => void;
 }
@@ -30,18 +34,25 @@ function workerUrl(): URL {
   return here.endsWith('.ts') ? new URL('../dist/src/cell_worker.js', here) : new URL('./cell_worker.js', here);
 }
 
+export interface PoolOptions {
+  /** Also return each cell's final q_proj spectrum and attention pattern. */
+  analysis?: boolean;
+  backend?: Backend;
+}
+
 /** Runs every config; resolves with the outcomes in input order. Rejects on the first failure. */
-export function runPool(configs: RunConfig[], workers: number, handlers: PoolHandlers = {}, analysis = false): Promise<CellOutcome[]> {
+export function runPool(configs: RunConfig[], workers: number, handlers: PoolHandlers = {}, options: PoolOptions = {}): Promise<CellOutcome[]> {
   const outcomes: CellOutcome[] = new Array(configs.length);
   if (configs.length === 0) return Promise.resolve(outcomes);
   const size = Math.max(1, Math.min(workers, configs.length));
+  if (options.backend === 'webgpu') prepareGpuEnvironment();
   return new Promise((resolve, reject) => {
     const pool: Worker[] = [];
     let next = 0, finished = 0, failed = false;
     const stopAll = () => { for (const w of pool) void w.terminate(); };
     const feed = (w: Worker) => {
       if (next >= configs.length) return;
-      const request: CellRequest = { id: next, config: configs[next], analysis };
+      const request: CellRequest = { id: next, config: configs[next], analysis: options.analysis ?? false, backend: options.backend ?? 'wasm' };
       next++;
       w.postMessage(request);
     };
@@ -51,6 +62,7 @@ export function runPool(configs: RunConfig[], workers: number, handlers: PoolHan
       w.on('message', (m: CellMessage) => {
         if (failed) return;
         if (m.type === 'step') handlers.onStep?.(m.id, m.step);
+        else if (m.type === 'backend') handlers.onBackend?.(m.id, m.line);
         else if (m.type === 'eval') handlers.onEval?.(m.id, m.row);
         else if (m.type === 'error') {
           failed = true;

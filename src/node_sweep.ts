@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { phaseSpec } from './charts.js';
 import { canonicalOrder, cellKey, summarize, summaryCsv, type CellRecord, type SweepCell } from './experiments.js';
 import { writeFileAtomic } from './node_files.js';
+import type { Backend } from './matmul_call.js';
 import { runPool, type PoolHandlers } from './node_pool.js';
 import { renderSvg, svgToPng } from './render_node.js';
 
@@ -53,7 +54,8 @@ export interface SweepRun {
  * A finished cell whose config differs from the requested one is an error: that directory
  * holds another sweep.
  */
-export async function runSweep(dir: string, cells: SweepCell[], workers: number, handlers: PoolHandlers & { onStart?: (todo: SweepCell[]) => void; onRecord?: (r: CellRecord) => void } = {}): Promise<SweepRun> {
+export async function runSweep(dir: string, cells: SweepCell[], workers: number, handlers: PoolHandlers & { onStart?: (todo: SweepCell[]) => void; onRecord?: (r: CellRecord) => void } = {},
+  backend: Backend = 'wasm'): Promise<SweepRun> {
   mkdirSync(dir, { recursive: true });
   const existing = readCells(dir);
   const have = new Map(existing.map((r) => [cellKey(r), r]));
@@ -77,7 +79,7 @@ export async function runSweep(dir: string, cells: SweepCell[], workers: number,
       handlers.onDone?.(i, outcome);
       handlers.onRecord?.(record);
     },
-  });
+  }, { backend });
   const wanted = new Set(cells.map(cellKey));
   writeCells(dir, existing);
   return {

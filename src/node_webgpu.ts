@@ -1,6 +1,9 @@
 // Node-only: a WebGPU device from the optional `webgpu` package (Dawn). On a machine without a
 // GPU, Dawn's OpenGL ES backend over Mesa's llvmpipe gives a software adapter, which needs
 // EGL_PLATFORM=surfaceless and Debian's libegl1, libegl-mesa0 and libgl1-mesa-dri.
+import { applyBackend } from './backend.js';
+import type { Backend } from './matmul_call.js';
+import type { Trainer } from './trainer.js';
 import { requestGpu, type GpuChoice } from './webgpu_matmul.js';
 
 export interface NodeGpu {
@@ -9,8 +12,16 @@ export interface NodeGpu {
   release(): void;
 }
 
-export async function nodeGpu(dawnOptions: string[] = ['backend=opengles']): Promise<NodeGpu> {
+/**
+ * Lets Mesa's EGL start without a display. In a worker thread process.env is a private copy
+ * that native code never sees, so the pool calls this on the main thread before starting workers.
+ */
+export function prepareGpuEnvironment(): void {
   process.env.EGL_PLATFORM ??= 'surfaceless';
+}
+
+export async function nodeGpu(dawnOptions: string[] = ['backend=opengles']): Promise<NodeGpu> {
+  prepareGpuEnvironment();
   let webgpu: { create(options: string[]): GPU; globals: Record<string, unknown> };
   try {
     webgpu = (await import('webgpu')) as never;
@@ -27,4 +38,14 @@ export async function nodeGpu(dawnOptions: string[] = ['backend=opengles']): Pro
       gpu = undefined;
     },
   };
+}
+
+/**
+ * The CLI's backend choice for one trainer: the line to print (null for plain Wasm) and a
+ * release to call when the run is over.
+ */
+export async function useNodeBackend(trainer: Trainer, backend: Backend): Promise<{ line: string | null; release(): void }> {
+  let gpu: NodeGpu | undefined;
+  const line = await applyBackend(trainer, backend, async () => (gpu = await nodeGpu()).choice);
+  return { line, release: () => gpu?.release() };
 }

@@ -3,7 +3,7 @@
 import { Arena } from './arena.js';
 import { ADAM, ConfigError, resolveConfig, type RunConfig } from './config.js';
 import { ModularData, SEQ_LEN } from './data.js';
-import type { MatmulCall, MatmulWork } from './matmul_call.js';
+import type { Backend, MatmulCall, MatmulWork } from './matmul_call.js';
 import { Model } from './model.js';
 import { parameterArenaFloats, parameterTable, type ModelShape, type ParamSpec } from './params.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor, type TensorData } from './safetensors.js';
@@ -51,8 +51,6 @@ export interface RunResult {
    */
   backend?: Backend;
 }
-
-export type Backend = 'wasm' | 'webgpu';
 
 /** Runs a model product somewhere other than the Wasm kernel (a WebGpuMatmul in practice). */
 export interface ProductRunner {
@@ -112,6 +110,7 @@ export class Trainer {
   private gpu: ProductRunner | null = null;
   private usedGpu = false;
   private backendNote = 'wasm: every product on the Wasm matmul';
+  private gpuError: string | null = null;
 
   private constructor(kernels: KernelExports, config: RunConfig) {
     this.k = kernels;
@@ -220,6 +219,11 @@ export class Trainer {
     return this.backendNote;
   }
 
+  /** Why the GPU given to useGpu was dropped during training, or null if it was not. */
+  get gpuFailure(): string | null {
+    return this.gpuError;
+  }
+
   // Work on the GPU when one is in use, else on Wasm (then synchronously, for the same bits as step()).
   private drive<T>(work: MatmulWork<T>): T | Promise<T> {
     return this.gpu ? this.driveOnGpu(work) : this.model.runOnWasm(work);
@@ -237,7 +241,8 @@ export class Trainer {
         } catch (e) {
           // A failed product has not touched its output, so Wasm can compute it now.
           this.gpu = null;
-          this.backendNote = `wasm: WebGPU failed at step ${this.stepsDone} (${(e as Error).message}); continuing on the Wasm matmul`;
+          this.gpuError = (e as Error).message;
+          this.backendNote = `wasm: WebGPU failed at step ${this.stepsDone} (${this.gpuError}); continuing on the Wasm matmul`;
         }
       }
       this.model.matmulOnWasm(next.value);
