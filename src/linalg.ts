@@ -1,10 +1,12 @@
-// One-off matrix computations on a kernel instance: the Newton-Schulz polar factor and the
-// singular values, for tests, figures and users checking a weight matrix by hand.
+// One-off matrix computations on a kernel instance: the Newton-Schulz polar factor, the
+// singular values and single products, for tests, figures, the WebGPU check and users
+// checking a weight matrix by hand.
+import { operandSizes, type MatmulLayout } from './matmul_call.js';
 import type { KernelExports } from './wasm.js';
 
 // Grows the instance's memory to hold `bytes` past the heap base; returns that base. Only for
 // one-off use: views must be taken after this call.
-function workspace(k: KernelExports, bytes: number): number {
+export function workspace(k: KernelExports, bytes: number): number {
   const base = k.heapBase();
   const needed = Math.ceil((base + bytes) / 65536);
   const have = k.memory.buffer.byteLength / 65536;
@@ -40,4 +42,20 @@ export function singularValuesWith(k: KernelExports, w: Float32Array, rows: numb
   new Float32Array(k.memory.buffer, inPtr, n).set(w);
   if (!k.singularValues(svPtr, inPtr, rows, cols, scratchPtr)) throw new Error('singular values: the QL iteration did not converge');
   return new Float64Array(k.memory.buffer, svPtr, s).slice();
+}
+
+/** One product of the given layout on the Wasm kernel (shapes as in src/matmul_call.ts), from host arrays. */
+export function matmulWith(k: KernelExports, layout: MatmulLayout, a: Float32Array, b: Float32Array, m: number, kk: number, n: number): Float32Array {
+  const size = operandSizes(layout, m, kk, n);
+  if (a.length !== size.a || b.length !== size.b) throw new RangeError(`${layout}: operands have ${a.length} and ${b.length} values, expected ${size.a} and ${size.b}`);
+  const pad = (floats: number) => 4 * floats + 16 - ((4 * floats) % 16);
+  const scratch = k.matmulScratchFloats(Math.max(m, kk, n), Math.max(m, kk, n));
+  const base = workspace(k, pad(size.a) + pad(size.b) + pad(size.out) + 4 * scratch + 64);
+  const pa = base, pb = pa + pad(size.a), out = pb + pad(size.b), pScratch = out + pad(size.out);
+  new Float32Array(k.memory.buffer, pa, size.a).set(a);
+  new Float32Array(k.memory.buffer, pb, size.b).set(b);
+  if (layout === 'forward') k.matmulForward(out, pa, pb, m, kk, n, false, pScratch);
+  else if (layout === 'inputGrad') k.matmulBackwardInput(out, pa, pb, m, kk, n, false, pScratch);
+  else k.matmulBackwardWeight(out, pa, pb, m, kk, n, false, pScratch);
+  return new Float32Array(k.memory.buffer, out, size.out).slice();
 }

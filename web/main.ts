@@ -5,8 +5,8 @@ import * as Comlink from 'comlink';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import {
-  ConfigError, FIELDS, PRESET, PRESETS, checkFieldValue, describeRange, historyCsv, mechanismConfigs, mechanismSpec,
-  resolveConfig, trainingSpec, type Arm, type EvalInfo, type PresetName, type RunConfig, type RunResult,
+  BACKENDS, ConfigError, FIELDS, PRESET, PRESETS, checkFieldValue, describeRange, historyCsv, mechanismConfigs, mechanismSpec,
+  parseBackend, resolveConfig, trainingSpec, type Arm, type Backend, type EvalInfo, type PresetName, type RunConfig, type RunResult,
 } from '../src/core.js';
 import { gridFromForm, runSweepInPage, stopSweep } from './sweep.js';
 import type { WorkerApi } from './worker.js';
@@ -16,6 +16,8 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const form = $<HTMLFormElement>('config');
 const modeSelect = form.elements.namedItem('mode') as HTMLSelectElement;
 const presetSelect = form.elements.namedItem('preset') as HTMLSelectElement;
+const backendSelect = form.elements.namedItem('backend') as HTMLSelectElement;
+const backendLine = $<HTMLParagraphElement>('backend');
 const message = $<HTMLParagraphElement>('message');
 const progress = $<HTMLProgressElement>('progress');
 const buttons = { run: $<HTMLButtonElement>('run'), pause: $<HTMLButtonElement>('pause'), stop: $<HTMLButtonElement>('stop') };
@@ -105,6 +107,22 @@ function readOverrides(base: RunConfig): Partial<RunConfig> | null {
   return ok ? (out as Partial<RunConfig>) : null;
 }
 
+/** The backend chosen, or null (with the error shown next to it) when the URL gave an unknown one. */
+function readBackend(): Backend | null {
+  try {
+    return parseBackend(backendSelect.dataset.invalid ?? backendSelect.value);
+  } catch (e) {
+    reportConfigError(e);
+    return null;
+  }
+}
+
+/** Shows where the products run: one line, or one per arm when the arms' lines differ. */
+function showBackend(lines: { arm: string; line: string | null }[]): void {
+  const distinct = [...new Set(lines.map((l) => l.line).filter((l): l is string => l !== null))];
+  backendLine.textContent = distinct.length <= 1 ? (distinct[0] ?? '') : lines.map((l) => `${l.arm}: ${l.line}`).join('; ');
+}
+
 /** The configs to run, exactly as `grokwasm run` or `grokwasm mechanism` would build them. */
 function configsFor(mode: Mode, preset: PresetName, overrides: Partial<RunConfig>): Partial<Record<Arm, RunConfig>> {
   if (mode === 'mechanism') return mechanismConfigs(PRESET[preset], overrides);
@@ -116,6 +134,7 @@ function writeUrl(mode: Mode, preset: PresetName, overrides: Partial<RunConfig>)
   const q = new URLSearchParams();
   if (mode !== 'run') q.set('mode', mode);
   if (preset !== defaultPreset(mode)) q.set('preset', preset);
+  if (backendSelect.value !== 'wasm') q.set('backend', backendSelect.value);
   for (const [k, v] of Object.entries(overrides)) q.set(k, String(v));
   if (mode === 'sweep') for (const input of gridInputs) q.set(input.name, input.value.trim());
   history.replaceState(null, '', `${location.pathname}${q.size ? `?${q}` : ''}`);
@@ -123,7 +142,7 @@ function writeUrl(mode: Mode, preset: PresetName, overrides: Partial<RunConfig>)
 
 const defaultPreset = (mode: Mode): PresetName => (mode === 'mechanism' ? 'quick' : 'reference');
 
-async function startSweep(preset: PresetName, overrides: Partial<RunConfig>): Promise<void> {
+async function startSweep(preset: PresetName, overrides: Partial<RunConfig>, backend: Backend): Promise<void> {
   const grid = gridFromForm(gridInputs);
   if ('error' in grid) {
     showFieldError('grid', grid.error);
@@ -140,9 +159,10 @@ async function startSweep(preset: PresetName, overrides: Partial<RunConfig>): Pr
   buttons.pause.disabled = true;
   $('checksums').replaceChildren();
   $('downloads').replaceChildren();
-  const outcome = await runSweepInPage(base, grid, {
+  const outcome = await runSweepInPage(base, grid, backend, {
     progress: (done, total) => { progress.max = total; progress.value = done; say(`${done} of ${total} cells done...`); },
     draw: (spec) => void draw(spec),
+    backend: (lines) => { backendLine.textContent = lines.join('; '); },
   });
   setState('idle');
   const box = $('downloads');
@@ -226,7 +246,10 @@ async function start(): Promise<void> {
   const preset = presetSelect.value as PresetName;
   const overrides = readOverrides(baseValues(mode, preset));
   if (!overrides) return say('Fix the fields marked in red.', true);
-  if (mode === 'sweep') return startSweep(preset, overrides);
+  const backend = readBackend();
+  if (!backend) return;
+  backendLine.textContent = '';
+  if (mode === 'sweep') return startSweep(preset, overrides, backend);
   let configs: Partial<Record<Arm, RunConfig>>;
   try {
     configs = configsFor(mode, preset, overrides);
@@ -244,7 +267,8 @@ async function start(): Promise<void> {
     return { arm, config, worker, api: Comlink.wrap<WorkerApi>(worker), history: [], steps: 0, finished: false };
   });
   try {
-    await Promise.all(runs.map((r) => r.api.create(r.config)));
+    const created = await Promise.all(runs.map((r) => r.api.create(r.config, backend)));
+    showBackend(created.map((c, i) => ({ arm: runs[i].arm, line: c.backendLine })));
   } catch (e) {
     return fail(`Could not start: ${(e as Error).message}`);
   }
@@ -256,7 +280,7 @@ async function resume(): Promise<void> {
   say(`Training ${runs.map((r) => r.arm).join(' and ')}...`);
   try {
     await Promise.all(runs.filter((r) => !r.finished).map(async (r) => {
-      const { result, finished } = await r.api.run(
+      const { result, finished, gpuFailure } = await r.api.run(
         // Callbacks travel on their own channel and may land after run() returns: keep rows in step order, once.
         Comlink.proxy((row: EvalInfo) => {
           if (r.history.length && row.step <= r.history[r.history.length - 1].step) return;
@@ -266,6 +290,7 @@ async function resume(): Promise<void> {
         Comlink.proxy((info: { step: number }) => { r.steps = info.step + 1; updateProgress(); }),
       );
       Object.assign(r, { last: result, finished, history: [...result.history], steps: result.steps });
+      if (gpuFailure) showBackend([{ arm: r.arm, line: gpuFailure }]);
     }));
   } catch (e) {
     return fail(`Training stopped with an error: ${(e as Error).message}. Results so far are kept.`);
@@ -372,6 +397,25 @@ buttons.stop.addEventListener('click', () => {
   for (const r of runs) void r.api.stop();
   if (wasPaused) void finish();
 });
+$<HTMLButtonElement>('check-gpu').addEventListener('click', async (e) => {
+  const button = e.currentTarget as HTMLButtonElement;
+  const out = $<HTMLParagraphElement>('gpu-check');
+  button.disabled = true;
+  out.textContent = 'Checking the WebGPU matmul against Wasm...';
+  const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+  try {
+    const outcome = await Comlink.wrap<WorkerApi>(worker).checkGpu();
+    (window as unknown as { grokwasmGpuCheck: unknown }).grokwasmGpuCheck = outcome;
+    out.textContent = 'reason' in outcome ? `Nothing to check: ${outcome.reason}.` : `${outcome.device}: ${outcome.report.summary}`;
+    out.classList.toggle('error', !('report' in outcome && outcome.report.ok));
+  } catch (err) {
+    out.textContent = `The WebGPU check failed: ${(err as Error).message}`;
+    out.classList.add('error');
+  } finally {
+    worker.terminate();
+    button.disabled = false;
+  }
+});
 for (const select of [modeSelect, presetSelect]) {
   select.addEventListener('change', () => {
     if (select === modeSelect) presetSelect.value = defaultPreset(modeSelect.value as Mode);
@@ -405,5 +449,15 @@ for (const [key, value] of query) {
   const input = inputs.get(key as keyof RunConfig) ?? gridInputs.find((g) => g.name === key);
   if (input) input.value = value;
 }
+const askedBackend = query.get('backend');
+if (askedBackend !== null) {
+  // An unknown backend in a link is reported next to the field rather than silently replaced.
+  if ((BACKENDS as readonly string[]).includes(askedBackend)) backendSelect.value = askedBackend;
+  else backendSelect.dataset.invalid = askedBackend;
+}
+backendSelect.addEventListener('change', () => {
+  delete backendSelect.dataset.invalid;
+  showFieldError('backend', '');
+});
 setState('idle');
 if (query.get('autorun') === '1') void start();

@@ -4,7 +4,7 @@ import * as Comlink from 'comlink';
 import type { TopLevelSpec } from 'vega-lite';
 import {
   ConfigError, canonicalOrder, parseArms, parseList, phaseSpec, summarize, summaryCsv, sweepCells,
-  type Arm, type CellRecord, type RunConfig,
+  type Arm, type Backend, type CellRecord, type RunConfig,
 } from '../src/core.js';
 import type { WorkerApi } from './worker.js';
 
@@ -35,12 +35,14 @@ export function stopSweep(): void {
 }
 
 /** Runs every cell; keeps finished cells when stopped or when a worker fails. */
-export async function runSweepInPage(base: RunConfig, grid: Grid, ui: { progress(done: number, total: number): void; draw(spec: TopLevelSpec): void }):
+export async function runSweepInPage(base: RunConfig, grid: Grid, backend: Backend,
+  ui: { progress(done: number, total: number): void; draw(spec: TopLevelSpec): void; backend(lines: string[]): void }):
   Promise<{ records: CellRecord[]; total: number; cellsJsonl: string; summaryCsv: string; error?: string }> {
   const cells = sweepCells(base, grid);
   const records: CellRecord[] = [];
   let next = 0;
   let error: string | undefined;
+  const backendLines = new Set<string>();
   stopping = false;
   ui.progress(0, cells.length);
   const size = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, cells.length));
@@ -51,8 +53,12 @@ export async function runSweepInPage(base: RunConfig, grid: Grid, ui: { progress
     try {
       while (!stopping && !error && next < cells.length) {
         const cell = cells[next++];
-        await Promise.race([api.create(cell.config), failed]);
-        const { result, finished } = await Promise.race([api.run(Comlink.proxy(() => {}), Comlink.proxy(() => {})), failed]);
+        const { backendLine } = await Promise.race([api.create(cell.config, backend), failed]);
+        const { result, finished, gpuFailure } = await Promise.race([api.run(Comlink.proxy(() => {}), Comlink.proxy(() => {})), failed]);
+        // Each cell asks for its own device: show every different answer once.
+        for (const line of [backendLine, gpuFailure]) {
+          if (line && !backendLines.has(line)) { backendLines.add(line); ui.backend([...backendLines]); }
+        }
         if (!finished) break;
         records.push({ arm: cell.arm, frac: cell.frac, rate: cell.rate, seed: cell.seed, ...result });
         ui.progress(records.length, cells.length);

@@ -3,26 +3,36 @@
 // which continues exactly where it stopped.
 import * as Comlink from 'comlink';
 import wasmUrl from '../build/grokwasm.wasm?url';
-import { Trainer, compileKernels, resolveConfig, saveStateDict, type EvalInfo, type RunConfig, type RunResult, type StepInfo } from '../src/core.js';
+import {
+  Trainer, WebGpuMatmul, applyBackend, checkGpuMatmul, compileKernels, loadKernels, parseBackend, requestGpu, resolveConfig, saveStateDict,
+  type CheckReport, type EvalInfo, type RunConfig, type RunResult, type StepInfo,
+} from '../src/core.js';
 
 let kernels: Promise<WebAssembly.Module> | undefined;
-const loadKernels = () => (kernels ??= fetch(wasmUrl).then((r) => r.arrayBuffer()).then((b) => compileKernels(b)));
+const kernelModule = () => (kernels ??= fetch(wasmUrl).then((r) => r.arrayBuffer()).then((b) => compileKernels(b)));
 
 let trainer: Trainer | undefined;
 let controller: AbortController | undefined;
 
 const api = {
-  /** Builds a trainer for the config (validated as the CLI does); returns the resolved config. */
-  async create(config: Partial<RunConfig>): Promise<RunConfig> {
-    trainer = await Trainer.create(resolveConfig(config), await loadKernels());
-    return trainer.config;
+  /**
+   * Builds a trainer for the config (validated as the CLI does) with its products on the
+   * backend asked for; returns the resolved config and, when WebGPU was asked for, the line
+   * saying where the products run (on the GPU, or on Wasm and why).
+   */
+  async create(config: Partial<RunConfig>, backend: string = 'wasm'): Promise<{ config: RunConfig; backendLine: string | null }> {
+    const choice = parseBackend(backend);
+    trainer = await Trainer.create(resolveConfig(config), await kernelModule());
+    const backendLine = await applyBackend(trainer, choice, () => requestGpu(navigator.gpu));
+    return { config: trainer.config, backendLine };
   },
 
   /**
    * Trains until the end, an early stop or stop(); calls back at every evaluation and at most
    * every 100 ms with the step. `finished` is false when stop() ended it (a pause).
+   * `gpuFailure` is the backend line when the GPU failed during this run.
    */
-  async run(onEval: (row: EvalInfo) => void, onStep: (info: StepInfo) => void): Promise<{ result: RunResult; finished: boolean }> {
+  async run(onEval: (row: EvalInfo) => void, onStep: (info: StepInfo) => void): Promise<{ result: RunResult; finished: boolean; gpuFailure: string | null }> {
     if (!trainer) throw new Error('no run: call create first');
     const signal = (controller = new AbortController()).signal;
     let last = 0;
@@ -33,7 +43,7 @@ const api = {
         if (now - last > 100) { last = now; onStep(info); }
       },
     });
-    return { result, finished: !signal.aborted };
+    return { result, finished: !signal.aborted, gpuFailure: trainer.gpuFailure ? trainer.backendLine : null };
   },
 
   /** Ends the current run() after its current step; the trainer keeps its state. */
@@ -52,6 +62,19 @@ const api = {
     if (!trainer) throw new Error('no run');
     const bytes = saveStateDict(trainer);
     return Comlink.transfer(bytes, [bytes.buffer]);
+  },
+
+  /** This browser's WebGPU matmul against the Wasm one on random shapes; the reason instead when there is no GPU. */
+  async checkGpu(): Promise<{ device: string; report: CheckReport } | { reason: string }> {
+    const choice = await requestGpu(navigator.gpu);
+    if (!choice.device) return { reason: choice.reason };
+    const gpu = new WebGpuMatmul(choice.device);
+    try {
+      return { device: choice.description, report: await checkGpuMatmul(await loadKernels(await kernelModule()), gpu) };
+    } finally {
+      gpu.destroy();
+      choice.device.destroy();
+    }
   },
 };
 
