@@ -66,6 +66,14 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
+/** What lossAndGrads returns: copies, by PyTorch parameter name. */
+export interface BatchGradients {
+  loss: number;
+  /** [batch x vocab] */
+  logits: Float32Array;
+  grads: Record<string, Float32Array>;
+}
+
 export interface OptimizerGroup {
   name: string;
   weightDecay: number;
@@ -249,8 +257,19 @@ export class Trainer {
     }
   }
 
-  /** Loss, logits and gradients of one batch (inputs: batch x 3 tokens), leaving the gradients for applyGrads. */
-  lossAndGrads(inputs: Int32Array, targets: Int32Array): { loss: number; logits: Float32Array; grads: Record<string, Float32Array> } {
+  /** Loss, logits and gradients of one batch (inputs: batch x 3 tokens), leaving the gradients for applyGrads; on Wasm. */
+  lossAndGrads(inputs: Int32Array, targets: Int32Array): BatchGradients {
+    const b = this.setBatch(inputs, targets);
+    return this.batchGradients(this.model.runOnWasm(this.forwardBackwardWork(b)), b);
+  }
+
+  /** lossAndGrads with the products on the training loop's backend: the GPU after useGpu. */
+  async lossAndGradsOnBackend(inputs: Int32Array, targets: Int32Array): Promise<BatchGradients> {
+    const b = this.setBatch(inputs, targets);
+    return this.batchGradients(await this.drive(this.forwardBackwardWork(b)), b);
+  }
+
+  private setBatch(inputs: Int32Array, targets: Int32Array): number {
     const b = targets.length;
     if (b < 1 || b > this.config.batch) throw new RangeError(`lossAndGrads: batch ${b} is outside [1, ${this.config.batch}]`);
     if (inputs.length !== b * SEQ_LEN) throw new RangeError(`lossAndGrads: inputs has ${inputs.length} tokens, expected ${b} x ${SEQ_LEN}`);
@@ -259,7 +278,10 @@ export class Trainer {
     }
     this.inputs.tokens.set(inputs);
     this.inputs.targets.set(targets);
-    const loss = this.model.runOnWasm(this.forwardBackwardWork(b));
+    return b;
+  }
+
+  private batchGradients(loss: number, b: number): BatchGradients {
     const grads: Record<string, Float32Array> = {};
     for (const spec of this.table) grads[spec.name] = this.view(this.ptr.grads, spec).slice();
     return { loss, logits: this.arena.f32(this.model.logits, b * this.shape.vocab).slice(), grads };

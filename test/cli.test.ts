@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GUARD_CHECKSUM, GUARD_CONFIG } from './guard.js';
+import { SMALL_GPU_CONFIG, trainingDifferences } from './helpers.js';
 
 const CLI = new URL('../dist/cli/grokwasm.js', import.meta.url).pathname;
 const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
@@ -18,6 +19,7 @@ describe('grokwasm run', () => {
     [['--dim', '30', '--heads', '4'], '--heads must divide dim (got dim 30, heads 4)'],
     [['--steps', '2.5'], '--steps must be an integer in [1, 10000000] (got 2.5)'],
     [['--bogus', '1'], "unknown option '--bogus'"],
+    [['--backend', 'cuda'], "option '--backend <name>' argument 'cuda' is invalid. Allowed choices are wasm, webgpu."],
     [['--p', '2000', '--dim', '2048', '--heads', '8', '--mlp', '16384', '--batch', '8192'],
       "--batch 8192 with dim 2048, mlp 16384, depth 2 and p 2000 needs 18.7 GiB of memory, over WebAssembly's 4 GiB; reduce batch, mlp or dim"],
   ])('refuses %j with one line naming the flag, exit code 2', (args, message) => {
@@ -48,6 +50,24 @@ describe('grokwasm run', () => {
     expect(result.history.map((h: { step: number }) => h.step)).toEqual([0, 10, 20, 30, 40]);
     expect(Object.keys(result.history[0])).toEqual(['step', 'trainLoss', 'trainAcc', 'valLoss', 'valAcc', 'stableRank', 'effectiveRank', 'checksum']);
   });
+
+  it('--backend webgpu says in one line where the products ran, and records it in the result', () => {
+    const flags = Object.entries(SMALL_GPU_CONFIG).flatMap(([k, v]) => [`--${k}`, String(v)]);
+    const wasm = JSON.parse(cli('run', ...flags, '--json').stdout);
+    const r = cli('run', ...flags, '--backend', 'webgpu', '--json');
+    expect(r.status).toBe(0);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('backend: '));
+    expect(lines).toHaveLength(1);
+    const result = JSON.parse(r.stdout);
+    if (lines[0].startsWith('backend: wasm: ') && !process.env.CI) {
+      // No adapter on this machine (CI installs Mesa and must have one): the Wasm bits.
+      expect(result.checksum).toBe(wasm.checksum);
+      return;
+    }
+    expect(lines[0]).toMatch(/^backend: webgpu: the model's products on .+; the rest on Wasm$/);
+    expect(result.backend).toBe('webgpu');
+    expect(trainingDifferences(result, wasm)).toEqual([]);
+  }, 60_000);
 
   it('--help lists every config flag', () => {
     const r = cli('run', '--help');

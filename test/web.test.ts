@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunResult } from '../src/trainer.js';
+import { PRODUCT_TOLERANCE, type CheckReport } from '../src/webgpu_check.js';
 import { GUARD_CHECKSUM, GUARD_CONFIG } from './guard.js';
+import { SMALL_GPU_CONFIG, trainingDifferences } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 // CI installs Chromium (.ci/run); elsewhere the browser tests are skipped when it is missing.
@@ -125,6 +128,71 @@ describe.skipIf(!available)('browser app', () => {
     await expect.poll(() => page.locator('.field-error[data-field="heads"]').textContent()).toBe('heads must divide dim (got dim 12, heads 5)');
     await page.goto(`${base}?mode=sweep&fracs=0.5,1.5&autorun=1`);
     await expect.poll(() => page.locator('.field-error[data-field="grid"]').textContent()).toBe("fracs must be a comma-separated list of a number in (0, 1) (got '1.5')");
+    await page.goto(`${base}?backend=cuda&autorun=1`);
+    await expect.poll(() => page.locator('.field-error[data-field="backend"]').textContent()).toBe("backend must be one of wasm, webgpu (got 'cuda')");
+    expect(await page.getByTestId('checksum').count()).toBe(0);
     await page.close();
+  });
+
+  // This browser runs without --enable-unsafe-webgpu, so requestAdapter() gives null: the
+  // fallback taken for real.
+  it('asking for WebGPU without an adapter trains on Wasm, says so in one line, and gives the CLI\'s bits', async () => {
+    const page = await browser.newPage();
+    const query = new URLSearchParams({ ...Object.fromEntries(Object.entries(GUARD_CONFIG).map(([k, v]) => [k, String(v)])), backend: 'webgpu', autorun: '1' });
+    await page.goto(`${base}?${query}`);
+    await expect.poll(() => page.getByTestId('checksum').textContent(), { timeout: 60_000 }).toMatch(/^[0-9a-f]{16}$/);
+    expect(await page.getByTestId('checksum').textContent()).toBe(GUARD_CHECKSUM);
+    expect(await page.getByTestId('backend').textContent()).toBe('wasm: WebGPU found no adapter; using the Wasm matmul');
+    const results = await page.evaluate(() => (window as unknown as { grokwasmResults: Record<string, { backend: string }> }).grokwasmResults);
+    expect(results.lrd.backend).toBe('wasm');
+    await page.click('#check-gpu');
+    await expect.poll(() => page.getByTestId('gpu-check').textContent()).toBe('Nothing to check: WebGPU found no adapter; using the Wasm matmul.');
+    await page.close();
+  }, 90_000);
+
+  describe('with WebGPU on SwiftShader (--enable-unsafe-webgpu)', () => {
+    let gpuBrowser: Browser;
+    beforeAll(async () => {
+      gpuBrowser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--enable-unsafe-webgpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+          '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost'],
+      });
+    }, 60_000);
+    afterAll(async () => { await gpuBrowser?.close(); });
+
+    it('Check WebGPU: every layout on random shapes, odd sizes included, within the product tolerance of the Wasm matmul', async () => {
+      const page = await gpuBrowser.newPage();
+      await page.goto(base);
+      await page.click('#check-gpu');
+      await expect.poll(() => page.getByTestId('gpu-check').textContent(), { timeout: 60_000 }).not.toMatch(/^Checking/);
+      const outcome = await page.evaluate(() => (window as unknown as { grokwasmGpuCheck: { device?: string; reason?: string; report?: CheckReport } }).grokwasmGpuCheck);
+      expect(outcome.reason, 'SwiftShader adapter').toBeUndefined();
+      expect(outcome.device).toMatch(/fallback adapter/);
+      expect(outcome.report!.rows).toHaveLength(15);
+      for (const row of outcome.report!.rows) expect(row.relErr, `${row.layout} ${row.m}x${row.k}x${row.n}`).toBeLessThanOrEqual(PRODUCT_TOLERANCE);
+      expect(await page.getByTestId('gpu-check').textContent()).toBe(`${outcome.device}: ${outcome.report!.summary}`);
+      await page.close();
+    }, 90_000);
+
+    it('a short run on the WebGPU backend stays within the training tolerance of `grokwasm run`', async () => {
+      const flags = Object.entries(SMALL_GPU_CONFIG).flatMap(([k, v]) => [`--${k}`, String(v)]);
+      const cli = spawnSync(process.execPath, [`${root}dist/cli/grokwasm.js`, 'run', ...flags, '--json'], { encoding: 'utf8' });
+      expect(cli.status).toBe(0);
+      const expected = JSON.parse(cli.stdout);
+      const page = await gpuBrowser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      const query = new URLSearchParams({ ...Object.fromEntries(Object.entries(SMALL_GPU_CONFIG).map(([k, v]) => [k, String(v)])), backend: 'webgpu', autorun: '1' });
+      await page.goto(`${base}?${query}`);
+      await expect.poll(() => page.getByTestId('checksum').textContent(), { timeout: 90_000 }).toMatch(/^[0-9a-f]{16}$/);
+      expect(await page.getByTestId('backend').textContent()).toMatch(/^webgpu: the model's products on .*\(software fallback adapter\); the rest on Wasm$/);
+      const results = await page.evaluate(() => (window as unknown as { grokwasmResults: Record<string, RunResult> }).grokwasmResults);
+      expect(results.lrd.backend).toBe('webgpu');
+      expect(trainingDifferences(results.lrd, expected)).toEqual([]);
+      expect(new URL(page.url()).searchParams.get('backend')).toBe('webgpu');
+      expect(errors).toEqual([]);
+      await page.close();
+    }, 120_000);
   });
 });

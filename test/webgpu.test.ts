@@ -1,57 +1,100 @@
-// The WebGPU matmul against the Wasm matmul, in Node on Mesa's llvmpipe (Dawn's OpenGL ES
-// backend), and the fallback when there is no adapter. Software adapters only here: this is a
-// correctness check, not a speed one.
+// The WebGPU path in Node on Mesa's llvmpipe (Dawn's OpenGL ES backend): its matmul against the
+// Wasm kernel, a short training run against the Wasm run, and every fallback: no WebGPU, no
+// adapter, a GPU that fails in the middle of a run. Software adapters only here: correctness
+// checks, not speed ones. (The same checks in Chromium on SwiftShader are in web.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyBackend } from '../src/backend.js';
+import { createTrainer, kernelModule, loadKernelsSync, type MatmulCall, type ProductRunner } from '../src/index.js';
 import { nodeGpu, type NodeGpu } from '../src/node_webgpu.js';
-import { WebGpuMatmul, requestGpu, type MatmulLayout } from '../src/webgpu_matmul.js';
-import { randomArray, relErr, seeded } from './helpers.js';
-import { Workspace } from './kernel_harness.js';
+import { PRODUCT_TOLERANCE, checkGpuMatmul } from '../src/webgpu_check.js';
+import { WebGpuMatmul, requestGpu } from '../src/webgpu_matmul.js';
+import { SMALL_GPU_CONFIG, group, loadFixture, randomArray, relErr, seeded, trainingDifferences } from './helpers.js';
 
-function wasmProduct(layout: MatmulLayout, a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float32Array {
-  const ws = new Workspace();
-  const pa = ws.f32(a), pb = ws.f32(b);
-  const size = layout === 'weightGrad' ? n * k : layout === 'inputGrad' ? m * k : m * n;
-  const out = ws.f32(size), scratch = ws.f32(ws.k.matmulScratchFloats(Math.max(m, k, n), Math.max(m, k, n)));
-  if (layout === 'forward') ws.k.matmulForward(out, pa, pb, m, k, n, false, scratch);
-  else if (layout === 'inputGrad') ws.k.matmulBackwardInput(out, pa, pb, m, k, n, false, scratch);
-  else ws.k.matmulBackwardWeight(out, pa, pb, m, k, n, false, scratch);
-  return ws.read(out, size);
-}
-
-describe('WebGPU matmul (Node, llvmpipe)', () => {
+describe('WebGPU in Node (llvmpipe)', () => {
   let gpu: NodeGpu;
   beforeAll(async () => { gpu = await nodeGpu(); });
   afterAll(() => gpu?.release());
 
-  // CI installs Mesa (.ci/run) and must get an adapter; elsewhere the GPU comparisons are
-  // skipped, with the reason, when none is found.
+  // CI installs Mesa (.ci/run) and must get an adapter; elsewhere the GPU checks are skipped
+  // when none is found.
   it('gets a (software) adapter', (ctx) => {
     if (!gpu.choice.device && !process.env.CI) ctx.skip();
     expect(gpu.choice.device, 'reason' in gpu.choice ? gpu.choice.reason : '').not.toBeNull();
   });
 
-  const rand = seeded(101);
-  const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 9, 13], [64, 33, 40], [96, 128, 72]];
-  for (const layout of ['forward', 'inputGrad', 'weightGrad'] as MatmulLayout[]) {
-    it.for(shapes)(`${layout} equals the Wasm kernel within 1e-6 (m %i, k %i, n %i)`, async ([m, k, n], ctx) => {
-      if (!gpu.choice.device) return ctx.skip();
-      const mm = new WebGpuMatmul(gpu.choice.device);
-      const [aSize, bSize] = layout === 'forward' ? [m * k, n * k] : layout === 'inputGrad' ? [m * n, n * k] : [m * n, m * k];
-      const a = randomArray(aSize, rand), b = randomArray(bSize, rand);
-      const ours = await mm.multiply(layout, a, b, m, k, n);
-      const ref = wasmProduct(layout, a, b, m, k, n);
-      expect(relErr(ours, ref)).toBeLessThan(1e-6);
-    });
-  }
+  it('the matmul equals the Wasm kernel within the product tolerance, every layout, odd shapes included', async (ctx) => {
+    if (!gpu.choice.device) return ctx.skip();
+    const report = await checkGpuMatmul(loadKernelsSync(kernelModule()), new WebGpuMatmul(gpu.choice.device), 7);
+    expect(report.rows).toHaveLength(15);
+    for (const row of report.rows) expect(row.relErr, `${row.layout} ${row.m}x${row.k}x${row.n}`).toBeLessThanOrEqual(PRODUCT_TOLERANCE);
+    expect(report.ok).toBe(true);
+  });
 
   it('accumulates into an existing output', async (ctx) => {
     if (!gpu.choice.device) return ctx.skip();
     const mm = new WebGpuMatmul(gpu.choice.device);
+    const rand = seeded(101);
     const a = randomArray(6 * 5, rand), b = randomArray(4 * 5, rand), c = randomArray(6 * 4, rand);
     const sum = await mm.multiply('forward', a, b, 6, 5, 4, c);
     const plain = await mm.multiply('forward', a, b, 6, 5, 4);
     expect(relErr(sum, plain.map((v, i) => v + c[i]))).toBeLessThan(1e-6);
   });
+
+  // The whole forward and backward with every product on the GPU: against PyTorch with the
+  // bounds test/parity.test.ts uses for Wasm, and against the Wasm gradients at the product tolerance.
+  it.for(['odd', 'single_block', 'small'])('fixture %s: loss and every gradient on the WebGPU backend match PyTorch and Wasm', { timeout: 60_000 }, async (name, ctx) => {
+    if (!gpu.choice.device) return ctx.skip();
+    const { tensors, config } = loadFixture(name);
+    const cfg = { p: config.p, dim: config.dim, depth: config.depth, heads: config.heads, mlp: config.mlp, batch: config.batch, decay: 'l2' as const };
+    const inputs = tensors.inputs.data as Int32Array, targets = tensors.targets.data as Int32Array;
+    const wasmTrainer = await createTrainer(cfg);
+    wasmTrainer.setParams(group(tensors, 'param.'));
+    const wasm = wasmTrainer.lossAndGrads(inputs, targets);
+    const trainer = await createTrainer(cfg);
+    trainer.setParams(group(tensors, 'param.'));
+    trainer.useGpu(new WebGpuMatmul(gpu.choice.device), 'llvmpipe');
+    const ours = await trainer.lossAndGradsOnBackend(inputs, targets);
+    expect(trainer.gpuFailure).toBeNull();
+    expect(relErr(ours.logits, tensors.logits.data)).toBeLessThan(1e-5);
+    expect(relErr(ours.logits, wasm.logits)).toBeLessThanOrEqual(PRODUCT_TOLERANCE);
+    for (const [pname, ref] of Object.entries(group(tensors, 'grad.'))) {
+      expect(relErr(ours.grads[pname], ref), `${pname} vs PyTorch`).toBeLessThan(1e-5);
+      expect(relErr(ours.grads[pname], wasm.grads[pname]), `${pname} vs Wasm`).toBeLessThanOrEqual(PRODUCT_TOLERANCE);
+    }
+  });
+
+  it('a short training run on the WebGPU backend stays within the training tolerance of the Wasm run', async (ctx) => {
+    if (!gpu.choice.device) return ctx.skip();
+    const wasm = await (await createTrainer(SMALL_GPU_CONFIG)).run();
+    const trainer = await createTrainer(SMALL_GPU_CONFIG);
+    const line = await applyBackend(trainer, 'webgpu', async () => gpu.choice);
+    expect(line).toMatch(/^webgpu: the model's products on .+; the rest on Wasm$/);
+    const result = await trainer.run();
+    expect(result.backend).toBe('webgpu');
+    expect(wasm.backend).toBe('wasm');
+    expect(trainingDifferences(result, wasm)).toEqual([]);
+    expect(trainer.gpuFailure).toBeNull();
+  }, 60_000);
+
+  it('a GPU that fails in the middle of a run: the run goes on with Wasm, says why, and stays within tolerance', async (ctx) => {
+    if (!gpu.choice.device) return ctx.skip();
+    const real = new WebGpuMatmul(gpu.choice.device);
+    let calls = 0;
+    const failing: ProductRunner = {
+      run(call: MatmulCall, memory: WebAssembly.Memory) {
+        if (++calls > 200) return Promise.reject(new Error('device lost'));
+        return real.run(call, memory);
+      },
+    };
+    const trainer = await createTrainer(SMALL_GPU_CONFIG);
+    trainer.useGpu(failing, 'a test GPU');
+    const result = await trainer.run();
+    expect(result.steps).toBe(SMALL_GPU_CONFIG.steps);
+    expect(result.backend).toBe('webgpu');
+    expect(trainer.gpuFailure).toBe('device lost');
+    expect(trainer.backendLine).toMatch(/^wasm: WebGPU failed at step \d+ \(device lost\); continuing on the Wasm matmul$/);
+    expect(trainingDifferences(result, await (await createTrainer(SMALL_GPU_CONFIG)).run())).toEqual([]);
+  }, 60_000);
 });
 
 describe('WebGPU fallback', () => {
@@ -67,5 +110,27 @@ describe('WebGPU fallback', () => {
     } finally {
       none.release();
     }
+  });
+
+  it('a run that asked for WebGPU and got no adapter trains on Wasm, to the Wasm bits', async () => {
+    const trainer = await createTrainer(SMALL_GPU_CONFIG);
+    const line = await applyBackend(trainer, 'webgpu', () => requestGpu({ requestAdapter: async () => null } as unknown as GPU));
+    expect(line).toBe('wasm: WebGPU found no adapter; using the Wasm matmul');
+    const result = await trainer.run();
+    expect(result.backend).toBe('wasm');
+    expect(result.checksum).toBe((await (await createTrainer(SMALL_GPU_CONFIG)).run()).checksum);
+  });
+
+  it('a GPU whose set-up throws, or whose every product fails, never fails the run', async () => {
+    const trainer = await createTrainer(SMALL_GPU_CONFIG);
+    expect(await applyBackend(trainer, 'webgpu', () => Promise.reject(new Error('driver crashed'))))
+      .toBe('wasm: WebGPU could not be set up (driver crashed); using the Wasm matmul');
+    const broken = await createTrainer(SMALL_GPU_CONFIG);
+    broken.useGpu({ run: () => Promise.reject(new Error('out of GPU memory')) }, 'a broken GPU');
+    const result = await broken.run();
+    // No product ran on the GPU, so this is exactly the Wasm run.
+    expect(result.backend).toBe('wasm');
+    expect(broken.backendLine).toBe('wasm: WebGPU failed at step 0 (out of GPU memory); continuing on the Wasm matmul');
+    expect(result.checksum).toBe((await trainer.run()).checksum);
   });
 });
