@@ -35,6 +35,10 @@ export function registerVerify(program: Command): void {
       let rows = 0, bad = 0;
       for (const [label, result] of results) {
         const prefix = results.length > 1 ? `${label}: ` : '';
+        if (result.backend === 'webgpu') {
+          console.log(`${prefix}note: trained with the WebGPU matmul, which is tolerance-equal to Wasm, not bit-equal; ` +
+            'this Wasm rerun may differ in the last bits even though nothing is wrong (docs/webgpu.md)');
+        }
         const report = await verifyResult(result, (config) => createTrainer(config), upTo, (row) => {
           if (!opts.quiet) console.log(`${prefix}step ${String(row.step).padStart(6)}  ${row.differences.length ? `DIFFERS: ${row.differences.join('; ')}` : 'ok'}`);
         });
