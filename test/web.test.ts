@@ -17,6 +17,18 @@ const CHROMIUM = '/usr/bin/chromium';
 const available = existsSync(CHROMIUM) || Boolean(process.env.CI);
 const root = new URL('..', import.meta.url).pathname;
 
+type Config = Record<string, string | number>;
+/** `grokwasm run` of a config, parsed from --json. */
+function cliRun(config: Config): RunResult {
+  const flags = Object.entries(config).flatMap(([k, v]) => [`--${k}`, String(v)]);
+  const cli = spawnSync(process.execPath, [`${root}dist/cli/grokwasm.js`, 'run', ...flags, '--json'], { encoding: 'utf8' });
+  expect(cli.status, cli.stderr).toBe(0);
+  return JSON.parse(cli.stdout);
+}
+/** The page's query for a config (keys are the CLI's flag names), with extra keys. */
+const queryOf = (config: Config, extra: Record<string, string> = {}) =>
+  new URLSearchParams({ ...Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)])), ...extra });
+
 describe.skipIf(!available)('browser app', () => {
   let server: PreviewServer;
   let browser: Browser;
@@ -39,15 +51,11 @@ describe.skipIf(!available)('browser app', () => {
   });
 
   it('a run in the page gives the checksum and history of `grokwasm run`, value for value', async () => {
-    const flags = Object.entries(GUARD_CONFIG).flatMap(([k, v]) => [`--${k}`, String(v)]);
-    const cli = spawnSync(process.execPath, [`${root}dist/cli/grokwasm.js`, 'run', ...flags, '--json'], { encoding: 'utf8' });
-    expect(cli.status).toBe(0);
-    const expected = JSON.parse(cli.stdout);
-
+    const expected = cliRun(GUARD_CONFIG);
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    const query = new URLSearchParams({ ...Object.fromEntries(Object.entries(GUARD_CONFIG).map(([k, v]) => [k, String(v)])), autorun: '1' });
+    const query = queryOf(GUARD_CONFIG, { autorun: '1' });
     const response = await page.goto(`${base}?${query}`);
     expect(response!.headers()['cross-origin-opener-policy']).toBe('same-origin');
     expect(response!.headers()['cross-origin-embedder-policy']).toBe('require-corp');
@@ -84,9 +92,7 @@ describe.skipIf(!available)('browser app', () => {
   it('pause and resume end on the uninterrupted checksum; stop keeps the results so far', async () => {
     // The L2 arm does not stop early on grokking, so the run is still going when paused.
     const config = { decay: 'l2', p: '47', dim: '32', heads: '2', mlp: '64', batch: '256', steps: '1500', evalEvery: '100' };
-    const flags = Object.entries(config).flatMap(([k, v]) => [`--${k}`, v]);
-    const cli = spawnSync(process.execPath, [`${root}dist/cli/grokwasm.js`, 'run', ...flags, '--json'], { encoding: 'utf8' });
-    const expected = JSON.parse(cli.stdout);
+    const expected = cliRun(config);
     const page = await browser.newPage();
     await page.goto(`${base}?${new URLSearchParams(config)}`);
     await page.click('#run');
@@ -138,8 +144,7 @@ describe.skipIf(!available)('browser app', () => {
   // fallback taken for real.
   it('asking for WebGPU without an adapter trains on Wasm, says so in one line, and gives the CLI\'s bits', async () => {
     const page = await browser.newPage();
-    const query = new URLSearchParams({ ...Object.fromEntries(Object.entries(GUARD_CONFIG).map(([k, v]) => [k, String(v)])), backend: 'webgpu', autorun: '1' });
-    await page.goto(`${base}?${query}`);
+    await page.goto(`${base}?${queryOf(GUARD_CONFIG, { backend: 'webgpu', autorun: '1' })}`);
     await expect.poll(() => page.getByTestId('checksum').textContent(), { timeout: 60_000 }).toMatch(/^[0-9a-f]{16}$/);
     expect(await page.getByTestId('checksum').textContent()).toBe(GUARD_CHECKSUM);
     expect(await page.getByTestId('backend').textContent()).toBe('wasm: WebGPU found no adapter; using the Wasm matmul');
@@ -176,15 +181,11 @@ describe.skipIf(!available)('browser app', () => {
     }, 90_000);
 
     it('a short run on the WebGPU backend stays within the training tolerance of `grokwasm run`', async () => {
-      const flags = Object.entries(SMALL_GPU_CONFIG).flatMap(([k, v]) => [`--${k}`, String(v)]);
-      const cli = spawnSync(process.execPath, [`${root}dist/cli/grokwasm.js`, 'run', ...flags, '--json'], { encoding: 'utf8' });
-      expect(cli.status).toBe(0);
-      const expected = JSON.parse(cli.stdout);
+      const expected = cliRun(SMALL_GPU_CONFIG);
       const page = await gpuBrowser.newPage();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
-      const query = new URLSearchParams({ ...Object.fromEntries(Object.entries(SMALL_GPU_CONFIG).map(([k, v]) => [k, String(v)])), backend: 'webgpu', autorun: '1' });
-      await page.goto(`${base}?${query}`);
+      await page.goto(`${base}?${queryOf(SMALL_GPU_CONFIG, { backend: 'webgpu', autorun: '1' })}`);
       await expect.poll(() => page.getByTestId('checksum').textContent(), { timeout: 90_000 }).toMatch(/^[0-9a-f]{16}$/);
       expect(await page.getByTestId('backend').textContent()).toMatch(/^webgpu: the model's products on .*\(software fallback adapter\); the rest on Wasm$/);
       const results = await page.evaluate(() => (window as unknown as { grokwasmResults: Record<string, RunResult> }).grokwasmResults);
