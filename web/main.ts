@@ -204,6 +204,8 @@ interface ArmRun {
   last?: RunResult;
   finished: boolean;
   analysis?: { spectrum: number[]; attention: number[][] };
+  /** Where its products run (null on plain Wasm), updated if the GPU fails. */
+  backendLine?: string | null;
 }
 let runs: ArmRun[] = [];
 let state: 'idle' | 'running' | 'paused' = 'idle';
@@ -268,7 +270,8 @@ async function start(): Promise<void> {
   });
   try {
     const created = await Promise.all(runs.map((r) => r.api.create(r.config, backend)));
-    showBackend(created.map((c, i) => ({ arm: runs[i].arm, line: c.backendLine })));
+    created.forEach((c, i) => { runs[i].backendLine = c.backendLine; });
+    showBackend(runs.map((r) => ({ arm: r.arm, line: r.backendLine ?? null })));
   } catch (e) {
     return fail(`Could not start: ${(e as Error).message}`);
   }
@@ -290,7 +293,10 @@ async function resume(): Promise<void> {
         Comlink.proxy((info: { step: number }) => { r.steps = info.step + 1; updateProgress(); }),
       );
       Object.assign(r, { last: result, finished, history: [...result.history], steps: result.steps });
-      if (gpuFailure) showBackend([{ arm: r.arm, line: gpuFailure }]);
+      if (gpuFailure) {
+        r.backendLine = gpuFailure;
+        showBackend(runs.map((x) => ({ arm: x.arm, line: x.backendLine ?? null })));
+      }
     }));
   } catch (e) {
     return fail(`Training stopped with an error: ${(e as Error).message}. Results so far are kept.`);
