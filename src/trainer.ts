@@ -249,7 +249,7 @@ export class Trainer {
         } catch (e) {
           // A failed product has not touched its output, so Wasm can compute it now.
           this.gpu = null;
-          this.gpuError = (e as Error).message;
+          this.gpuError = (e as Error).message || (e as Error).name || String(e);
           this.backendNote = `wasm: WebGPU failed at step ${this.stepsDone} (${this.gpuError}); continuing on the Wasm matmul`;
         }
       }

@@ -48,8 +48,13 @@ export class WebGpuMatmul {
   // creating five buffers per product cost more than the product itself on small shapes.
   private readonly buffers = new Map<Role, GPUBuffer>();
   private bindGroup: GPUBindGroup | null = null;
+  private readonly maxBinding: number;
+  private lost: string | null = null;
 
   constructor(private readonly device: GPUDevice) {
+    this.maxBinding = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+    // A lost device rejects map requests with an empty AbortError; keep the reason it gives.
+    void device.lost.then((info) => { this.lost = `the device was lost: ${info.message || info.reason}`; });
     this.pipeline = device.createComputePipeline({
       layout: 'auto',
       compute: { module: device.createShaderModule({ code: SHADER }), entryPoint: 'main' },
@@ -63,8 +68,10 @@ export class WebGpuMatmul {
     const usage = role === 'read' ? GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST
       : role === 'dims' ? GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST
         : GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | (role === 'c' ? GPUBufferUsage.COPY_SRC : 0);
-    // Grow by at least a quarter so that a run of slightly larger products does not reallocate each time.
-    const size = Math.max(16, Math.ceil(Math.max(bytes, (have?.size ?? 0) * 1.25) / 16) * 16);
+    // Grow by at least a quarter so that a run of slightly larger products does not reallocate
+    // each time, but never past what one binding may hold.
+    const grown = Math.min(Math.max(bytes, (have?.size ?? 0) * 1.25), this.maxBinding);
+    const size = Math.max(16, Math.ceil(Math.max(bytes, grown) / 16) * 16);
     const buffer = this.device.createBuffer({ size, usage });
     this.buffers.set(role, buffer);
     if (role !== 'read') this.bindGroup = null;
@@ -76,8 +83,21 @@ export class WebGpuMatmul {
     const size = operandSizes(layout, m, k, n);
     if (a.length !== size.a || b.length !== size.b) throw new RangeError(`${layout}: operands have ${a.length} and ${b.length} values, expected ${size.a} and ${size.b}`);
     if (c && c.length !== size.out) throw new RangeError(`${layout}: the output has ${c.length} values, expected ${size.out}`);
+    if (this.lost) throw new Error(this.lost);
     const p = strides(layout, m, k, n);
     const dev = this.device;
+    // A product past the device's limits would only raise a validation error, leaving the
+    // read-back buffer unwritten: refuse it here, with the reason, so the caller uses Wasm.
+    const largest = 4 * Math.max(size.a, size.b, size.out);
+    if (largest > this.maxBinding) {
+      throw new RangeError(`a ${layout} product of ${m} x ${k} x ${n} needs a ${largest}-byte buffer, over this device's limit of ${this.maxBinding}`);
+    }
+    const maxGroups = dev.limits.maxComputeWorkgroupsPerDimension;
+    if (Math.ceil(p.cols / 8) > maxGroups || Math.ceil(p.rows / 8) > maxGroups) {
+      throw new RangeError(`a ${layout} product of ${m} x ${k} x ${n} needs more than this device's ${maxGroups} workgroups per dimension`);
+    }
+    dev.pushErrorScope('validation');
+    dev.pushErrorScope('out-of-memory');
     const bufA = this.buffer('a', a.byteLength), bufB = this.buffer('b', b.byteLength);
     const bufC = this.buffer('c', 4 * size.out), dims = this.buffer('dims', 32), read = this.buffer('read', 4 * size.out);
     dev.queue.writeBuffer(bufA, 0, a.buffer, a.byteOffset, a.byteLength);
@@ -96,7 +116,20 @@ export class WebGpuMatmul {
     pass.end();
     encoder.copyBufferToBuffer(bufC, 0, read, 0, 4 * size.out);
     dev.queue.submit([encoder.finish()]);
-    await read.mapAsync(GPUMapMode.READ, 0, 4 * size.out);
+    // Scopes pop innermost first; any error in them means the output was not computed.
+    const scopes = Promise.all([dev.popErrorScope(), dev.popErrorScope()]);
+    const mapped = read.mapAsync(GPUMapMode.READ, 0, 4 * size.out);
+    const errors = (await scopes).filter((e): e is GPUError => e !== null);
+    if (errors.length) {
+      mapped.catch(() => {});
+      this.destroy();
+      throw new Error(`the GPU refused a ${layout} product of ${m} x ${k} x ${n}: ${errors[0].message}`);
+    }
+    try {
+      await mapped;
+    } catch (e) {
+      throw new Error(this.lost ?? `reading a ${layout} product back failed (${(e as Error).message || (e as Error).name})`);
+    }
     const out = new Float32Array(read.getMappedRange(0, 4 * size.out).slice(0));
     read.unmap();
     return out;

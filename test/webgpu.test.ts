@@ -40,6 +40,18 @@ describe('WebGPU in Node (llvmpipe)', () => {
     expect(relErr(sum, plain.map((v, i) => v + c[i]))).toBeLessThan(1e-6);
   });
 
+  it('refuses a product past the device limits with the reason, instead of returning an unwritten buffer', async (ctx) => {
+    if (!gpu.choice.device) return ctx.skip();
+    const mm = new WebGpuMatmul(gpu.choice.device);
+    const limit = Math.min(gpu.choice.device.limits.maxStorageBufferBindingSize, gpu.choice.device.limits.maxBufferSize);
+    const k = 1024, m = Math.floor(limit / 4 / k) + 1;
+    await expect(mm.multiply('forward', new Float32Array(m * k), new Float32Array(k), m, k, 1))
+      .rejects.toThrow(`a forward product of ${m} x ${k} x 1 needs a ${4 * m * k}-byte buffer, over this device's limit of ${limit}`);
+    // The same object still works for products that fit.
+    const out = await mm.multiply('forward', Float32Array.of(1, 2), Float32Array.of(3, 4), 1, 2, 1);
+    expect(Array.from(out)).toEqual([11]);
+  });
+
   // The whole forward and backward with every product on the GPU: against PyTorch with the
   // bounds test/parity.test.ts uses for Wasm, and against the Wasm gradients at the product tolerance.
   it.for(['odd', 'single_block', 'small'])('fixture %s: loss and every gradient on the WebGPU backend match PyTorch and Wasm', { timeout: 60_000 }, async (name, ctx) => {
@@ -74,6 +86,24 @@ describe('WebGPU in Node (llvmpipe)', () => {
     expect(wasm.backend).toBe('wasm');
     expect(trainingDifferences(result, wasm)).toEqual([]);
     expect(trainer.gpuFailure).toBeNull();
+  }, 60_000);
+
+  it('a device lost in the middle of a run (destroyed at step 3): the run finishes on Wasm and says why', async (ctx) => {
+    const own = await nodeGpu();
+    try {
+      if (!own.choice.device) return ctx.skip();
+      const device = own.choice.device;
+      const trainer = await createTrainer(SMALL_GPU_CONFIG);
+      trainer.useGpu(new WebGpuMatmul(device), own.choice.description);
+      const result = await trainer.run(undefined, { onStep: (s) => { if (s.step === 3) device.destroy(); } });
+      expect(result.steps).toBe(SMALL_GPU_CONFIG.steps);
+      expect(result.backend).toBe('webgpu');
+      expect(trainer.gpuFailure).not.toBeNull();
+      expect(trainer.backendLine).toBe("wasm: WebGPU failed at step 4 (the device was lost: device was destroyed); continuing on the Wasm matmul");
+      expect(trainingDifferences(result, await (await createTrainer(SMALL_GPU_CONFIG)).run())).toEqual([]);
+    } finally {
+      own.release();
+    }
   }, 60_000);
 
   it('a GPU that fails in the middle of a run: the run goes on with Wasm, says why, and stays within tolerance', async (ctx) => {
