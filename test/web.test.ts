@@ -89,7 +89,7 @@ describe.skipIf(!available)('browser app', () => {
     await page.close();
   }, 120_000);
 
-  it('pause and resume end on the uninterrupted checksum; stop keeps the results so far', async () => {
+  it('pause and resume end on the uninterrupted checksum; stop keeps the results, and its checkpoint continues in the CLI to the same bits', async () => {
     // The L2 arm does not stop early on grokking, so the run is still going when paused.
     const config = { decay: 'l2', p: '47', dim: '32', heads: '2', mlp: '64', batch: '256', steps: '1500', evalEvery: '100' };
     const expected = cliRun(config);
@@ -110,6 +110,16 @@ describe.skipIf(!available)('browser app', () => {
     await expect.poll(() => page.locator('#message').textContent(), { timeout: 30_000 }).toMatch(/^l2: \d+ steps \(stopped\)/);
     expect(await page.getByTestId('checksum').textContent()).toMatch(/^[0-9a-f]{16}$/);
     expect(await page.getByText('result.json').count()).toBe(1);
+
+    // The stopped run's checkpoint, continued by the CLI, ends on the uninterrupted checksum.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByText('l2.checkpoint.safetensors').click()]);
+    const file = join(mkdtempSync(join(tmpdir(), 'grokwasm-web-ckpt-')), 'l2.checkpoint.safetensors');
+    await download.saveAs(file);
+    const resumed = spawnSync(process.execPath, [`${root}dist/cli/grokwasm.js`, 'run', '--resume', file, '--json'], { encoding: 'utf8' });
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const continued = JSON.parse(resumed.stdout);
+    expect(continued.checksum).toBe(expected.checksum);
+    expect(continued.history).toEqual(expected.history);
     await page.close();
   }, 180_000);
 

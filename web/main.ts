@@ -372,17 +372,26 @@ function showDownloads(done: ArmRun[]): void {
     a.click();
   });
   box.append(png);
+  // Parameters as a PyTorch state_dict, and the whole run state, which `grokwasm run --resume`
+  // continues to the same bits as an uninterrupted run.
+  const files = [
+    { suffix: 'safetensors', title: 'parameters as a PyTorch state_dict', bytes: (r: ArmRun) => r.api.stateDict() },
+    { suffix: 'checkpoint.safetensors', title: 'the whole run state: grokwasm run --resume FILE continues it', bytes: (r: ArmRun) => r.api.checkpoint() },
+  ];
   for (const r of done) {
     if (failed) continue;
-    const link = document.createElement('a');
-    link.textContent = `${r.arm}.safetensors`;
-    link.href = '#';
-    link.addEventListener('click', async (e) => {
-      e.preventDefault();
-      const a = download(`${r.arm}.safetensors`, (await r.api.stateDict()) as Uint8Array<ArrayBuffer>, 'application/octet-stream');
-      a.click();
-    });
-    box.append(link);
+    for (const file of files) {
+      const name = `${r.arm}.${file.suffix}`;
+      const link = document.createElement('a');
+      link.textContent = name;
+      link.title = file.title;
+      link.href = '#';
+      link.addEventListener('click', async (e) => {
+        e.preventDefault();
+        download(name, (await file.bytes(r)) as Uint8Array<ArrayBuffer>, 'application/octet-stream').click();
+      });
+      box.append(link);
+    }
   }
 }
 

@@ -64,6 +64,13 @@ const api = {
     return Comlink.transfer(bytes, [bytes.buffer]);
   },
 
+  /** The run so far as a checkpoint (parameters, Adam state, PRNG, data order, history) for `grokwasm run --resume`. */
+  checkpoint(): Uint8Array {
+    if (!trainer) throw new Error('no run');
+    const bytes = trainer.saveCheckpoint();
+    return Comlink.transfer(bytes, [bytes.buffer]);
+  },
+
   /** This browser's WebGPU matmul against the Wasm one on random shapes; the reason instead when there is no GPU. */
   async checkGpu(): Promise<{ device: string; report: CheckReport } | { reason: string }> {
     const choice = await requestGpu(navigator.gpu);
