@@ -1,12 +1,13 @@
 // The browser app end to end: build it, serve it with `vite preview`, drive Debian's Chromium
 // with playwright-core, and check that a run in the page gives the CLI's bits.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTrainer } from '../src/index.js';
 import type { RunResult } from '../src/trainer.js';
 import { PRODUCT_TOLERANCE, type CheckReport } from '../src/webgpu_check.js';
 import { GUARD_CHECKSUM, GUARD_CONFIG } from './guard.js';
@@ -122,6 +123,33 @@ describe.skipIf(!available)('browser app', () => {
     expect(continued.history).toEqual(expected.history);
     await page.close();
   }, 180_000);
+
+  it('a checkpoint written by the CLI\'s code continues in the page to the uninterrupted checksum; a corrupt one is refused', async () => {
+    const expected = cliRun(GUARD_CONFIG);
+    const trainer = await createTrainer(GUARD_CONFIG);
+    const stop = new AbortController();
+    await trainer.run(undefined, { signal: stop.signal, onStep: (s) => { if (s.step === 19) stop.abort(); } });
+    expect(trainer.stepCount).toBe(20);
+    const dir = mkdtempSync(join(tmpdir(), 'grokwasm-web-resume-'));
+    const bytes = trainer.saveCheckpoint();
+    writeFileSync(join(dir, 'run.safetensors'), bytes);
+    const page = await browser.newPage();
+    await page.goto(base);
+    await page.setInputFiles('#load', join(dir, 'run.safetensors'));
+    await expect.poll(() => page.getByTestId('checksum').textContent(), { timeout: 60_000 }).toMatch(/^[0-9a-f]{16}$/);
+    expect(await page.getByTestId('checksum').textContent()).toBe(expected.checksum);
+    const results = await page.evaluate(() => (window as unknown as { grokwasmResults: Record<string, RunResult> }).grokwasmResults);
+    expect(results.lrd.history).toEqual(expected.history);
+    expect(await page.locator('input[name="p"]').inputValue()).toBe(String(GUARD_CONFIG.p));
+
+    const corrupt = bytes.slice();
+    corrupt[corrupt.length - 5] ^= 0xff;
+    writeFileSync(join(dir, 'corrupt.safetensors'), corrupt);
+    await page.setInputFiles('#load', join(dir, 'corrupt.safetensors'));
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 30_000 }).toMatch(/^Could not start: checkpoint: .+/);
+    expect(await page.locator('#run').isEnabled()).toBe(true);
+    await page.close();
+  }, 90_000);
 
   it('a worker that cannot get its memory ends the run with a visible message, and the page stays usable', async () => {
     const page = await browser.newPage();

@@ -259,23 +259,55 @@ async function start(): Promise<void> {
     return reportConfigError(e);
   }
   writeUrl(mode, preset, overrides);
+  await launch(Object.values(configs).map((config) => (api) => api.create(config, backend)));
+}
+
+/** What a worker holds once set up: its config (whose decay names the arm) and, for a checkpoint, the run so far. */
+type Ready = { config: RunConfig; backendLine: string | null; history?: EvalInfo[]; steps?: number };
+
+/** One worker per set-up (a fresh run or a checkpoint), then training. */
+async function launch(setUps: ((api: Comlink.Remote<WorkerApi>) => Promise<Ready>)[]): Promise<void> {
   failed = false;
   $('checksums').replaceChildren();
   $('downloads').replaceChildren();
   for (const r of runs) r.worker.terminate();
-  runs = (Object.entries(configs) as [Arm, RunConfig][]).map(([arm, config]) => {
+  runs = [];
+  const started = setUps.map((setUp) => {
     const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+    let arm = 'training';
     worker.addEventListener('error', (e) => fail(`The ${arm} worker failed: ${e.message || 'it crashed or ran out of memory'}. Results so far are kept.`));
-    return { arm, config, worker, api: Comlink.wrap<WorkerApi>(worker), history: [], steps: 0, finished: false };
+    const api = Comlink.wrap<WorkerApi>(worker);
+    return { worker, api, ready: setUp(api).then((ready) => { arm = ready.config.decay; return ready; }) };
   });
   try {
-    const created = await Promise.all(runs.map((r) => r.api.create(r.config, backend)));
-    created.forEach((c, i) => { runs[i].backendLine = c.backendLine; });
-    showBackend(runs.map((r) => ({ arm: r.arm, line: r.backendLine ?? null })));
+    const ready = await Promise.all(started.map((s) => s.ready));
+    runs = started.map(({ worker, api }, i): ArmRun => {
+      const { config, backendLine, history = [], steps = 0 } = ready[i];
+      return { arm: config.decay, config, worker, api, history, steps, finished: false, backendLine };
+    });
   } catch (e) {
-    return fail(`Could not start: ${(e as Error).message}`);
+    for (const s of started) s.worker.terminate();
+    return say(`Could not start: ${(e as Error).message}`, true);
   }
+  showBackend(runs.map((r) => ({ arm: r.arm, line: r.backendLine ?? null })));
+  if (runs.some((r) => r.history.length)) void draw(trainingSpec(histories()));
   await resume();
+}
+
+/** Continues a run saved by `grokwasm run --checkpoint` (or this page) to its end, on the chosen backend. */
+async function continueCheckpoint(name: string, bytes: Uint8Array): Promise<void> {
+  const backend = readBackend();
+  if (!backend) return;
+  backendLine.textContent = '';
+  say(`Continuing ${name}...`);
+  await launch([async (api) => {
+    const ready = await api.restore(Comlink.transfer(bytes, [bytes.buffer]), backend);
+    // The form shows the checkpoint's config: the run it continues.
+    modeSelect.value = 'run';
+    showMode('run', presetSelect.value as PresetName);
+    fillForm(ready.config);
+    return ready;
+  }]);
 }
 
 async function resume(): Promise<void> {
@@ -441,6 +473,7 @@ for (const select of [modeSelect, presetSelect]) {
 $<HTMLInputElement>('load').addEventListener('change', async (e) => {
   const file = (e.target as HTMLInputElement).files?.[0];
   if (!file) return;
+  if (file.name.endsWith('.safetensors')) return continueCheckpoint(file.name, new Uint8Array(await file.arrayBuffer()));
   try {
     const data = JSON.parse(await file.text());
     if (data.arms) await draw(mechanismSpec({ histories: Object.fromEntries(Object.entries(data.arms).map(([a, r]) => [a, (r as RunResult).history])), spectra: data.spectra ?? {}, attention: data.attention ?? {} }));

@@ -27,6 +27,15 @@ const api = {
     return { config: trainer.config, backendLine };
   },
 
+  /** Takes over a checkpoint's run (validated as `grokwasm run --resume` does); returns its config and the evaluations so far. */
+  async restore(bytes: Uint8Array, backend: string = 'wasm'): Promise<{ config: RunConfig; backendLine: string | null; history: EvalInfo[]; steps: number }> {
+    const choice = parseBackend(backend);
+    trainer = await Trainer.fromCheckpoint(bytes, await kernelModule());
+    const backendLine = await applyBackend(trainer, choice, () => requestGpu(navigator.gpu));
+    const so = trainer.result();
+    return { config: trainer.config, backendLine, history: so.history, steps: so.steps };
+  },
+
   /**
    * Trains until the end, an early stop or stop(); calls back at every evaluation and at most
    * every 100 ms with the step. `finished` is false when stop() ended it (a pause).
