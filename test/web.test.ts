@@ -90,6 +90,40 @@ describe.skipIf(!available)('browser app', () => {
     await page.close();
   }, 120_000);
 
+  it('mechanism mode: both arms give `grokwasm mechanism`\'s checksums; charts, CSV, PNG and loading mechanism.json back', async () => {
+    const tiny = { p: '11', dim: '8', heads: '2', mlp: '16', steps: '30', evalEvery: '10' };
+    const dir = mkdtempSync(join(tmpdir(), 'grokwasm-web-mech-'));
+    const flags = Object.entries(tiny).flatMap(([k, v]) => [`--${k}`, v]);
+    expect(spawnSync(process.execPath, [`${root}dist/cli/grokwasm.js`, 'mechanism', ...flags, '--out', dir, '--quiet']).status).toBe(0);
+    const expected = JSON.parse(readFileSync(join(dir, 'mechanism.json'), 'utf8'));
+    const page = await browser.newPage();
+    await page.goto(`${base}?${new URLSearchParams({ mode: 'mechanism', ...tiny, autorun: '1' })}`);
+    for (const arm of ['l2', 'lrd']) {
+      await expect.poll(() => page.getByTestId(`checksum-${arm}`).textContent(), { timeout: 60_000 }).toBe(expected.arms[arm].checksum);
+    }
+    // The final figure: accuracy, ranks, spectrum and two attention heatmaps.
+    await expect.poll(() => page.locator('#charts svg').count()).toBeGreaterThan(0);
+    expect(await page.locator('#charts').textContent()).toContain('layer 0, head 0 attention');
+    const save = async (name: string) => {
+      const [file] = await Promise.all([page.waitForEvent('download'), page.getByText(name, { exact: true }).click()]);
+      const path = join(dir, `page-${name}`);
+      await file.saveAs(path);
+      return readFileSync(path);
+    };
+    expect((await save('history.csv')).toString()).toBe(readFileSync(join(dir, 'history.csv'), 'utf8'));
+    expect((await save('figure.png')).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    const mechanism = await save('mechanism.json');
+    expect(JSON.parse(mechanism.toString()).arms.lrd.checksum).toBe(expected.arms.lrd.checksum);
+
+    const viewer = await browser.newPage();
+    await viewer.goto(base);
+    await viewer.setInputFiles('#load', join(dir, 'mechanism.json'));
+    await expect.poll(() => viewer.locator('#message').textContent()).toBe('Showing mechanism.json.');
+    expect(await viewer.locator('#charts svg').count()).toBeGreaterThan(0);
+    await viewer.close();
+    await page.close();
+  }, 120_000);
+
   it('pause and resume end on the uninterrupted checksum; stop keeps the results, and its checkpoint continues in the CLI to the same bits', async () => {
     // The L2 arm does not stop early on grokking, so the run is still going when paused.
     const config = { decay: 'l2', p: '47', dim: '32', heads: '2', mlp: '64', batch: '256', steps: '1500', evalEvery: '100' };
