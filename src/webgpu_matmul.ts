@@ -96,28 +96,36 @@ export class WebGpuMatmul {
     if (Math.ceil(p.cols / 8) > maxGroups || Math.ceil(p.rows / 8) > maxGroups) {
       throw new RangeError(`a ${layout} product of ${m} x ${k} x ${n} needs more than this device's ${maxGroups} workgroups per dimension`);
     }
+    // Every command of this product inside error scopes, popped whatever happens in between.
     dev.pushErrorScope('validation');
     dev.pushErrorScope('out-of-memory');
-    const bufA = this.buffer('a', a.byteLength), bufB = this.buffer('b', b.byteLength);
-    const bufC = this.buffer('c', 4 * size.out), dims = this.buffer('dims', 32), read = this.buffer('read', 4 * size.out);
-    dev.queue.writeBuffer(bufA, 0, a.buffer, a.byteOffset, a.byteLength);
-    dev.queue.writeBuffer(bufB, 0, b.buffer, b.byteOffset, b.byteLength);
-    if (c) dev.queue.writeBuffer(bufC, 0, c.buffer, c.byteOffset, c.byteLength);
-    dev.queue.writeBuffer(dims, 0, new Uint32Array([p.rows, p.inner, p.cols, p.ai, p.ak, p.bk, p.bj, c ? 1 : 0]));
-    this.bindGroup ??= dev.createBindGroup({
-      layout: this.pipeline.getBindGroupLayout(0),
-      entries: [bufA, bufB, bufC, dims].map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
-    const encoder = dev.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(this.pipeline);
-    pass.setBindGroup(0, this.bindGroup);
-    if (size.out > 0) pass.dispatchWorkgroups(Math.ceil(p.cols / 8), Math.ceil(p.rows / 8));
-    pass.end();
-    encoder.copyBufferToBuffer(bufC, 0, read, 0, 4 * size.out);
-    dev.queue.submit([encoder.finish()]);
-    // Scopes pop innermost first; any error in them means the output was not computed.
-    const scopes = Promise.all([dev.popErrorScope(), dev.popErrorScope()]);
+    let read: GPUBuffer;
+    let scopes: Promise<(GPUError | null)[]>;
+    try {
+      const bufA = this.buffer('a', a.byteLength), bufB = this.buffer('b', b.byteLength);
+      const bufC = this.buffer('c', 4 * size.out), dims = this.buffer('dims', 32);
+      read = this.buffer('read', 4 * size.out);
+      dev.queue.writeBuffer(bufA, 0, a.buffer, a.byteOffset, a.byteLength);
+      dev.queue.writeBuffer(bufB, 0, b.buffer, b.byteOffset, b.byteLength);
+      if (c) dev.queue.writeBuffer(bufC, 0, c.buffer, c.byteOffset, c.byteLength);
+      dev.queue.writeBuffer(dims, 0, new Uint32Array([p.rows, p.inner, p.cols, p.ai, p.ak, p.bk, p.bj, c ? 1 : 0]));
+      this.bindGroup ??= dev.createBindGroup({
+        layout: this.pipeline.getBindGroupLayout(0),
+        entries: [bufA, bufB, bufC, dims].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      });
+      const encoder = dev.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(this.pipeline);
+      pass.setBindGroup(0, this.bindGroup);
+      if (size.out > 0) pass.dispatchWorkgroups(Math.ceil(p.cols / 8), Math.ceil(p.rows / 8));
+      pass.end();
+      encoder.copyBufferToBuffer(bufC, 0, read, 0, 4 * size.out);
+      dev.queue.submit([encoder.finish()]);
+    } finally {
+      // Scopes pop innermost first; any error in them means the output was not computed.
+      scopes = Promise.all([dev.popErrorScope(), dev.popErrorScope()]);
+      scopes.catch(() => {});
+    }
     const mapped = read.mapAsync(GPUMapMode.READ, 0, 4 * size.out);
     const errors = (await scopes).filter((e): e is GPUError => e !== null);
     if (errors.length) {
