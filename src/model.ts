@@ -246,16 +246,6 @@ export class Model {
     }
   }
 
-  /** forwardWork on the Wasm kernel. */
-  forward(b: number, withLoss: boolean): number {
-    return this.runOnWasm(this.forwardWork(b, withLoss));
-  }
-
-  /** backwardWork on the Wasm kernel. */
-  backward(): void {
-    this.runOnWasm(this.backwardWork());
-  }
-
   /**
    * Forward over the first b examples of the token buffer; leaves logits [b x vocab] in
    * this.logits. Returns the summed cross-entropy when withLoss (targets must be filled).
