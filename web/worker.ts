@@ -14,6 +14,13 @@ const kernelModule = () => (kernels ??= fetch(wasmUrl).then((r) => r.arrayBuffer
 let trainer: Trainer | undefined;
 let controller: AbortController | undefined;
 
+// Holds a new trainer with its products on the backend asked for; returns the backend line.
+async function hold(make: () => Promise<Trainer>, backend: string): Promise<string | null> {
+  const choice = parseBackend(backend);
+  trainer = await make();
+  return applyBackend(trainer, choice, () => requestGpu(navigator.gpu));
+}
+
 const api = {
   /**
    * Builds a trainer for the config (validated as the CLI does) with its products on the
@@ -21,19 +28,15 @@ const api = {
    * saying where the products run (on the GPU, or on Wasm and why).
    */
   async create(config: Partial<RunConfig>, backend: string = 'wasm'): Promise<{ config: RunConfig; backendLine: string | null }> {
-    const choice = parseBackend(backend);
-    trainer = await Trainer.create(resolveConfig(config), await kernelModule());
-    const backendLine = await applyBackend(trainer, choice, () => requestGpu(navigator.gpu));
-    return { config: trainer.config, backendLine };
+    const backendLine = await hold(async () => Trainer.create(resolveConfig(config), await kernelModule()), backend);
+    return { config: trainer!.config, backendLine };
   },
 
   /** Takes over a checkpoint's run (validated as `grokwasm run --resume` does); returns its config and the evaluations so far. */
   async restore(bytes: Uint8Array, backend: string = 'wasm'): Promise<{ config: RunConfig; backendLine: string | null; history: EvalInfo[]; steps: number }> {
-    const choice = parseBackend(backend);
-    trainer = await Trainer.fromCheckpoint(bytes, await kernelModule());
-    const backendLine = await applyBackend(trainer, choice, () => requestGpu(navigator.gpu));
-    const so = trainer.result();
-    return { config: trainer.config, backendLine, history: so.history, steps: so.steps };
+    const backendLine = await hold(async () => Trainer.fromCheckpoint(bytes, await kernelModule()), backend);
+    const so = trainer!.result();
+    return { config: trainer!.config, backendLine, history: so.history, steps: so.steps };
   },
 
   /**
