@@ -1,7 +1,7 @@
 // One-off matrix computations on a kernel instance: the Newton-Schulz polar factor, the
 // singular values and single products, for tests, figures, the WebGPU check and users
 // checking a weight matrix by hand.
-import { operandSizes, type MatmulLayout } from './matmul_call.js';
+import { matmulOnKernel, operandSizes, type MatmulLayout } from './matmul_call.js';
 import type { KernelExports } from './wasm.js';
 
 // Grows the instance's memory to hold `bytes` past the heap base; returns that base. Only for
@@ -54,8 +54,6 @@ export function matmulWith(k: KernelExports, layout: MatmulLayout, a: Float32Arr
   const pa = base, pb = pa + pad(size.a), out = pb + pad(size.b), pScratch = out + pad(size.out);
   new Float32Array(k.memory.buffer, pa, size.a).set(a);
   new Float32Array(k.memory.buffer, pb, size.b).set(b);
-  if (layout === 'forward') k.matmulForward(out, pa, pb, m, kk, n, false, pScratch);
-  else if (layout === 'inputGrad') k.matmulBackwardInput(out, pa, pb, m, kk, n, false, pScratch);
-  else k.matmulBackwardWeight(out, pa, pb, m, kk, n, false, pScratch);
+  matmulOnKernel(k, { layout, out, a: pa, b: pb, m, k: kk, n, accumulate: false }, pScratch);
   return new Float32Array(k.memory.buffer, out, size.out).slice();
 }

@@ -10,7 +10,7 @@
 //    the backward scatter-adds the gradients back onto those rows in a fixed order.
 import type { Arena } from './arena.js';
 import type { ModelShape, ParamSpec } from './params.js';
-import type { MatmulCall, MatmulLayout, MatmulWork } from './matmul_call.js';
+import { matmulOnKernel, type MatmulCall, type MatmulLayout, type MatmulWork } from './matmul_call.js';
 import type { KernelExports } from './wasm.js';
 
 const PROBE_MAX_VOCAB = 512;
@@ -231,10 +231,7 @@ export class Model {
 
   /** Computes one product on the Wasm kernel, in place in the module's memory. */
   matmulOnWasm(c: MatmulCall): void {
-    const k = this.k, mm = this.matmulScratch;
-    if (c.layout === 'forward') k.matmulForward(c.out, c.a, c.b, c.m, c.k, c.n, c.accumulate, mm);
-    else if (c.layout === 'inputGrad') k.matmulBackwardInput(c.out, c.a, c.b, c.m, c.k, c.n, c.accumulate, mm);
-    else k.matmulBackwardWeight(c.out, c.a, c.b, c.m, c.k, c.n, c.accumulate, mm);
+    matmulOnKernel(this.k, c, this.matmulScratch);
   }
 
   /** Runs work to the end with every product on the Wasm kernel. */

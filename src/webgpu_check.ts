@@ -6,7 +6,10 @@ import { operandSizes, type MatmulLayout } from './matmul_call.js';
 import type { KernelExports } from './wasm.js';
 import type { WebGpuMatmul } from './webgpu_matmul.js';
 
-/** Shapes (m, k, n): none of the odd ones a multiple of the SIMD width or of the 8x8 workgroup. */
+/**
+ * Shapes (m, k, n) from one element to the model's sizes: 3x5x7 and 17x9x13 are multiples of
+ * neither the SIMD width nor the 8x8 workgroup, and 64x33x40 has an odd inner size.
+ */
 export const CHECK_SHAPES: readonly (readonly [number, number, number])[] = [[1, 1, 1], [3, 5, 7], [17, 9, 13], [64, 33, 40], [96, 128, 72]];
 
 /**
