@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { matmulOnKernel, operandSizes, type MatmulLayout } from '../src/matmul_call.js';
 import { seeded, randomArray } from './helpers.js';
 import { Workspace, checkGradients, f32 } from './kernel_harness.js';
 
@@ -20,37 +21,32 @@ const SHAPES: [number, number, number][] = [
   [1, 1, 1], [3, 5, 7], [4, 8, 8], [5, 9, 13], [17, 3, 31], [33, 65, 9], [64, 128, 40], [7, 0, 5],
 ];
 
+// Each layout as the reference loop reads it: out[rows x cols] = sum over inner of A(i, t) B(t, j).
+type Operands = (a: Float32Array, b: Float32Array, m: number, k: number, n: number) =>
+  { rows: number; inner: number; cols: number; A: (i: number, t: number) => number; B: (t: number, j: number) => number };
+const LAYOUTS: [MatmulLayout, string, Operands][] = [
+  ['forward', 'forward out = x w^T', (x, w, m, k, n) => ({ rows: m, inner: k, cols: n, A: (i, t) => x[i * k + t], B: (t, j) => w[j * k + t] })],
+  ['inputGrad', 'input gradient dx = dy w', (dy, w, m, k, n) => ({ rows: m, inner: n, cols: k, A: (i, t) => dy[i * n + t], B: (t, j) => w[t * k + j] })],
+  ['weightGrad', 'weight gradient dw = dy^T x', (dy, x, m, k, n) => ({ rows: n, inner: m, cols: k, A: (i, t) => dy[t * n + i], B: (t, j) => x[t * k + j] })],
+];
+
 describe('matmul', () => {
   const rand = seeded(11);
-  it.each(SHAPES)('forward out = x w^T equals the scalar loop bit for bit (m %i, k %i, n %i)', (m, k, n) => {
-    const ws = new Workspace();
-    const x = randomArray(m * k, rand), w = randomArray(n * k, rand), c0 = randomArray(m * n, rand);
-    const px = ws.f32(x), pw = ws.f32(w), out = ws.f32(c0);
-    const scratch = ws.f32(ws.k.matmulScratchFloats(k, n));
-    ws.k.matmulForward(out, px, pw, m, k, n, false, scratch);
-    expect(ws.read(out, m * n)).toEqual(reference((i, t) => x[i * k + t], (t, j) => w[j * k + t], m, k, n));
-    ws.write(out, c0);
-    ws.k.matmulForward(out, px, pw, m, k, n, true, scratch);
-    expect(ws.read(out, m * n)).toEqual(reference((i, t) => x[i * k + t], (t, j) => w[j * k + t], m, k, n, c0));
-  });
-
-  it.each(SHAPES)('input gradient dx = dy w equals the scalar loop bit for bit (m %i, k %i, n %i)', (m, k, n) => {
-    const ws = new Workspace();
-    const dy = randomArray(m * n, rand), w = randomArray(n * k, rand), c0 = randomArray(m * k, rand);
-    const pdy = ws.f32(dy), pw = ws.f32(w), out = ws.f32(c0);
-    const scratch = ws.f32(ws.k.matmulScratchFloats(n, k));
-    ws.k.matmulBackwardInput(out, pdy, pw, m, k, n, true, scratch);
-    expect(ws.read(out, m * k)).toEqual(reference((i, t) => dy[i * n + t], (t, j) => w[t * k + j], m, n, k, c0));
-  });
-
-  it.each(SHAPES)('weight gradient dw = dy^T x equals the scalar loop bit for bit (m %i, k %i, n %i)', (m, k, n) => {
-    const ws = new Workspace();
-    const dy = randomArray(m * n, rand), x = randomArray(m * k, rand), c0 = randomArray(n * k, rand);
-    const pdy = ws.f32(dy), px = ws.f32(x), out = ws.f32(c0);
-    const scratch = ws.f32(ws.k.matmulScratchFloats(m, k));
-    ws.k.matmulBackwardWeight(out, pdy, px, m, k, n, true, scratch);
-    expect(ws.read(out, n * k)).toEqual(reference((i, t) => dy[t * n + i], (t, j) => x[t * k + j], n, m, k, c0));
-  });
+  for (const [layout, title, operands] of LAYOUTS) {
+    it.each(SHAPES)(`${title} equals the scalar loop bit for bit, overwriting and accumulating (m %i, k %i, n %i)`, (m, k, n) => {
+      const ws = new Workspace();
+      const size = operandSizes(layout, m, k, n);
+      const a = randomArray(size.a, rand), b = randomArray(size.b, rand), c0 = randomArray(size.out, rand);
+      const pa = ws.f32(a), pb = ws.f32(b), out = ws.f32(c0);
+      const scratch = ws.f32(ws.k.matmulScratchFloats(Math.max(m, k, n), Math.max(m, k, n)));
+      const r = operands(a, b, m, k, n);
+      for (const accumulate of [false, true]) {
+        ws.write(out, c0);
+        matmulOnKernel(ws.k, { layout, out, a: pa, b: pb, m, k, n, accumulate }, scratch);
+        expect(ws.read(out, size.out)).toEqual(reference(r.A, r.B, r.rows, r.inner, r.cols, accumulate ? c0 : undefined));
+      }
+    });
+  }
 
   it('backward kernels are the gradients of the forward (finite differences in f64)', () => {
     const [m, k, n] = [5, 7, 6];
