@@ -1,13 +1,13 @@
 // grokwasm mechanism | sweep | merge | plot: the reference's two studies from the command line.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
-  ARM_LABEL, PRESET, PRESETS, historyCsv, mechanismConfigs, mechanismData, mechanismSpec, parseArms, parseList, resolveShard, shardCells,
-  summarize, sweepCells, type Arm, type Backend, type PhaseCell, type PresetName, type RunResult,
+  ARMS, ARM_LABEL, MECHANISM_FILE, PRESET, PRESETS, historyCsv, mechanismConfigs, mechanismData, mechanismFile, mechanismSpec, parseArms,
+  parseList, parseJson, parseMechanism, resolveShard, shardCells, summarize, sweepCells,
+  type Arm, type Backend, type MechanismFile, type PhaseCell, type PresetName, type RunConfig,
 } from '../src/index.js';
-import { defaultWorkers, runPool } from '../src/node_pool.js';
-import { writeFileAtomic } from '../src/node_files.js';
+import { poolSize, runPool } from '../src/node_pool.js';
+import { checkOutputDir, exists, readTextFile, writeFileAtomic } from '../src/node_files.js';
 import { CELLS_FILE, mergeSweeps, readCells, runSweep, writeSweepOutputs } from '../src/node_sweep.js';
 import { renderSvg, svgToPng } from '../src/render_node.js';
 import { UsageError, integerFlag } from './input.js';
@@ -19,9 +19,13 @@ function presetFlag(cmd: Command, fallback: PresetName): Command {
   return cmd.addOption(new Option('--preset <name>', 'base setup; run flags override it').choices(PRESETS as string[]).default(fallback));
 }
 
-function workersFlag(opts: Record<string, unknown>): number {
-  return opts.workers === undefined ? defaultWorkers() : integerFlag('workers', opts.workers, 1, 1024);
+/** --workers for `jobs` runs of configs like `config`, capped by poolSize (which says why). */
+function workersFlag(opts: Record<string, unknown>, jobs: number, config: RunConfig): number {
+  const asked = opts.workers === undefined ? undefined : integerFlag('workers', opts.workers, 1, 1024);
+  return poolSize(asked, jobs, config, (line) => process.stderr.write(`grokwasm: ${line}\n`));
 }
+
+const MECHANISM_OUTPUTS = [MECHANISM_FILE, 'history.csv', 'mechanism.svg', 'mechanism.png'];
 
 async function writeFigure(dir: string, name: string, spec: Parameters<typeof renderSvg>[0]): Promise<void> {
   const svg = await renderSvg(spec);
@@ -29,14 +33,8 @@ async function writeFigure(dir: string, name: string, spec: Parameters<typeof re
   writeFileAtomic(join(dir, `${name}.png`), svgToPng(svg));
 }
 
-interface MechanismFile {
-  arms: Record<Arm, RunResult>;
-  spectra: Record<Arm, number[]>;
-  attention: Record<Arm, number[][]>;
-}
-
 async function drawMechanism(dir: string, m: MechanismFile): Promise<void> {
-  const arms = Object.fromEntries((['l2', 'lrd'] as Arm[]).map((a) => [a, { result: m.arms[a], spectrum: m.spectra[a], attention: m.attention[a] }]));
+  const arms = Object.fromEntries(ARMS.map((a) => [a, { result: m.arms[a], spectrum: m.spectra[a], attention: m.attention[a] }]));
   const c = m.arms.lrd.config;
   await writeFigure(dir, 'mechanism', mechanismSpec(mechanismData(arms, `L2 (wd ${m.arms.l2.config.wd}) versus LRD (rate ${c.rate}): p ${c.p}, fraction ${c.frac}, seed ${c.seed}`)));
 }
@@ -49,15 +47,16 @@ export function phaseTable(cells: PhaseCell[]): string {
     const rates = [...new Set(mine.map((c) => c.rate))].sort((a, b) => a - b);
     const fracs = [...new Set(mine.map((c) => c.frac))].sort((a, b) => a - b);
     lines.push(`${ARM_LABEL[arm as Arm]}: best validation accuracy (mean over seeds)${arm === 'l2' ? ', wd = 10 x rate' : ''}`);
-    lines.push(`  frac \\ rate ${rates.map((r) => r.toExponential(0).padStart(7)).join('')}`);
+    lines.push(`  frac \\ rate ${rates.map((r) => `${r.toExponential(0)} `.padStart(8)).join('')}`);
     for (const f of fracs) {
       const row = rates.map((r) => {
         const c = mine.find((x) => x.frac === f && x.rate === r);
-        return (c ? c.accMean.toFixed(3) : '-').padStart(7);
+        return (c ? `${c.accMean.toFixed(3)}${c.diverged ? '*' : ' '}` : '- ').padStart(8);
       });
       lines.push(`  ${f.toFixed(2).padStart(11)} ${row.join('')}`);
     }
   }
+  if (cells.some((c) => c.diverged)) lines.push('  * at least one seed diverged (a loss or weight stopped being finite); its best accuracy is from before');
   return lines.join('\n');
 }
 
@@ -72,8 +71,8 @@ export function registerExperiments(program: Command): void {
       const preset = PRESET[opts.preset as PresetName];
       const configs = mechanismConfigs(preset, overridesFromFlags(opts));
       const dir = String(opts.out);
-      const workers = Math.min(2, workersFlag(opts));
-      mkdirSync(dir, { recursive: true });
+      checkOutputDir('--out', dir, MECHANISM_OUTPUTS);
+      const workers = workersFlag(opts, 2, configs.lrd);
       const quiet = Boolean(opts.quiet) || Boolean(opts.json);
       const total = configs.l2.steps + configs.lrd.steps;
       const progress = createProgress(total, `mechanism (${opts.preset})`, quiet);
@@ -86,17 +85,14 @@ export function registerExperiments(program: Command): void {
         onBackend: (i, line) => process.stderr.write(`${arms[i]} backend: ${line}\n`),
       }, { analysis: true, backend: opts.backend as Backend });
       progress.stop();
-      const file: MechanismFile = {
-        arms: { l2: outcomes[0].result, lrd: outcomes[1].result },
-        spectra: { l2: outcomes[0].spectrum!, lrd: outcomes[1].spectrum! },
-        attention: { l2: outcomes[0].attention!, lrd: outcomes[1].attention! },
-      };
-      writeFileAtomic(join(dir, 'mechanism.json'), JSON.stringify(file));
+      const analysed = (i: number) => ({ result: outcomes[i].result, spectrum: outcomes[i].spectrum ?? null, attention: outcomes[i].attention ?? null });
+      const file = mechanismFile({ l2: analysed(0), lrd: analysed(1) });
+      writeFileAtomic(join(dir, MECHANISM_FILE), JSON.stringify(file));
       writeFileAtomic(join(dir, 'history.csv'), historyCsv(arms.map((a) => ({ label: { arm: a }, history: file.arms[a].history }))));
       await drawMechanism(dir, file);
       if (opts.json) console.log(JSON.stringify(file));
       else console.log(`mechanism: L2 best ${file.arms.l2.bestValAcc.toFixed(4)}, LRD best ${file.arms.lrd.bestValAcc.toFixed(4)}` +
-        ` (grok step ${file.arms.lrd.grokStep ?? 'none'}); figure in ${join(dir, 'mechanism.png')} and .svg, data in ${join(dir, 'mechanism.json')}, ${join(dir, 'history.csv')}`);
+        ` (grok step ${file.arms.lrd.grokStep ?? 'none'}); figure in ${join(dir, 'mechanism.png')} and .svg, data in ${join(dir, MECHANISM_FILE)}, ${join(dir, 'history.csv')}`);
     });
 
   addBackendFlag(addConfigFlags(presetFlag(program.command('sweep'), 'reference')
@@ -138,7 +134,8 @@ export function registerExperiments(program: Command): void {
       const live = new Map<number, number>();
       const backendLines = new Set<string>();
       const show = () => progress.update(stepsDone + [...live.values()].reduce((a, b) => a + b, 0));
-      const run = await runSweep(dir, cells, workersFlag(opts), {
+      const title = `Phase diagram (${opts.preset} preset, ${grid.seeds.length} seed${grid.seeds.length > 1 ? 's' : ''})`;
+      const run = await runSweep(dir, cells, workersFlag(opts, cells.length, cells[0]?.config ?? base as RunConfig), {
         onStart: (todo) => {
           const label = `sweep ${shard.count > 1 ? `shard ${shard.index}/${shard.count} ` : ''}(${todo.length} of ${cells.length} cells to run)`;
           progress = createProgress(Math.max(1, todo.reduce((n, c) => n + c.config.steps, 0)), label, quiet);
@@ -150,15 +147,14 @@ export function registerExperiments(program: Command): void {
         onDone: (i, outcome) => { live.delete(i); stepsDone += outcome.result.config.steps; show(); },
         // Every cell asks for its own device; say each different answer once.
         onBackend: (_, line) => { if (!backendLines.has(line)) { backendLines.add(line); process.stderr.write(`backend: ${line}\n`); } },
-      }, opts.backend as Backend);
+      }, { backend: opts.backend as Backend, writeOutputs: (records) => writeSweepOutputs(dir, records, title) });
       progress.stop();
-      const records = readCells(dir);
-      await writeSweepOutputs(dir, records, `Phase diagram (${opts.preset} preset, ${grid.seeds.length} seed${grid.seeds.length > 1 ? 's' : ''})`);
-      const summary = summarize(records);
+      const summary = summarize(readCells(dir).records);
       if (opts.json) console.log(JSON.stringify({ ran: run.ran, skipped: run.skipped, shard, summary }));
       else {
         console.log(phaseTable(summary));
-        console.log(`sweep: ran ${run.ran} cells, skipped ${run.skipped} already in ${join(dir, CELLS_FILE)}; figure ${join(dir, 'phase.png')}, table ${join(dir, 'summary.csv')}`);
+        console.log(`sweep: ran ${run.ran} cells, skipped ${run.skipped} already in ${join(dir, CELLS_FILE)}` +
+          `${run.repaired ? ' (a torn last line, cut off by a kill, was dropped)' : ''}; figure ${join(dir, 'phase.png')}, table ${join(dir, 'summary.csv')}`);
       }
     });
 
@@ -166,8 +162,9 @@ export function registerExperiments(program: Command): void {
     .description('combine the cells.jsonl of sweep shards into one sweep directory, with its table and figures')
     .requiredOption('--out <dir>', 'output directory')
     .action(async (dirs: string[], opts: Record<string, unknown>) => {
-      const records = mergeSweeps(dirs, String(opts.out));
-      await writeSweepOutputs(String(opts.out), records, 'Phase diagram (merged)');
+      const out = String(opts.out);
+      const { records, notes } = await mergeSweeps(dirs, out, (r) => writeSweepOutputs(out, r, 'Phase diagram (merged)'));
+      for (const note of notes) process.stderr.write(`grokwasm: ${note}\n`);
       console.log(phaseTable(summarize(records)));
       console.log(`merge: ${records.length} cells from ${dirs.length} directories into ${join(String(opts.out), CELLS_FILE)}`);
     });
@@ -176,16 +173,19 @@ export function registerExperiments(program: Command): void {
     .description('redraw the figures of a mechanism or sweep directory from its results')
     .action(async (dir: string) => {
       let drew = 0;
-      if (existsSync(join(dir, 'mechanism.json'))) {
-        await drawMechanism(dir, JSON.parse(readFileSync(join(dir, 'mechanism.json'), 'utf8')));
+      const mechanism = join(dir, MECHANISM_FILE);
+      if (exists(mechanism)) {
+        await drawMechanism(dir, parseMechanism(parseJson(readTextFile(mechanism, 'mechanism'), mechanism), mechanism));
         console.log(`plot: ${join(dir, 'mechanism.svg')}, ${join(dir, 'mechanism.png')}`);
         drew++;
       }
-      if (existsSync(join(dir, CELLS_FILE))) {
-        await writeSweepOutputs(dir, readCells(dir), 'Phase diagram');
+      if (exists(join(dir, CELLS_FILE))) {
+        const { records, torn } = readCells(dir);
+        if (torn) process.stderr.write(`grokwasm: ${join(dir, CELLS_FILE)}: its torn last line (a cell cut off by a kill) is left out\n`);
+        await writeSweepOutputs(dir, records, 'Phase diagram');
         console.log(`plot: ${join(dir, 'phase.svg')}, ${join(dir, 'phase.png')}, ${join(dir, 'summary.csv')}`);
         drew++;
       }
-      if (!drew) throw new UsageError(`${dir} has neither mechanism.json nor ${CELLS_FILE}`);
+      if (!drew) throw new UsageError(`${dir} has neither ${MECHANISM_FILE} nor ${CELLS_FILE}`);
     });
 }

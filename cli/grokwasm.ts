@@ -2,7 +2,8 @@
 // The grokwasm command line: a thin shell over src/. It parses flags, shows progress and
 // writes files; every number it prints is computed in src/.
 import { Command, CommanderError } from 'commander';
-import { CheckpointError, ConfigError, SafetensorsError } from '../src/core.js';
+import { CheckpointError, ConfigError, FormatError, SafetensorsError } from '../src/core.js';
+import { FileError } from '../src/node_files.js';
 import { SweepError } from '../src/node_sweep.js';
 import { UsageError } from './input.js';
 import { registerRun } from './run.js';
@@ -31,6 +32,10 @@ try {
     fail(e.message.replace(/^error: /, ''));
   }
   if (e instanceof ConfigError) fail(`--${e.message}`);
-  if (e instanceof UsageError || e instanceof CheckpointError || e instanceof SafetensorsError || e instanceof SweepError) fail(e.message);
-  throw e;
+  if (e instanceof UsageError || e instanceof CheckpointError || e instanceof SafetensorsError || e instanceof SweepError ||
+    e instanceof FileError || e instanceof FormatError) fail(e.message);
+  // Anything else is a bug of ours: still one line, the stack only when asked for.
+  if (process.env.GROKWASM_DEBUG) throw e;
+  process.stderr.write(`grokwasm: internal error: ${(e as Error).message ?? String(e)} (GROKWASM_DEBUG=1 shows where)\n`);
+  process.exit(70);
 }

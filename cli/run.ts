@@ -5,7 +5,7 @@ import { FIELDS, createTrainer, type Backend, readStateDict, saveStateDict, Trai
 import { addBackendFlag, addConfigFlags, configFromFlags } from './options.js';
 import { useNodeBackend } from '../src/node_webgpu.js';
 import { UsageError, integerFlag, readInput } from './input.js';
-import { writeFileAtomic } from '../src/node_files.js';
+import { FileError, checkOutputs, writeFileAtomic } from '../src/node_files.js';
 import { createProgress } from './progress.js';
 
 /** One evaluation as a terminal line. */
@@ -17,7 +17,8 @@ export function formatEval(r: EvalInfo): string {
 /** The closing line of a run. */
 export function formatResult(result: RunResult): string {
   const grok = result.grokStep === null ? 'did not reach 0.99' : `reached 0.99 at step ${result.grokStep}`;
-  return `${result.steps} steps in ${(result.wallMs / 1000).toFixed(1)} s, best validation accuracy ${result.bestValAcc.toFixed(4)}, ${grok}, checksum ${result.checksum}`;
+  const diverged = result.diverged ? `DIVERGED at step ${result.diverged.step} (${result.diverged.reason}), ` : '';
+  return `${diverged}${result.steps} steps in ${(result.wallMs / 1000).toFixed(1)} s, best validation accuracy ${result.bestValAcc.toFixed(4)}, ${grok}, checksum ${result.checksum}`;
 }
 
 // Runs a step that reads a user's file, turning its failure into one line naming flag and file.
@@ -25,7 +26,7 @@ async function fileStep<T>(flag: string, path: string, read: () => Promise<T>): 
   try {
     return await read();
   } catch (e) {
-    if (e instanceof UsageError) throw e;
+    if (e instanceof UsageError || e instanceof FileError) throw e;
     throw new UsageError(`--${flag} ${path}: ${(e as Error).message}`);
   }
 }
@@ -43,6 +44,11 @@ export function registerRun(program: Command): void {
     .action(async (opts: Record<string, unknown>) => {
       const text = (name: string) => (typeof opts[name] === 'string' ? (opts[name] as string) : undefined);
       const resume = text('resume');
+      const named = (flags: string[]) => flags.filter((f) => text(f) !== undefined).map((f) => ({ what: `--${f}`, path: text(f)! }));
+      // Every output is checked before training: a clash or an unwritable path found after an hour is an hour lost.
+      const outputs = named(['out', 'save', 'checkpoint']);
+      if (resume && text('checkpoint') === undefined) outputs.push({ what: '--checkpoint', path: resume }); // rewritten as the run goes
+      checkOutputs(outputs, named(['init', 'resume']), [['--resume', '--checkpoint']]);
       let trainer: Trainer;
       if (resume) {
         const given = Object.keys(FIELDS).find((f) => opts[f] !== undefined) ?? (opts.init !== undefined ? 'init' : undefined);

@@ -1,55 +1,64 @@
-// grokwasm verify: rerun results and check every evaluation, to the bit. Takes a `run` result,
-// a mechanism.json (both arms) or a sweep's cells.jsonl (every cell).
+// grokwasm verify: rerun results and check every field the rerun determines, to the bit. Takes a
+// `run` result, a mechanism.json (both arms, spectra and attention) or a sweep's cells.jsonl
+// (every cell). Files that contradict themselves are refused before anything reruns.
 import type { Command } from 'commander';
-import { createTrainer, parseResult, verifyResult, type RunResult } from '../src/index.js';
-import { UsageError, integerFlag, readInput } from './input.js';
+import { IGNORED_NOTE, createTrainer, planVerify, verifyResult, verifyTargets, type VerifyRow } from '../src/index.js';
+import { readTextFile } from '../src/node_files.js';
+import { integerFlag } from './input.js';
+import { createProgress } from './progress.js';
 
-/** The run results a file holds, labelled. */
-function resultsIn(file: string, text: string): [string, RunResult][] {
-  try {
-    if (file.endsWith('.jsonl')) {
-      return text.split('\n').filter((l) => l.trim()).map((line, i) => {
-        const r = JSON.parse(line);
-        return [`line ${i + 1} (${r.arm} frac ${r.frac} rate ${r.rate} seed ${r.seed})`, parseResult(r)];
-      });
-    }
-    const value = JSON.parse(text);
-    if (value && typeof value === 'object' && 'arms' in value) {
-      return Object.entries(value.arms as Record<string, unknown>).map(([arm, r]) => [`arm ${arm}`, parseResult(r)]);
-    }
-    return [['result', parseResult(value)]];
-  } catch (e) {
-    throw new UsageError(`${file}: ${(e as Error).message}`);
-  }
+function formatRow(row: VerifyRow): string {
+  const where = row.step === 'final' ? 'final ' : `step ${String(row.step).padStart(6)}`;
+  return `${where}  ${row.differences.length ? `DIFFERS: ${row.differences.join('; ')}` : 'ok'}`;
 }
 
 export function registerVerify(program: Command): void {
   program.command('verify <result>')
-    .description("rerun a result's config (all of it, or up to --steps) and check every evaluation's metrics and checksum; " +
-      'RESULT is a run result, a mechanism.json or a cells.jsonl')
-    .option('--steps <n>', 'stop each rerun after this many steps')
+    .description("rerun a result's config and compare every field the rerun determines (each evaluation, steps, checksum, " +
+      'bestValAcc, grokStep, divergence, a mechanism file\'s spectra and attention); RESULT is a run result, a mechanism.json or a cells.jsonl')
+    .option('--steps <n>', 'check only the first n steps of each run (a partial check, which says what it left out)')
+    .option('--all', 'go on after a mismatch and list every one (default: stop at the first)')
     .option('--quiet', 'print only the verdict')
     .action(async (file: string, opts: Record<string, unknown>) => {
-      const results = resultsIn(file, new TextDecoder().decode(readInput(file, 'result')));
       const upTo = opts.steps === undefined ? undefined : integerFlag('steps', opts.steps, 1, 1e7);
-      let rows = 0, bad = 0;
-      for (const [label, result] of results) {
-        const prefix = results.length > 1 ? `${label}: ` : '';
-        if (result.backend === 'webgpu') {
-          console.log(`${prefix}note: trained with the WebGPU matmul, which is tolerance-equal to Wasm, not bit-equal; ` +
+      const targets = verifyTargets(readTextFile(file, 'result'), file);
+      // Every run is checked for consistency before the first rerun starts.
+      const plans = targets.map((t) => planVerify(t.result, t.label, upTo));
+      const total = plans.reduce((n, p) => n + p.steps, 0);
+      const quiet = Boolean(opts.quiet);
+      const runs = targets.length > 1 ? ` in ${targets.length} runs` : '';
+      if (!quiet) console.log(`verify: rerunning ${total} steps${runs}${plans.every((p) => p.full) ? ' (a full check)' : ''}`);
+      const progress = createProgress(total, 'verify', quiet);
+      let before = 0, evaluations = 0, bad = 0, cutShort = false;
+      let first = '';
+      const notChecked = new Set<string>();
+      for (const [i, target] of targets.entries()) {
+        const prefix = targets.length > 1 ? `${target.label}: ` : '';
+        if (target.result.backend === 'webgpu') {
+          progress.log(`${prefix}note: trained with the WebGPU matmul, which is tolerance-equal to Wasm, not bit-equal; ` +
             'this Wasm rerun may differ in the last bits even though nothing is wrong (docs/webgpu.md)');
         }
-        const report = await verifyResult(result, (config) => createTrainer(config), upTo, (row) => {
-          if (!opts.quiet) console.log(`${prefix}step ${String(row.step).padStart(6)}  ${row.differences.length ? `DIFFERS: ${row.differences.join('; ')}` : 'ok'}`);
+        const report = await verifyResult(target, (config) => createTrainer(config), {
+          upTo, all: Boolean(opts.all),
+          onRow: (row) => {
+            if (row.differences.length && !first) first = `${prefix}${formatRow(row)}`;
+            if (!quiet) progress.log(`${prefix}${formatRow(row)}`);
+          },
+          onStep: (done) => progress.update(before + done),
         });
-        if (report.finalChecked && !opts.quiet) {
-          console.log(`${prefix}final  ${report.finalDifferences.length ? `DIFFERS: ${report.finalDifferences.join('; ')}` : `ok (${result.steps} steps, checksum ${result.checksum})`}`);
-        }
-        rows += report.rows.length;
-        bad += report.rows.filter((r) => r.differences.length).length + (report.finalDifferences.length ? 1 : 0);
+        before += plans[i].steps;
+        evaluations += report.rows.filter((r) => r.step !== 'final').length;
+        bad += report.rows.filter((r) => r.differences.length).length;
+        report.notChecked.forEach((n) => notChecked.add(n));
+        if (report.cutShort) { cutShort = true; break; }
       }
-      const what = results.length > 1 ? ` in ${results.length} runs` : '';
-      console.log(bad === 0 ? `verified: ${rows} evaluations match${what}` : `NOT verified: ${bad} mismatches${what}`);
+      progress.stop();
+      if (!quiet) console.log(IGNORED_NOTE);
+      if (notChecked.size) console.log(`partial check: the first ${upTo} steps of each run; NOT checked: ${[...notChecked].join(', ')}`);
+      if (bad === 0) console.log(`verified: ${evaluations} evaluations and the final fields match${runs}`);
+      else {
+        console.log(`NOT verified: ${bad} mismatch${bad > 1 ? 'es' : ''}${runs}${cutShort ? '; stopped at the first (--all lists every one)' : ''}; first: ${first}`);
+      }
       process.exitCode = bad === 0 ? 0 : 1;
     });
 }

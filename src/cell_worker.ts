@@ -5,6 +5,7 @@ import type { RunConfig } from './config.js';
 import { createTrainer } from './index.js';
 import type { Backend } from './matmul_call.js';
 import { useNodeBackend } from './node_webgpu.js';
+import { analyse } from './verify.js';
 
 export interface CellRequest {
   id: number;
@@ -18,7 +19,7 @@ export type CellMessage =
   | { type: 'step'; id: number; step: number }
   | { type: 'backend'; id: number; line: string }
   | { type: 'eval'; id: number; row: import('./trainer.js').EvalInfo }
-  | { type: 'done'; id: number; result: import('./trainer.js').RunResult; spectrum?: number[]; attention?: number[][] }
+  | { type: 'done'; id: number; result: import('./trainer.js').RunResult; spectrum?: number[] | null; attention?: number[][] | null }
   | { type: 'error'; id: number; message: string };
 
 const port = parentPort!;
@@ -32,10 +33,7 @@ port.on('message', async (req: CellRequest) => {
     }).finally(() => backend.release());
     if (trainer.gpuFailure) port.postMessage({ type: 'backend', id: req.id, line: trainer.backendLine } satisfies CellMessage);
     const done: CellMessage = { type: 'done', id: req.id, result };
-    if (req.analysis) {
-      done.spectrum = Array.from(trainer.spectrum('layers.0.attn.q_proj.weight'));
-      done.attention = trainer.attentionPattern(0);
-    }
+    if (req.analysis) Object.assign(done, analyse(trainer));
     port.postMessage(done);
   } catch (e) {
     port.postMessage({ type: 'error', id: req.id, message: (e as Error).message } satisfies CellMessage);

@@ -133,6 +133,10 @@ export interface PhaseCell {
   grokMean: number | null;
   grokked: number;
   seeds: number;
+  /** The cells' AdamW weight decay (the L2 arm's is 10 x rate). */
+  wd: number;
+  /** Seeds whose run diverged (a loss or weight stopped being finite). */
+  diverged: number;
 }
 
 /** Phase diagram: best accuracy and steps-to-grok per (fraction, rate), one column per arm. */
@@ -140,8 +144,9 @@ export function phaseSpec(cells: PhaseCell[], title = 'Phase diagram'): TopLevel
   const values = cells.map((c) => ({
     ...c,
     armLabel: ARM_LABEL[c.arm],
-    rateLabel: c.arm === 'l2' ? `${fmt(c.rate)} (wd ${fmt(10 * c.rate)})` : fmt(c.rate),
-    accText: c.seeds > 1 ? `${c.accMean.toFixed(2)}±${(c.accSpread / 2).toFixed(2)}` : c.accMean.toFixed(2),
+    rateLabel: c.arm === 'l2' ? `${fmt(c.rate)} (wd ${fmt(c.wd)})` : fmt(c.rate),
+    accText: (c.seeds > 1 ? `${c.accMean.toFixed(2)}±${(c.accSpread / 2).toFixed(2)}` : c.accMean.toFixed(2)) +
+      (c.diverged ? ` (${c.diverged} diverged)` : ''),
     grokText: c.grokMean === null ? '-' : `${Math.round(c.grokMean)}${c.seeds > 1 ? ` (${c.grokked}/${c.seeds})` : ''}`,
   }));
   const panel = (field: string, text: string, titleText: string, scheme: string, legendTitle: string, filter?: string) => ({

@@ -142,3 +142,27 @@ export function resolveConfig(partial: Partial<RunConfig> = {}): RunConfig {
   }
   return c;
 }
+
+/**
+ * A config as a file stores it (a result, a cell, a checkpoint): every field present, each in
+ * range, the cross-field rules kept. No defaults are filled in: a file that omits a field does
+ * not say what ran.
+ */
+export const storedConfigSchema = z.unknown().transform((value, ctx): RunConfig => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an object of run settings' });
+    return z.NEVER;
+  }
+  const missing = (Object.keys(FIELDS) as (keyof RunConfig)[]).find((k) => !(k in value));
+  if (missing) {
+    ctx.addIssue({ code: 'custom', path: [missing], message: `missing; must be ${describeRange(FIELDS[missing])}` });
+    return z.NEVER;
+  }
+  try {
+    return resolveConfig(value as Partial<RunConfig>);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    ctx.addIssue({ code: 'custom', path: [e.field], message: e.message });
+    return z.NEVER;
+  }
+});

@@ -3,6 +3,8 @@
 // neutral: the CLI, sweep workers and the browser all build on these.
 import { ConfigError, DEFAULT_CONFIG, FIELDS, checkFieldValue, describeRange, resolveConfig, type RunConfig } from './config.js';
 import type { Arm, MechanismData, PhaseCell } from './charts.js';
+import { l2WeightDecay } from './format/cells.js';
+import type { ArmAnalysis } from './format/mechanism.js';
 import type { EvalInfo, RunResult } from './trainer.js';
 
 export type PresetName = 'reference' | 'quick';
@@ -36,7 +38,7 @@ export const PRESET: Record<PresetName, Preset> = {
 };
 
 /** The config of one arm: L2 decays every parameter by wd; LRD spares q/k from AdamW decay and applies rate. */
-export function armConfig(base: RunConfig, arm: Arm, rate: number, l2Wd = 10 * rate): RunConfig {
+export function armConfig(base: RunConfig, arm: Arm, rate: number, l2Wd = l2WeightDecay(rate)): RunConfig {
   return resolveConfig(arm === 'l2' ? { ...base, decay: 'l2', wd: l2Wd } : { ...base, decay: 'lrd', rate });
 }
 
@@ -94,7 +96,8 @@ export function summarize(records: CellRecord[]): PhaseCell[] {
     const accs = rs.map((r) => r.bestValAcc);
     const groks = rs.map((r) => r.grokStep).filter((s): s is number => s !== null);
     return {
-      arm: rs[0].arm, frac: rs[0].frac, rate: rs[0].rate,
+      arm: rs[0].arm, frac: rs[0].frac, rate: rs[0].rate, wd: rs[0].config.wd,
+      diverged: rs.filter((r) => r.diverged).length,
       accMean: accs.reduce((a, b) => a + b, 0) / accs.length,
       accSpread: Math.max(...accs) - Math.min(...accs),
       grokMean: groks.length ? groks.reduce((a, b) => a + b, 0) / groks.length : null,
@@ -118,20 +121,20 @@ export function historyCsv(runs: { label: Record<string, string | number>; histo
 
 /** The phase diagram as CSV, one row per (arm, fraction, rate). */
 export function summaryCsv(cells: PhaseCell[]): string {
-  const lines = ['arm,frac,rate,wd,seeds,bestValAccMean,bestValAccSpread,grokked,grokStepMean'];
+  const lines = ['arm,frac,rate,wd,seeds,bestValAccMean,bestValAccSpread,grokked,grokStepMean,diverged'];
   for (const c of cells) {
-    lines.push([c.arm, c.frac, c.rate, c.arm === 'l2' ? 10 * c.rate : DEFAULT_CONFIG.wd, c.seeds, c.accMean, c.accSpread, c.grokked, c.grokMean ?? ''].join(','));
+    lines.push([c.arm, c.frac, c.rate, c.wd, c.seeds, c.accMean, c.accSpread, c.grokked, c.grokMean ?? '', c.diverged].join(','));
   }
   return `${lines.join('\n')}\n`;
 }
 
-/** The mechanism figure's data from the two finished arms. */
-export function mechanismData(arms: Partial<Record<Arm, { result: RunResult; spectrum: number[]; attention: number[][] }>>, title?: string): MechanismData {
+/** The mechanism figure's data from the finished arms; a diverged arm has no spectrum or attention. */
+export function mechanismData(arms: Partial<Record<Arm, { result: RunResult } & Partial<ArmAnalysis>>>, title?: string): MechanismData {
   const data: MechanismData = { histories: {}, spectra: {}, attention: {}, title };
-  for (const [arm, a] of Object.entries(arms) as [Arm, { result: RunResult; spectrum: number[]; attention: number[][] }][]) {
+  for (const [arm, a] of Object.entries(arms) as [Arm, { result: RunResult } & Partial<ArmAnalysis>][]) {
     data.histories[arm] = a.result.history;
-    data.spectra[arm] = a.spectrum;
-    data.attention[arm] = a.attention;
+    if (a.spectrum) data.spectra[arm] = a.spectrum;
+    if (a.attention) data.attention[arm] = a.attention;
   }
   return data;
 }
@@ -148,18 +151,30 @@ export function resolveShard(flag: string | undefined, env: Record<string, strin
     }
     return { index, count: n, source };
   };
+  // A variable that is set must hold a whole number: an empty one must not quietly mean shard 0.
+  const variable = (name: string): number => {
+    const raw = env[name]!;
+    if (!/^\s*\d+\s*$/.test(raw)) throw new RangeError(`${name} must be a non-negative integer (got '${raw}')`);
+    return Number(raw);
+  };
   if (flag !== undefined) {
     const m = /^(\d+)\/(\d+)$/.exec(flag.trim());
     if (!m) throw new RangeError(`--shard must be I/N with integers 0 <= I < N (got '${flag}')`);
     return check(Number(m[1]), Number(m[2]), '--shard');
   }
   if (env.SLURM_ARRAY_TASK_ID !== undefined) {
-    const n = Number(env.SLURM_ARRAY_TASK_COUNT ?? count);
-    return check(Number(env.SLURM_ARRAY_TASK_ID) - Number(env.SLURM_ARRAY_TASK_MIN ?? 0), n, 'SLURM_ARRAY_TASK_ID');
+    const id = variable('SLURM_ARRAY_TASK_ID');
+    const min = env.SLURM_ARRAY_TASK_MIN === undefined ? 0 : variable('SLURM_ARRAY_TASK_MIN');
+    if (env.SLURM_ARRAY_TASK_COUNT === undefined && count === undefined) {
+      throw new RangeError('SLURM_ARRAY_TASK_ID is set without SLURM_ARRAY_TASK_COUNT: give the number of tasks with --shard-count');
+    }
+    const n = env.SLURM_ARRAY_TASK_COUNT === undefined ? count! : variable('SLURM_ARRAY_TASK_COUNT');
+    return check(id - min, n, 'SLURM_ARRAY_TASK_ID');
   }
   if (env.JOB_COMPLETION_INDEX !== undefined) {
+    const index = variable('JOB_COMPLETION_INDEX');
     if (count === undefined) throw new RangeError('JOB_COMPLETION_INDEX is set: give the number of indexes with --shard-count');
-    return check(Number(env.JOB_COMPLETION_INDEX), count, 'JOB_COMPLETION_INDEX');
+    return check(index, count, 'JOB_COMPLETION_INDEX');
   }
   return { index: 0, count: 1, source: 'whole sweep' };
 }
@@ -169,7 +184,7 @@ export function parseList(name: string, raw: string, field: keyof RunConfig): nu
   const expected = `${name} must be a comma-separated list of ${describeRange(FIELDS[field])}`;
   const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (items.length === 0) throw new ConfigError(name, expected);
-  return items.map((item) => {
+  const values = items.map((item) => {
     const value = Number(item);
     try {
       if (!Number.isFinite(value)) throw new Error();
@@ -177,8 +192,10 @@ export function parseList(name: string, raw: string, field: keyof RunConfig): nu
     } catch {
       throw new ConfigError(name, `${expected} (got '${item}')`);
     }
-    return value;
+    return value === 0 ? 0 : value; // -0 is 0: one cell, one key
   });
+  // 0.5 and 0.50, or 0.01 and 1e-2, are one value: a sweep runs each cell once.
+  return [...new Set(values)];
 }
 
 /** A comma-separated list of arms, deduplicated in canonical order; throws ConfigError. */

@@ -1,12 +1,203 @@
-// Node-only: writing results without ever leaving a half-written file. Data goes to a sibling
-// temporary file that is then renamed over the target (atomic on POSIX file systems).
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+// Node-only: the files a stranger hands us and the files we write. Inputs are read only when
+// they are regular files within a size cap (a FIFO would hang, /dev/zero would fill memory);
+// outputs are checked before any work starts, and written atomically over regular files only:
+// the data goes to a sibling temporary file, is flushed, then renamed over the target, so a
+// failed write (a full disk) leaves the old file and no temporary behind.
+import {
+  closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, renameSync, statSync,
+  unlinkSync, writeSync, type Stats,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
+/** A file that cannot be read or written as asked: one line, naming the flag or file. */
+export class FileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FileError';
+  }
+}
+
+const GiB = 2 ** 30, MiB = 2 ** 20;
+
+/**
+ * Size caps per kind of input. The largest config that fits 32-bit WebAssembly memory holds
+ * parameters, gradients and both Adam moments in 4 GiB, so a state_dict (parameters) stays under
+ * 1 GiB and a checkpoint (parameters and moments) under 3 GiB; JSON is read into one string,
+ * which V8 caps at 512 MiB.
+ */
+export const INPUT_CAP = { stateDict: GiB + 64 * MiB, checkpoint: 3 * GiB + 64 * MiB, json: 512 * MiB - 64 } as const;
+
+function kindOf(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+function code(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+}
+
+function size(bytes: number): string {
+  return bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB` : `${(bytes / MiB).toFixed(1)} MiB`;
+}
+
+/**
+ * The bytes of a regular file of at most `cap` bytes, else a FileError naming `what` (a flag
+ * such as `--resume`, or a role such as `result`). Opening without blocking keeps a FIFO from
+ * hanging the open itself; the type is checked on the opened descriptor, so nothing can be
+ * swapped in between.
+ */
+export function readRegularFile(path: string, what: string, cap: number): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw new FileError(`${what} ${path}: cannot read it (${code(e)})`);
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw new FileError(`${what} ${path}: ${kindOf(stats)}, not a regular file; only regular files are read`);
+    if (stats.size > cap) throw new FileError(`${what} ${path}: ${size(stats.size)}, over the ${size(cap)} that the largest config needs`);
+    const out = new Uint8Array(stats.size);
+    let at = 0;
+    while (at < out.length) {
+      const n = readSync(fd, out, at, out.length - at, null);
+      if (n === 0) break;
+      at += n;
+    }
+    return at === out.length ? out : out.subarray(0, at);
+  } catch (e) {
+    if (e instanceof FileError) throw e;
+    throw new FileError(`${what} ${path}: cannot read it (${code(e)})`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** readRegularFile as UTF-8 text, for JSON and JSON Lines. */
+export function readTextFile(path: string, what: string): string {
+  const bytes = readRegularFile(path, what, INPUT_CAP.json);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new FileError(`${what} ${path}: not UTF-8 text`);
+  }
+}
+
+/** The file an output path will replace: symbolic links followed, so a link's target is written. */
+function outputTarget(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    return absolute;
+  }
+}
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** Creates `dir` (and its parents) and proves that files can be created in it. */
+function ensureWritableDir(dir: string, what: string): void {
+  const existing = statOrNull(dir);
+  if (existing && !existing.isDirectory()) throw new FileError(`${what}: ${dir} is ${kindOf(existing)}, not a directory`);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new FileError(`${what}: cannot create the directory ${dir} (${code(e)})`);
+  }
+  const probe = join(dir, `.grokwasm-probe-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+    unlinkSync(probe);
+  } catch (e) {
+    throw new FileError(`${what}: cannot write in ${dir} (${code(e)})`);
+  }
+}
+
+export interface PathUse {
+  /** How the user named it: `--out`, `--checkpoint`, `mechanism.json in --out`... */
+  what: string;
+  path: string;
+}
+
+/**
+ * Checks, before any work, that each output can be written: not a directory or device, its
+ * directory creatable and writable, no two outputs (or an output and an input) the same file.
+ * `sameAllowed` lists pairs of `what` that may name one file (a checkpoint resumed and rewritten).
+ */
+export function checkOutputs(outputs: PathUse[], inputs: PathUse[] = [], sameAllowed: [string, string][] = []): void {
+  const seen: { what: string; target: string; isOutput: boolean }[] = [];
+  for (const input of inputs) {
+    const stats = statOrNull(input.path);
+    if (!stats) throw new FileError(`${input.what} ${input.path}: cannot read it (ENOENT)`);
+    if (!stats.isFile()) throw new FileError(`${input.what} ${input.path}: ${kindOf(stats)}, not a regular file; only regular files are read`);
+    seen.push({ what: input.what, target: outputTarget(input.path), isOutput: false });
+  }
+  for (const out of outputs) {
+    const target = outputTarget(out.path);
+    const stats = statOrNull(target);
+    if (stats && !stats.isFile()) throw new FileError(`${out.what} ${out.path}: ${kindOf(stats)}; only regular files are replaced`);
+    ensureWritableDir(dirname(target), out.what);
+    const clash = seen.find((s) => s.target === target && !sameAllowed.some(([a, b]) => (a === s.what && b === out.what) || (a === out.what && b === s.what)));
+    if (clash) throw new FileError(`${clash.what} and ${out.what} name the same file ${out.path}; ${clash.isOutput ? 'one would overwrite the other' : 'the input would be overwritten'}`);
+    seen.push({ what: out.what, target, isOutput: true });
+  }
+}
+
+/** Checks an output directory and the files to be written in it (as checkOutputs does). */
+export function checkOutputDir(what: string, dir: string, files: string[]): void {
+  ensureWritableDir(resolve(dir), what);
+  checkOutputs(files.map((f) => ({ what: `${f} in ${what}`, path: join(dir, f) })));
+}
+
+/** Writes `data` to `path` atomically, over a regular file or nothing; FileError otherwise. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const target = resolve(path);
-  mkdirSync(dirname(target), { recursive: true });
-  const temp = `${target}.${process.pid}.tmp`;
-  writeFileSync(temp, data);
-  renameSync(temp, target);
+  const target = outputTarget(path);
+  const old = statOrNull(target);
+  if (old && !old.isFile()) throw new FileError(`${path}: ${kindOf(old)}; only regular files are replaced`);
+  try {
+    mkdirSync(dirname(target), { recursive: true });
+  } catch (e) {
+    throw new FileError(`cannot write ${path}: cannot create its directory (${code(e)})`);
+  }
+  const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  let fd: number;
+  try {
+    fd = openSync(temp, 'wx', old ? old.mode & 0o7777 : 0o644);
+  } catch (e) {
+    throw new FileError(`cannot write ${path} (${code(e)})`);
+  }
+  let open = true;
+  try {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    let at = 0;
+    while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
+    fsyncSync(fd);
+    open = false;
+    closeSync(fd);
+    renameSync(temp, target);
+  } catch (e) {
+    if (open) closeSync(fd);
+    try { unlinkSync(temp); } catch { /* already gone */ }
+    throw new FileError(`cannot write ${path} (${code(e)}); ${old ? 'the previous file is kept' : 'nothing was written'}`);
+  }
+}
+
+/** Whether `path` exists (any type) without following a final symbolic link's absence. */
+export function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,18 +1,19 @@
 // Node-only: runs cells on a pool of worker_threads, one cell per worker at a time. A cell's
 // result depends only on its config (each gets a fresh trainer), never on the pool size or on
 // the order in which cells finish.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { CellMessage, CellRequest } from './cell_worker.js';
 import type { RunConfig } from './config.js';
+import { parameterCount, parameterTable } from './params.js';
 import type { Backend } from './matmul_call.js';
 import { prepareGpuEnvironment } from './node_webgpu.js';
 import type { EvalInfo, RunResult } from './trainer.js';
 
 export interface CellOutcome {
   result: RunResult;
-  spectrum?: number[];
-  attention?: number[][];
+  spectrum?: number[] | null;
+  attention?: number[][] | null;
 }
 
 export interface PoolHandlers {
@@ -25,6 +26,37 @@ export interface PoolHandlers {
 
 export function defaultWorkers(): number {
   return availableParallelism();
+}
+
+/**
+ * About how much memory one worker holds for a config: its Wasm memory (parameters, gradients
+ * and both Adam moments; the activations of a batch; the logits) and the engine's own share.
+ */
+export function estimateWorkerBytes(config: RunConfig): number {
+  const table = parameterTable({ vocab: config.p + 1, seqLen: 3, dim: config.dim, depth: config.depth, heads: config.heads, mlp: config.mlp });
+  const activations = 4 * config.batch * 3 * config.depth * (12 * config.dim + 3 * config.mlp) + 4 * config.batch * (config.p + 1) * 2;
+  return 16 * parameterCount(table) + activations + 48 * 2 ** 20;
+}
+
+/**
+ * The pool size for `jobs` runs of configs like `config`: what was asked (one per core by
+ * default), no more than the jobs, and no more than fit in half of this machine's memory.
+ * Each reduction or a pool larger than the cores is said in one line through `warn`.
+ */
+export function poolSize(asked: number | undefined, jobs: number, config: RunConfig, warn: (line: string) => void): number {
+  const cores = availableParallelism();
+  const per = estimateWorkerBytes(config);
+  const fit = Math.max(1, Math.floor(totalmem() / 2 / per));
+  let size = Math.max(1, Math.min(asked ?? cores, jobs));
+  const mib = `about ${Math.ceil(per / 2 ** 20)} MiB each`;
+  if (size > fit) {
+    warn(`--workers: using ${fit} workers, not ${size}: ${fit} fit in half of this machine's ${(totalmem() / 2 ** 30).toFixed(0)} GiB (${mib})`);
+    size = fit;
+  }
+  if (asked !== undefined && size > cores) {
+    warn(`--workers ${asked} is more than this machine's ${cores} cores: cells will not finish sooner, and each worker holds its own model (${mib})`);
+  }
+  return size;
 }
 
 // Workers run compiled JavaScript: from dist/src/ the worker sits beside this file; when this

@@ -6,7 +6,9 @@ import { ModularData, SEQ_LEN } from './data.js';
 import type { Backend, MatmulCall, MatmulWork } from './matmul_call.js';
 import { Model } from './model.js';
 import { parameterArenaFloats, parameterTable, type ModelShape, type ParamSpec } from './params.js';
-import { decodeSafetensors, encodeSafetensors, type Tensor, type TensorData } from './safetensors.js';
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type CheckpointState } from './format/checkpoint.js';
+import { GROK_ACCURACY, summarizeHistory } from './format/run_result.js';
+import type { Tensor, TensorData } from './safetensors.js';
 import { loadKernels, type KernelExports, type WasmSource } from './wasm.js';
 
 /** Independent PRNG streams derived from the seed, so changing one use never shifts another. */
@@ -50,6 +52,16 @@ export interface RunResult {
    * WebGPU path existed lack it: they are all 'wasm'.
    */
   backend?: Backend;
+  /**
+   * Present when the run diverged: the step at which a loss, parameter or optimiser moment
+   * stopped being finite, where the run ended, and what was found.
+   */
+  diverged?: Divergence;
+}
+
+export interface Divergence {
+  step: number;
+  reason: string;
 }
 
 /** Runs a model product somewhere other than the Wasm kernel (a WebGpuMatmul in practice). */
@@ -64,6 +76,8 @@ export interface RunOptions {
   checkpointEvery?: number;
   /** Aborting ends the run after the current step; the result holds what was done. */
   signal?: AbortSignal;
+  /** End the run once this many steps are done (a partial rerun), config.steps unchanged. */
+  stopAt?: number;
 }
 
 /** What lossAndGrads returns: copies, by PyTorch parameter name. */
@@ -88,9 +102,6 @@ export function optimizerGroups(config: RunConfig, table: ParamSpec[]): Optimize
     lowRankDecay: config.decay === 'lrd' && p.queryKey,
   }));
 }
-
-/** Accuracy at or above which a validation evaluation counts as grokked. */
-export const GROK_ACCURACY = 0.99;
 
 export class Trainer {
   readonly config: RunConfig;
@@ -119,6 +130,7 @@ export class Trainer {
   private usedGpu = false;
   private backendNote = 'wasm: every product on the Wasm matmul';
   private gpuError: string | null = null;
+  private diverged: Divergence | null = null;
 
   private constructor(kernels: KernelExports, config: RunConfig) {
     this.k = kernels;
@@ -444,11 +456,27 @@ export class Trainer {
   async run(onEval?: (row: EvalInfo) => void, options: RunOptions = {}): Promise<RunResult> {
     const started = performance.now();
     const every = options.checkpointEvery ?? 0;
-    while (!this.stopped && this.stepsDone < this.config.steps && !options.signal?.aborted) {
+    const end = Math.min(this.config.steps, options.stopAt ?? Infinity);
+    while (!this.stopped && this.stepsDone < end && !options.signal?.aborted) {
       const info = await this.drive(this.stepWork());
       options.onStep?.(info);
-      if (info.step % this.config.evalEvery === 0) {
+      if (!Number.isFinite(info.loss)) {
+        this.diverge(info.step, `the training loss is ${info.loss}`);
+        break;
+      }
+      const evaluate = info.step % this.config.evalEvery === 0;
+      // Before an evaluation (its spectra need finite weights) and at the end, whose checksum is kept.
+      if ((evaluate || this.stepsDone === this.config.steps) && !this.stateIsFinite()) {
+        this.diverge(info.step, 'a parameter or Adam moment is not finite');
+        break;
+      }
+      if (evaluate) {
         const row = await this.drive(this.evaluateWork());
+        const bad = (['trainLoss', 'valLoss', 'stableRank', 'effectiveRank'] as const).find((f) => !Number.isFinite(row[f]));
+        if (bad) {
+          this.diverge(info.step, `the evaluation's ${bad} is ${row[bad]}`);
+          break;
+        }
         this.history.push(row);
         onEval?.(row);
         this.streak = row.valAcc > GROK_ACCURACY ? this.streak + 1 : 0;
@@ -464,20 +492,47 @@ export class Trainer {
     return this.result();
   }
 
+  /** Whether every parameter and Adam moment is finite. */
+  private stateIsFinite(): boolean {
+    for (const base of [this.ptr.params, this.ptr.m, this.ptr.v]) {
+      const values = this.arena.f32(base, this.floats);
+      for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Ends the run as diverged. NaNs are written in one canonical bit pattern first: WebAssembly
+   * lets engines choose a NaN's bits, and the final checksum must not depend on the engine.
+   */
+  private diverge(step: number, reason: string): void {
+    for (const base of [this.ptr.params, this.ptr.m, this.ptr.v]) {
+      const values = this.arena.f32(base, this.floats), bits = this.arena.i32(base, this.floats);
+      for (let i = 0; i < values.length; i++) if (values[i] !== values[i]) bits[i] = 0x7fc00000;
+    }
+    this.diverged = { step, reason };
+    this.stopped = true;
+  }
+
+  /** Why and where the run diverged, or null. */
+  get divergence(): Divergence | null {
+    return this.diverged && { ...this.diverged };
+  }
+
   /** The run result so far. */
   result(): RunResult {
     const history = this.history.map((r) => ({ ...r }));
-    const grok = history.find((r) => r.valAcc >= GROK_ACCURACY);
-    return {
+    const result: RunResult = {
       config: { ...this.config },
       history,
-      bestValAcc: history.reduce((best, r) => Math.max(best, r.valAcc), 0),
-      grokStep: grok ? grok.step : null,
+      ...summarizeHistory(history),
       steps: this.stepsDone,
       checksum: this.checksum(),
       wallMs: this.elapsedMs,
       backend: this.usedGpu ? 'webgpu' : 'wasm',
     };
+    if (this.diverged) result.diverged = { ...this.diverged };
+    return result;
   }
 
   /** Everything needed to continue this run exactly: parameters, Adam moments, PRNG and data order, loop state. */
@@ -493,28 +548,13 @@ export class Trainer {
       stopped: this.stopped, elapsedMs: this.elapsedMs + extraElapsedMs, history: this.history, checksum: this.checksum(),
       usedGpu: this.usedGpu,
     };
-    return encodeSafetensors(tensors, {
-      format: CHECKPOINT_FORMAT, config: JSON.stringify(this.config), state: JSON.stringify(state),
-    });
+    if (this.diverged) state.diverged = this.diverged;
+    return encodeCheckpoint(this.config, state, tensors);
   }
 
   /** Continues a run from saveCheckpoint's bytes; a corrupt or mismatched file gets a CheckpointError. */
   static async fromCheckpoint(bytes: Uint8Array, wasm: WasmSource): Promise<Trainer> {
-    let decoded: ReturnType<typeof decodeSafetensors>;
-    try {
-      decoded = decodeSafetensors(bytes);
-    } catch (e) {
-      throw new CheckpointError(`not a readable checkpoint: ${(e as Error).message}`);
-    }
-    const { tensors, metadata } = decoded;
-    if (metadata.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`not a grokwasm checkpoint (format ${JSON.stringify(metadata.format ?? null)}, expected ${CHECKPOINT_FORMAT})`);
-    let config: RunConfig, state: CheckpointState;
-    try {
-      config = resolveConfig(JSON.parse(metadata.config));
-      state = JSON.parse(metadata.state);
-    } catch (e) {
-      throw new CheckpointError(`its config or state is invalid: ${(e as Error).message}`);
-    }
+    const { config, state, tensors } = decodeCheckpoint(bytes);
     const trainer = new Trainer(await loadKernels(wasm), config);
     trainer.restore(tensors, state);
     return trainer;
@@ -541,44 +581,24 @@ export class Trainer {
       throw new CheckpointError("'order' is not a permutation of this config's training pairs");
     }
     this.data.epochIds().set(order);
-    const int = (v: unknown, max: number) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;
-    if (!int(state.stepsDone, this.config.steps) || !int(state.adamStep, Number.MAX_SAFE_INTEGER) ||
-      !int(state.epochCursor, this.data.trainCount) || !int(state.streak, 2) || !Array.isArray(state.history)) {
-      throw new CheckpointError('its loop state is invalid');
+    if (state.stepsDone > this.config.steps || state.epochCursor > this.data.trainCount || state.streak > 2) {
+      throw new CheckpointError(`its loop state is outside this config (step ${state.stepsDone} of ${this.config.steps}, ` +
+        `epoch position ${state.epochCursor} of ${this.data.trainCount}, streak ${state.streak})`);
     }
     this.stepsDone = state.stepsDone;
     this.adamStep = state.adamStep;
     this.epochCursor = state.epochCursor;
     this.streak = state.streak;
-    this.stopped = Boolean(state.stopped);
-    this.elapsedMs = Number(state.elapsedMs) || 0;
+    this.stopped = state.stopped;
+    this.elapsedMs = state.elapsedMs;
     this.history = state.history;
-    this.usedGpu = state.usedGpu === true;
+    this.usedGpu = state.usedGpu;
+    this.diverged = state.diverged ?? null;
     if (this.checksum() !== state.checksum) {
       throw new CheckpointError(`its contents do not match its checksum (${this.checksum()} != ${state.checksum}): the file is corrupt`);
     }
   }
 }
 
-/** Loop state stored beside the tensors of a checkpoint. */
-interface CheckpointState {
-  stepsDone: number;
-  adamStep: number;
-  epochCursor: number;
-  streak: number;
-  stopped: boolean;
-  elapsedMs: number;
-  history: EvalInfo[];
-  checksum: string;
-  /** Whether any product so far ran on a GPU (absent in checkpoints from before the WebGPU path). */
-  usedGpu?: boolean;
-}
-
-export const CHECKPOINT_FORMAT = 'grokwasm-checkpoint-1';
-
-export class CheckpointError extends Error {
-  constructor(message: string) {
-    super(`checkpoint: ${message}`);
-    this.name = 'CheckpointError';
-  }
-}
+export { CHECKPOINT_FORMAT, CheckpointError } from './format/checkpoint.js';
+export { GROK_ACCURACY } from './format/run_result.js';

@@ -1,79 +1,171 @@
-// Seed checks: rerun a result's config and compare, evaluation by evaluation, every metric and
-// the checksum of the parameters and optimiser state. A deterministic trainer reproduces them
-// to the bit, so any difference is real.
-import { z } from 'zod';
-import { resolveConfig, type RunConfig } from './config.js';
+// Seed checks: rerun a result's config and compare every field the rerun determines. A
+// deterministic trainer reproduces each to the bit, so any difference is real. What a file
+// claims is checked for consistency first (format/run_result.ts), so that no rerun starts on a
+// result that contradicts itself, and a partial rerun still checks everything its steps decide.
+import { parseCells } from './format/cells.js';
+import { ARMS, ATTENTION_HEAD, SPECTRUM_PARAMETER, parseMechanism, type ArmAnalysis } from './format/mechanism.js';
+import { FormatError, parseJson } from './format/problem.js';
+import { MACHINE_FIELDS, parseRunResult, resultProblem, summarizeHistory } from './format/run_result.js';
+import type { RunConfig } from './config.js';
 import type { EvalInfo, RunResult, Trainer } from './trainer.js';
 
-const FIELDS = ['trainLoss', 'trainAcc', 'valLoss', 'valAcc', 'stableRank', 'effectiveRank', 'checksum'] as const;
+const ROW_FIELDS = ['step', 'trainLoss', 'trainAcc', 'valLoss', 'valAcc', 'stableRank', 'effectiveRank', 'checksum'] as const;
 
-const resultSchema = z.object({
-  config: z.record(z.string(), z.unknown()),
-  history: z.array(z.object({
-    step: z.number().int().nonnegative(),
-    trainLoss: z.number(), trainAcc: z.number(), valLoss: z.number(), valAcc: z.number(),
-    stableRank: z.number(), effectiveRank: z.number(), checksum: z.string(),
-  })),
-  steps: z.number().int().nonnegative(),
-  checksum: z.string(),
-});
-
-/** Parses a run result (e.g. JSON written by `grokwasm run --out`) far enough to verify it. */
-export function parseResult(value: unknown): RunResult {
-  const parsed = resultSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`not a run result: ${issue.path.join('.') || 'top level'}: ${issue.message}`);
-  }
-  return { ...(value as RunResult), config: resolveConfig(parsed.data.config as Partial<RunConfig>) };
+/** One run to check: a result, and for a mechanism arm the spectrum and attention it claims. */
+export interface VerifyTarget {
+  label: string;
+  result: RunResult;
+  analysis?: ArmAnalysis;
 }
 
 export interface VerifyRow {
-  step: number;
-  /** Fields that differ, each as `name expected -> actual`; empty when the row matches. */
+  /** The step of the evaluation, or 'final' for the fields of the whole run. */
+  step: number | 'final';
+  /** Fields that differ, each as `name claimed -> rerun`; empty when the row matches. */
   differences: string[];
+}
+
+export interface VerifyPlan {
+  /** Steps the rerun takes at most. */
+  steps: number;
+  /** Whether the rerun reaches the result's end, so that every field is compared. */
+  full: boolean;
 }
 
 export interface VerifyReport {
   ok: boolean;
   rows: VerifyRow[];
-  /** Whether the final step count and checksum were compared (only for a rerun to the end). */
-  finalChecked: boolean;
-  finalDifferences: string[];
+  plan: VerifyPlan;
+  /** Whether the check ended at its first mismatch, leaving the rest unchecked. */
+  cutShort: boolean;
+  /** What a partial check left unchecked, in words; empty for a full check. */
+  notChecked: string[];
 }
 
-/** Reruns result.config (up to step `upTo` when given) and compares every evaluation. */
-export async function verifyResult(result: RunResult, createTrainer: (config: RunConfig) => Promise<Trainer>,
-  upTo?: number, onRow?: (row: VerifyRow) => void): Promise<VerifyReport> {
-  const full = upTo === undefined || upTo >= result.config.steps;
-  const config = full ? result.config : { ...result.config, steps: upTo };
-  const expected = new Map(result.history.map((r) => [r.step, r]));
+/**
+ * How far a check of `result` reruns: to its end, or to `upTo` steps. Throws a FormatError,
+ * naming the field, when the result contradicts itself.
+ */
+export function planVerify(result: RunResult, where: string, upTo?: number): VerifyPlan {
+  const partial = upTo !== undefined && upTo < result.steps;
+  const problem = resultProblem(result, upTo !== undefined && upTo <= result.steps);
+  if (problem) throw new FormatError(`${where}: ${problem}`);
+  if (partial) return { steps: upTo, full: false };
+  // One step past a claimed early stop: a rerun that does not stop there shows it.
+  const ended = result.diverged !== undefined || result.steps === result.config.steps;
+  return { steps: ended ? result.steps : result.steps + 1, full: true };
+}
+
+/** Fields a rerun cannot determine, said once in every report. */
+export const IGNORED_NOTE = `not compared: ${MACHINE_FIELDS.join(' and ')} (they describe the machine that ran, not the result)`;
+
+function compareRow(claimed: EvalInfo | undefined, rerun: EvalInfo | undefined): string[] {
+  if (!claimed) return [`the rerun evaluated step ${rerun!.step}, which the result does not have`];
+  if (!rerun) return [`the result has an evaluation at step ${claimed.step}, which the rerun did not make`];
+  return ROW_FIELDS.filter((f) => claimed[f] !== rerun[f]).map((f) => `${f} ${claimed[f]} -> ${rerun[f]}`);
+}
+
+function compareArrays(name: string, claimed: number[] | null, rerun: number[] | null): string[] {
+  if (claimed === null || rerun === null) return claimed === rerun ? [] : [`${name} ${claimed === null ? 'null' : 'values'} -> ${rerun === null ? 'null (the run diverged)' : 'values'}`];
+  if (claimed.length !== rerun.length) return [`${name} has ${claimed.length} values -> ${rerun.length}`];
+  const i = claimed.findIndex((v, j) => v !== rerun[j]);
+  return i < 0 ? [] : [`${name}[${i}] ${claimed[i]} -> ${rerun[i]}`];
+}
+
+/** The whole-run fields of a full check: steps, checksum, summaries, divergence, analysis. */
+function compareFinal(target: VerifyTarget, rerun: RunResult, trainer: Trainer): string[] {
+  const claimed = target.result;
+  const out: string[] = [];
+  const same = (name: string, a: unknown, b: unknown) => { if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`${name} ${JSON.stringify(a)} -> ${JSON.stringify(b)}`); };
+  same('steps', claimed.steps, rerun.steps);
+  same('checksum', claimed.checksum, rerun.checksum);
+  same('bestValAcc', claimed.bestValAcc, rerun.bestValAcc);
+  same('grokStep', claimed.grokStep, rerun.grokStep);
+  same('diverged', claimed.diverged ?? null, rerun.diverged ?? null);
+  if (target.analysis) {
+    const fresh = analyse(trainer);
+    out.push(...compareArrays('spectrum', target.analysis.spectrum, fresh.spectrum));
+    out.push(...compareArrays('attention', target.analysis.attention?.flat() ?? null, fresh.attention?.flat() ?? null));
+  }
+  return out;
+}
+
+/** The spectrum and attention a mechanism arm reports; null for a run that diverged. */
+export function analyse(trainer: Trainer): ArmAnalysis {
+  if (trainer.divergence) return { spectrum: null, attention: null };
+  return { spectrum: Array.from(trainer.spectrum(SPECTRUM_PARAMETER)), attention: trainer.attentionPattern(ATTENTION_HEAD) };
+}
+
+export interface VerifyOptions {
+  /** Check only the first upTo steps. */
+  upTo?: number;
+  /** Go on after a mismatch (default: stop at the first). */
+  all?: boolean;
+  onRow?: (row: VerifyRow) => void;
+  onStep?: (stepsDone: number) => void;
+}
+
+/** Reruns target.result.config and compares every field the rerun determines. */
+export async function verifyResult(target: VerifyTarget, createTrainer: (config: RunConfig) => Promise<Trainer>,
+  options: VerifyOptions = {}): Promise<VerifyReport> {
+  const claimed = target.result;
+  const plan = planVerify(claimed, target.label, options.upTo);
+  const expected = claimed.history.filter((r) => plan.full || r.step < plan.steps);
   const rows: VerifyRow[] = [];
-  const trainer = await createTrainer(config);
-  const rerun = await trainer.run((actual: EvalInfo) => {
-    const want = expected.get(actual.step);
-    const differences = want
-      ? FIELDS.filter((f) => want[f] !== actual[f]).map((f) => `${f} ${want[f]} -> ${actual[f]}`)
-      : ['evaluation not in the result'];
-    const row = { step: actual.step, differences };
+  const abort = new AbortController();
+  const report = (row: VerifyRow) => {
     rows.push(row);
-    onRow?.(row);
-  });
-  // Rows the result has but the rerun never reached (within the checked range).
-  for (const r of result.history) {
-    if (r.step < config.steps && !rows.some((row) => row.step === r.step)) {
-      const row = { step: r.step, differences: ['evaluation missing from the rerun'] };
-      rows.push(row);
-      onRow?.(row);
+    options.onRow?.(row);
+    if (row.differences.length && !options.all) abort.abort();
+  };
+  const trainer = await createTrainer(claimed.config);
+  let seen = 0;
+  const rerun = await trainer.run((actual) => {
+    report({ step: actual.step, differences: compareRow(expected[seen++], actual) });
+  }, { stopAt: plan.steps, signal: abort.signal, onStep: (s) => options.onStep?.(s.step + 1) });
+  const cutShort = abort.signal.aborted;
+  if (!cutShort) {
+    for (; seen < expected.length; seen++) report({ step: expected[seen].step, differences: compareRow(expected[seen], undefined) });
+  }
+  if (!abort.signal.aborted) {
+    if (plan.full) {
+      report({ step: 'final', differences: compareFinal(target, rerun, trainer) });
+    } else {
+      // A partial rerun decides whether the run diverged or first reached 0.99 before its end.
+      const differences: string[] = [];
+      const grokBefore = (g: number | null) => (g !== null && g < plan.steps ? g : null);
+      const rerunGrok = summarizeHistory(rerun.history).grokStep;
+      if (grokBefore(claimed.grokStep) !== grokBefore(rerunGrok)) differences.push(`grokStep ${claimed.grokStep} -> ${rerunGrok ?? 'none'} within the first ${plan.steps} steps`);
+      if (rerun.diverged) differences.push(`diverged ${JSON.stringify(claimed.diverged ?? null)} -> ${JSON.stringify(rerun.diverged)}`);
+      report({ step: 'final', differences });
     }
   }
-  const finalDifferences: string[] = [];
-  if (full) {
-    if (rerun.steps !== result.steps) finalDifferences.push(`steps ${result.steps} -> ${rerun.steps}`);
-    if (rerun.checksum !== result.checksum) finalDifferences.push(`checksum ${result.checksum} -> ${rerun.checksum}`);
+  const notChecked = plan.full ? [] : [
+    `${claimed.history.length - expected.length} evaluations after step ${plan.steps - 1}`,
+    'steps', 'checksum', 'bestValAcc', `grokStep and diverged after step ${plan.steps - 1}`,
+    ...(target.analysis ? ['spectrum', 'attention'] : []),
+  ];
+  return { ok: !cutShort && rows.every((r) => r.differences.length === 0), rows, plan, cutShort, notChecked };
+}
+
+/**
+ * The runs a file holds: a run result, a mechanism.json (both arms, with their analysis) or a
+ * cells.jsonl (every cell). Throws a FormatError naming the file, line and field.
+ */
+export function verifyTargets(text: string, file: string): VerifyTarget[] {
+  if (file.endsWith('.jsonl')) {
+    const { records, torn } = parseCells(text, file);
+    if (torn) throw new FormatError(`${file}: line ${records.length + 1}: torn (a cell cut off when its sweep was killed); rerun that sweep to finish it`);
+    if (records.length === 0) throw new FormatError(`${file}: no cells to verify`);
+    return records.map((r, i) => {
+      const { arm, frac, rate, seed, ...result } = r;
+      return { label: `${file}: line ${i + 1} (${arm} frac ${frac} rate ${rate} seed ${seed})`, result };
+    });
   }
-  return {
-    ok: rows.every((r) => r.differences.length === 0) && finalDifferences.length === 0,
-    rows, finalChecked: full, finalDifferences,
-  };
+  const value = parseJson(text, file);
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'arms' in value) {
+    const m = parseMechanism(value, file);
+    return ARMS.map((arm) => ({ label: `${file}: arm ${arm}`, result: m.arms[arm], analysis: { spectrum: m.spectra[arm], attention: m.attention[arm] } }));
+  }
+  return [{ label: file, result: parseRunResult(value, file) }];
 }

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CheckpointError, Trainer, createTrainer, kernelModule, decodeSafetensors, encodeSafetensors } from '../src/index.js';
+import { CheckpointError, Trainer, createTrainer, decodeCheckpoint, decodeSafetensors, encodeCheckpoint, encodeSafetensors, kernelModule } from '../src/index.js';
 
 // Small, but long enough to cross epochs (train set 60 pairs, batch 16: 4 batches an epoch)
 // and to stop early on grokking in neither.
@@ -33,25 +33,65 @@ describe('checkpoints', () => {
     expect(resumed.config).toEqual(whole.config);
   });
 
-  it('refuses a corrupt or mismatched checkpoint with a clear error', async () => {
+  it('refuses a damaged, old or mismatched checkpoint with a clear error', async () => {
     const bytes = await interrupted(13);
-    const { tensors, metadata } = decodeSafetensors(bytes);
-    const rebuild = (t = tensors, m = metadata) => encodeSafetensors(Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v])), m);
+    const { config, state, tensors } = decodeCheckpoint(bytes);
+    const { metadata } = decodeSafetensors(bytes);
     const load = (b: Uint8Array) => Trainer.fromCheckpoint(b, kernelModule());
+    const withValue = (name: string, change: (data: Float32Array) => void) => {
+      const data = (tensors[name].data as Float32Array).slice();
+      change(data);
+      return { ...tensors, [name]: { ...tensors[name], data } };
+    };
 
     await expect(load(bytes.subarray(0, 100))).rejects.toThrow(CheckpointError);
-    await expect(load(rebuild(tensors, { ...metadata, format: 'other' }))).rejects.toThrow(/not a grokwasm checkpoint/);
-    const flipped = { ...tensors, 'param.lm_head.weight': { ...tensors['param.lm_head.weight'], data: tensors['param.lm_head.weight'].data.map((x, i) => (i === 3 ? x + 1 : x)) as Float32Array } };
-    await expect(load(rebuild(flipped))).rejects.toThrow(/do not match its checksum/);
+    await expect(load(encodeSafetensors(tensors, { ...metadata, format: 'other' }))).rejects.toThrow(/not a grokwasm checkpoint/);
+    await expect(load(encodeSafetensors(tensors, { ...metadata, format: 'grokwasm-checkpoint-1' }))).rejects.toThrow(/from an older grokwasm/);
+    // Damage under the old digest: a tensor value, the history, the config.
+    await expect(load(encodeSafetensors(withValue('param.lm_head.weight', (d) => { d[3] += 1; }), metadata))).rejects.toThrow(/do not match its digest/);
+    const history = structuredClone(state.history);
+    history[1].valAcc = 1;
+    await expect(load(encodeSafetensors(tensors, { ...metadata, state: JSON.stringify({ ...state, history }) }))).rejects.toThrow(/do not match its digest/);
+    await expect(load(encodeSafetensors(tensors, { ...metadata, config: JSON.stringify({ ...config, lr: 0.002 }) }))).rejects.toThrow(/do not match its digest/);
+
+    // Files whose digest is right but whose contents do not fit together.
+    const sign = (c: object = config, s: object = state, t = tensors) => encodeCheckpoint(c as never, s as never, t);
+    await expect(load(sign(config, state, withValue('param.lm_head.weight', (d) => { d[3] += 1; })))).rejects.toThrow(/do not match its checksum/);
     const { 'adam.v.norm_final.g': _, ...missing } = tensors;
-    await expect(load(rebuild(missing))).rejects.toThrow(/'adam.v.norm_final.g' is missing/);
-    const config = JSON.parse(metadata.config);
-    await expect(load(rebuild(tensors, { ...metadata, config: JSON.stringify({ ...config, dim: 15 }) }))).rejects.toThrow(/expected F32 \[1,3,15\]/);
-    await expect(load(rebuild(tensors, { ...metadata, config: JSON.stringify({ ...config, p: 1 }) }))).rejects.toThrow(/p must be an integer/);
+    await expect(load(sign(config, state, missing))).rejects.toThrow(/'adam.v.norm_final.g' is missing/);
+    await expect(load(sign({ ...config, dim: 15 }))).rejects.toThrow(/expected F32 \[1,3,15\]/);
+    await expect(load(sign({ ...config, p: 1 }))).rejects.toThrow(/its config is invalid: p: p must be an integer/);
+    const { seed: __, ...noSeed } = config;
+    await expect(load(sign(noSeed))).rejects.toThrow(/its config is invalid: seed: missing/);
     const order = tensors.order.data as Int32Array;
     const shuffled = { ...tensors, order: { ...tensors.order, data: order.map((x, i) => (i === 0 ? order[1] : x)) as Int32Array } };
-    await expect(load(rebuild(shuffled))).rejects.toThrow(/not a permutation/);
+    await expect(load(sign(config, state, shuffled))).rejects.toThrow(/not a permutation/);
+    await expect(load(sign(config, { ...state, stepsDone: 61 }))).rejects.toThrow(/loop state is outside this config/);
+    await expect(load(sign(config, { ...state, streak: 'x' }))).rejects.toThrow(/its state is invalid: streak/);
+    await expect(load(sign(config, { ...state, history: [{ step: 0 }] }))).rejects.toThrow(/its state is invalid: history\[0\].trainLoss/);
   });
+
+  it('refuses every single-bit flip in the header and metadata, and in a sample of the tensor data', async () => {
+    const bytes = await interrupted(13);
+    const headerEnd = 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+    const accepted: number[] = [];
+    const copy = bytes.slice();
+    const tryBit = (bit: number) => {
+      copy[bit >> 3] ^= 1 << (bit & 7);
+      try {
+        decodeCheckpoint(copy);
+        accepted.push(bit);
+      } catch (e) {
+        if (!(e instanceof CheckpointError)) throw e;
+      }
+      copy[bit >> 3] ^= 1 << (bit & 7);
+    };
+    let tried = 0;
+    for (let bit = 0; bit < headerEnd * 8; bit++, tried++) tryBit(bit);
+    for (let bit = headerEnd * 8; bit < bytes.length * 8; bit += 61, tried++) tryBit(bit);
+    expect(tried).toBeGreaterThan(20_000);
+    expect(accepted).toEqual([]);
+  }, 120_000);
 
   it('the CLI resumes a killed run to the same checksum', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'grokwasm-ck-'));

@@ -85,7 +85,7 @@ describe('sweep', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     const v = cli('verify', join(dir, 'cells.jsonl'), '--steps', '12', '--quiet');
     expect(v.status).toBe(0);
-    expect(v.stdout).toContain('verified: 32 evaluations match in 16 runs');
+    expect(v.stdout).toContain('verified: 32 evaluations and the final fields match in 16 runs');
   });
 
   it('refuses to mix a different sweep into the same directory', () => {
@@ -141,7 +141,7 @@ describe('sharding and summaries', () => {
       { ...base, arm: 'lrd', frac: 0.5, rate: 0.01, seed: 0, bestValAcc: 1, grokStep: 1000 },
       { ...base, arm: 'lrd', frac: 0.5, rate: 0.01, seed: 1, bestValAcc: 0.5, grokStep: null },
     ] as CellRecord[]);
-    expect(cells).toEqual([{ arm: 'lrd', frac: 0.5, rate: 0.01, accMean: 0.75, accSpread: 0.5, grokMean: 1000, grokked: 1, seeds: 2 }]);
+    expect(cells).toEqual([{ arm: 'lrd', frac: 0.5, rate: 0.01, wd: 0.1, diverged: 0, accMean: 0.75, accSpread: 0.5, grokMean: 1000, grokked: 1, seeds: 2 }]);
   });
 });
 
@@ -175,7 +175,7 @@ describe('mechanism and plot', () => {
     // Both arms verify from the mechanism file, and a sweep's cells from cells.jsonl.
     const v = cli('verify', join(dir, 'mechanism.json'));
     expect(v.status).toBe(0);
-    expect(v.stdout).toContain('verified: 6 evaluations match in 2 runs');
+    expect(v.stdout).toContain('verified: 6 evaluations and the final fields match in 2 runs');
   });
 
   it.each([

@@ -18,14 +18,16 @@ describe('grokwasm verify', () => {
   it('confirms an honest result row by row, exit 0', () => {
     const r = cli('verify', file);
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('verified: 5 evaluations match');
-    expect(r.stdout.match(/ ok$/gm)).toHaveLength(5);
+    expect(r.stdout).toContain('verified: 5 evaluations and the final fields match');
+    expect(r.stdout).toContain('not compared: wallMs and backend');
+    expect(r.stdout.match(/ ok$/gm)).toHaveLength(6); // five evaluations and the final fields
   });
 
   it('checks a prefix with --steps', () => {
     const r = cli('verify', file, '--steps', '15');
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('verified: 2 evaluations match');
+    expect(r.stdout).toContain('verified: 2 evaluations and the final fields match');
+    expect(r.stdout).toContain('partial check: the first 15 steps of each run; NOT checked: 3 evaluations after step 14, steps, checksum');
   });
 
   it.each([
@@ -48,7 +50,7 @@ describe('grokwasm verify', () => {
     const gpu = join(dir, 'webgpu.json');
     writeFileSync(gpu, JSON.stringify({ ...result, backend: 'webgpu' }));
     const r = cli('verify', gpu, '--steps', '15');
-    expect(r.stdout.split('\n')[0]).toBe('note: trained with the WebGPU matmul, which is tolerance-equal to Wasm, not bit-equal; ' +
+    expect(r.stdout.split('\n')[1]).toBe('note: trained with the WebGPU matmul, which is tolerance-equal to Wasm, not bit-equal; ' +
       'this Wasm rerun may differ in the last bits even though nothing is wrong (docs/webgpu.md)');
     // The rows are a Wasm run's, relabelled, so they still verify.
     expect(r.status).toBe(0);
@@ -59,6 +61,6 @@ describe('grokwasm verify', () => {
     writeFileSync(bad, '{"config": {}}');
     const r = cli('verify', bad);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^grokwasm: .*bad.json: not a run result: history/);
+    expect(r.stderr).toMatch(/^grokwasm: .*bad.json: config.task: missing; must be one of add, sub/);
   });
 });

@@ -1,0 +1,84 @@
+// cells.jsonl, a sweep's results: one line per finished cell, the cell's run result with its
+// coordinates (arm, frac, rate, seed) on top, each line written in one append so that a kill
+// tears at most the last line. Built, serialised and parsed here for the CLI, the page, verify
+// and merge alike.
+import { z } from 'zod';
+import type { CellRecord, SweepCell } from '../experiments.js';
+import type { RunResult } from '../trainer.js';
+import { FormatError, parseWith } from './problem.js';
+import { runResultShape } from './run_result.js';
+
+export const CELLS_FILE = 'cells.jsonl';
+
+export const cellRecordSchema = z.strictObject({
+  arm: z.enum(['l2', 'lrd']),
+  frac: z.number(),
+  rate: z.number(),
+  seed: z.number().int(),
+  ...runResultShape,
+});
+
+/** The L2 arm of a sweep decays every parameter by 10 x the cell's rate, as the reference does. */
+export function l2WeightDecay(rate: number): number {
+  return 10 * rate;
+}
+
+/** A finished cell's line. */
+export function cellRecord(cell: Pick<SweepCell, 'arm' | 'frac' | 'rate' | 'seed'>, result: RunResult): CellRecord {
+  return { arm: cell.arm, frac: cell.frac, rate: cell.rate, seed: cell.seed, ...result };
+}
+
+/** One line of cells.jsonl, newline included. */
+export function cellLine(record: CellRecord): string {
+  return `${JSON.stringify(record)}\n`;
+}
+
+/** Where a cell's labels contradict its config, as `field: why`, or null. */
+export function cellLabelProblem(r: CellRecord): string | null {
+  const c = r.config;
+  if (r.arm !== c.decay) return `arm: '${r.arm}', but config.decay is '${c.decay}'`;
+  if (r.frac !== c.frac) return `frac: ${r.frac}, but config.frac is ${c.frac}`;
+  if (r.seed !== c.seed) return `seed: ${r.seed}, but config.seed is ${c.seed}`;
+  if (r.arm === 'lrd' && r.rate !== c.rate) return `rate: ${r.rate}, but config.rate is ${c.rate}`;
+  if (r.arm === 'l2' && l2WeightDecay(r.rate) !== c.wd) return `rate: ${r.rate}, but the L2 arm's config.wd ${c.wd} is not 10 x rate`;
+  return null;
+}
+
+export interface ParsedCells {
+  records: CellRecord[];
+  /** Byte length of the intact lines: a torn last line (a kill mid-append) starts here. */
+  intactBytes: number;
+  /** Whether the last line is torn: no newline and not a record. It is left out of records. */
+  torn: boolean;
+}
+
+/**
+ * Every line of a cells.jsonl, each checked against the schema and its labels; a torn last line
+ * is reported, not parsed. Errors name the file and line.
+ */
+export function parseCells(text: string, file: string): ParsedCells {
+  const records: CellRecord[] = [];
+  const lines = text.split('\n');
+  let offset = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const isLast = i === lines.length - 1;
+    if (isLast && line === '') break;
+    const where = `${file}: line ${i + 1}`;
+    if (line.trim() === '') throw new FormatError(`${where}: empty line; every line must be a cell record`);
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      // Only an unterminated last line can be a write cut short; anything else is damage.
+      if (isLast) return { records, intactBytes: offset, torn: true };
+      throw new FormatError(`${where}: not JSON; the file is damaged`);
+    }
+    const record = parseWith(cellRecordSchema, value, where) as CellRecord;
+    const problem = cellLabelProblem(record);
+    if (problem) throw new FormatError(`${where}: ${problem}`);
+    records.push(record);
+    offset += new TextEncoder().encode(line).length + 1;
+  }
+  return { records, intactBytes: offset, torn: false };
+}

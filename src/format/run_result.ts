@@ -1,0 +1,105 @@
+// The run result (`grokwasm run --out`, each arm of mechanism.json, each line of cells.jsonl):
+// its schema, the rules its fields keep among themselves, and the summary fields derived from
+// its history. The trainer builds results with summarizeHistory; verify and every reader check
+// them with parseRunResult and resultProblem.
+import { z } from 'zod';
+import { storedConfigSchema } from '../config.js';
+import { BACKENDS } from '../matmul_call.js';
+import type { EvalInfo, RunResult } from '../trainer.js';
+import { parseWith } from './problem.js';
+
+/** Accuracy at or above which a validation evaluation counts as grokked. */
+export const GROK_ACCURACY = 0.99;
+/** The reference stops a run after this many consecutive evaluations above GROK_ACCURACY. */
+export const EARLY_STOP_STREAK = 2;
+
+const checksum = z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lowercase hex digits');
+const finite = z.number();
+const fraction = z.number().min(0).max(1);
+
+export const evalRowSchema = z.strictObject({
+  step: z.number().int().nonnegative(),
+  trainLoss: finite, trainAcc: fraction, valLoss: finite, valAcc: fraction,
+  stableRank: z.number().nonnegative(), effectiveRank: z.number().nonnegative(),
+  checksum,
+});
+
+export const divergedSchema = z.strictObject({ step: z.number().int().nonnegative(), reason: z.string().min(1) });
+
+/** Every field of a run result; `wallMs` and `backend` describe the machine, not the result. */
+export const runResultShape = {
+  config: storedConfigSchema,
+  history: z.array(evalRowSchema),
+  bestValAcc: fraction,
+  grokStep: z.number().int().nonnegative().nullable(),
+  steps: z.number().int().positive(),
+  checksum,
+  wallMs: z.number().nonnegative(),
+  backend: z.enum(BACKENDS).optional(),
+  diverged: divergedSchema.optional(),
+};
+export const runResultSchema = z.strictObject(runResultShape);
+
+/** Fields a rerun cannot reproduce; verify ignores them and says so. */
+export const MACHINE_FIELDS = ['wallMs', 'backend'] as const;
+
+/** bestValAcc and grokStep, as every result derives them from its history. */
+export function summarizeHistory(history: readonly EvalInfo[]): { bestValAcc: number; grokStep: number | null } {
+  const grok = history.find((r) => r.valAcc >= GROK_ACCURACY);
+  return { bestValAcc: history.reduce((best, r) => Math.max(best, r.valAcc), 0), grokStep: grok ? grok.step : null };
+}
+
+/** Index of the evaluation after which the run stops early, or -1 if none does. */
+export function earlyStopIndex(history: readonly EvalInfo[]): number {
+  let streak = 0;
+  for (let i = 0; i < history.length; i++) {
+    streak = history[i].valAcc > GROK_ACCURACY ? streak + 1 : 0;
+    if (streak >= EARLY_STOP_STREAK) return i;
+  }
+  return -1;
+}
+
+/**
+ * The first rule a result breaks, as `field: why`, or null. A result whose steps fall short of
+ * its config without an early stop or a divergence is a run stopped by hand; `stoppedByHand`
+ * accepts that (verify does, for a check of those steps only).
+ */
+export function resultProblem(r: RunResult, stoppedByHand = false): string | null {
+  const { config: c, history: h } = r;
+  if (r.steps > c.steps) return `steps: ${r.steps} is more than config.steps ${c.steps}`;
+  if (r.diverged && r.diverged.step !== r.steps - 1) {
+    return `diverged.step: ${r.diverged.step}, but a diverged run ends at that step (steps ${r.steps} means step ${r.steps - 1})`;
+  }
+  // Evaluations follow every step index divisible by evalEvery, except the one a divergence ended.
+  const last = r.steps - 1;
+  const skipped = r.diverged && r.diverged.step % c.evalEvery === 0 ? 1 : 0;
+  const rows = Math.floor(last / c.evalEvery) + 1 - skipped;
+  for (let i = 0; i < Math.min(h.length, rows); i++) {
+    if (h[i].step !== i * c.evalEvery) {
+      return `history[${i}].step: ${h[i].step}, but evaluations follow steps 0, ${c.evalEvery}, ${2 * c.evalEvery}, ... (evalEvery ${c.evalEvery}): expected ${i * c.evalEvery}`;
+    }
+  }
+  if (h.length > rows) {
+    return `history[${rows}]: an extra row (step ${h[rows].step}); ${r.steps} steps evaluated every ${c.evalEvery} give ${rows} rows` +
+      `${rows ? `, the last at step ${(rows - 1) * c.evalEvery}` : ''}`;
+  }
+  if (h.length < rows) return `history: ${h.length} rows, but ${r.steps} steps evaluated every ${c.evalEvery} give ${rows}`;
+  const stop = earlyStopIndex(h);
+  if (stop >= 0 && stop !== h.length - 1) {
+    return `history[${stop + 1}]: the run goes on after ${EARLY_STOP_STREAK} evaluations above ${GROK_ACCURACY} (step ${h[stop].step}), where it stops`;
+  }
+  if (stop >= 0 && r.steps !== h[stop].step + 1) return `steps: ${r.steps}, but the run stops early after step ${h[stop].step}`;
+  if (stop < 0 && !r.diverged && r.steps !== c.steps && !stoppedByHand) {
+    return `steps: ${r.steps} is below config.steps ${c.steps}, but the history shows neither an early stop nor a divergence` +
+      ` (a run stopped by hand can be checked up to its last step with --steps ${r.steps})`;
+  }
+  const derived = summarizeHistory(h);
+  if (r.bestValAcc !== derived.bestValAcc) return `bestValAcc: ${r.bestValAcc}, but the history's best valAcc is ${derived.bestValAcc}`;
+  if (r.grokStep !== derived.grokStep) return `grokStep: ${r.grokStep}, but the history first reaches ${GROK_ACCURACY} at ${derived.grokStep ?? 'no step'}`;
+  return null;
+}
+
+/** A run result from parsed JSON, its shape checked (not its consistency: see resultProblem). */
+export function parseRunResult(value: unknown, where: string): RunResult {
+  return parseWith(runResultSchema, value, where) as RunResult;
+}
