@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { CheckpointError, ConfigError, FormatError, SafetensorsError } from '../src/core.js';
 import { FileError } from '../src/node_files.js';
+import { LockError } from '../src/node_lock.js';
 import { SweepError } from '../src/node_sweep.js';
 import { UsageError } from './input.js';
 import { registerRun } from './run.js';
@@ -33,7 +34,7 @@ try {
   }
   if (e instanceof ConfigError) fail(`--${e.message}`);
   if (e instanceof UsageError || e instanceof CheckpointError || e instanceof SafetensorsError || e instanceof SweepError ||
-    e instanceof FileError || e instanceof FormatError) fail(e.message);
+    e instanceof FileError || e instanceof FormatError || e instanceof LockError) fail(e.message);
   // Anything else is a bug of ours: still one line, the stack only when asked for.
   if (process.env.GROKWASM_DEBUG) throw e;
   process.stderr.write(`grokwasm: internal error: ${(e as Error).message ?? String(e)} (GROKWASM_DEBUG=1 shows where)\n`);

@@ -122,9 +122,10 @@ export function resolveConfig(partial: Partial<RunConfig> = {}): RunConfig {
   const parsed = schema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const field = String(issue.path[0] ?? issue.code);
+    const unknown = (issue as { keys?: string[] }).keys?.[0];
+    const field = String(issue.path[0] ?? unknown ?? issue.code);
     const spec = FIELDS[field as keyof RunConfig];
-    if (!spec) throw new ConfigError(field, `unknown config field '${(issue as { keys?: string[] }).keys?.[0] ?? field}'`);
+    if (!spec) throw new ConfigError(field, `unknown config field '${field}'`);
     const got = (merged as Record<string, unknown>)[field];
     throw new ConfigError(field, `${field} must be ${describeRange(spec)} (got ${JSON.stringify(got)})`);
   }

@@ -53,8 +53,8 @@ export function poolSize(asked: number | undefined, jobs: number, config: RunCon
     warn(`--workers: using ${fit} workers, not ${size}: ${fit} fit in half of this machine's ${(totalmem() / 2 ** 30).toFixed(0)} GiB (${mib})`);
     size = fit;
   }
-  if (asked !== undefined && size > cores) {
-    warn(`--workers ${asked} is more than this machine's ${cores} cores: cells will not finish sooner, and each worker holds its own model (${mib})`);
+  if (asked !== undefined && asked > cores) {
+    warn(`--workers ${asked} is more than this machine's ${cores} cores: cells will not finish sooner, and each worker holds its own model (${mib}); using ${size}`);
   }
   return size;
 }

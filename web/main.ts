@@ -5,8 +5,9 @@ import * as Comlink from 'comlink';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import {
-  BACKENDS, ConfigError, FIELDS, PRESET, PRESETS, checkFieldValue, describeRange, historyCsv, mechanismConfigs, mechanismSpec,
-  parseBackend, resolveConfig, trainingSpec, type Arm, type Backend, type EvalInfo, type PresetName, type RunConfig, type RunResult,
+  BACKENDS, ConfigError, FIELDS, FormatError, PRESET, PRESETS, checkFieldValue, describeRange, historyCsv, mechanismConfigs, mechanismData,
+  mechanismFile, mechanismSpec, parseBackend, parseJson, parseMechanism, parseRunResult, resolveConfig, trainingSpec,
+  type Arm, type ArmAnalysis, type Backend, type EvalInfo, type PresetName, type RunConfig, type RunResult,
 } from '../src/core.js';
 import { gridFromForm, runSweepInPage, stopSweep } from './sweep.js';
 import type { WorkerApi } from './worker.js';
@@ -203,7 +204,7 @@ interface ArmRun {
   /** The latest result: final when finished, else the state at the last pause or stop. */
   last?: RunResult;
   finished: boolean;
-  analysis?: { spectrum: number[]; attention: number[][] };
+  analysis?: ArmAnalysis;
   /** Where its products run (null on plain Wasm), updated if the GPU fails. */
   backendLine?: string | null;
 }
@@ -349,11 +350,7 @@ async function finish(): Promise<void> {
   showChecksums();
   showDownloads(done);
   if (done.length && done.every((r) => r.analysis)) {
-    await draw(mechanismSpec({
-      histories: histories(),
-      spectra: Object.fromEntries(done.map((r) => [r.arm, r.analysis!.spectrum])),
-      attention: Object.fromEntries(done.map((r) => [r.arm, r.analysis!.attention])),
-    }));
+    await draw(mechanismSpec(mechanismData(Object.fromEntries(done.map((r) => [r.arm, { result: r.last!, ...r.analysis! }])))));
   }
   (window as unknown as { grokwasmResults: unknown }).grokwasmResults = Object.fromEntries(done.map((r) => [r.arm, r.last]));
   if (!failed) {
@@ -387,10 +384,15 @@ function showDownloads(done: ArmRun[]): void {
   const box = $('downloads');
   box.replaceChildren();
   if (!done.length) return;
-  const json = runs.length === 1
-    ? JSON.stringify(done[0].last, null, 2)
-    : JSON.stringify({ arms: Object.fromEntries(done.map((r) => [r.arm, r.last])), spectra: Object.fromEntries(done.map((r) => [r.arm, r.analysis?.spectrum])), attention: Object.fromEntries(done.map((r) => [r.arm, r.analysis?.attention])) });
-  box.append(download(runs.length === 1 ? 'result.json' : 'mechanism.json', json, 'application/json'));
+  // Both arms finished: one mechanism.json; otherwise each arm's run result on its own.
+  const both = runs.length > 1 && done.length === 2;
+  if (both) {
+    const arm = (r: ArmRun) => ({ result: r.last!, spectrum: r.analysis?.spectrum ?? null, attention: r.analysis?.attention ?? null });
+    const [l2, lrd] = (['l2', 'lrd'] as Arm[]).map((a) => arm(done.find((r) => r.arm === a)!));
+    box.append(download('mechanism.json', JSON.stringify(mechanismFile({ l2, lrd })), 'application/json'));
+  } else {
+    for (const r of done) box.append(download(runs.length === 1 ? 'result.json' : `${r.arm}.json`, JSON.stringify(r.last, null, 2), 'application/json'));
+  }
   box.append(download('history.csv', historyCsv(done.map((r) => ({ label: { arm: r.arm }, history: r.history }))), 'text/csv'));
   const png = document.createElement('a');
   png.textContent = 'figure.png';
@@ -475,13 +477,19 @@ $<HTMLInputElement>('load').addEventListener('change', async (e) => {
   if (!file) return;
   if (file.name.endsWith('.safetensors')) return continueCheckpoint(file.name, new Uint8Array(await file.arrayBuffer()));
   try {
-    const data = JSON.parse(await file.text());
-    if (data.arms) await draw(mechanismSpec({ histories: Object.fromEntries(Object.entries(data.arms).map(([a, r]) => [a, (r as RunResult).history])), spectra: data.spectra ?? {}, attention: data.attention ?? {} }));
-    else if (Array.isArray(data.history)) await draw(trainingSpec({ [data.config?.decay ?? 'lrd']: data.history }));
-    else throw new Error('neither a run result nor a mechanism.json');
+    // The same parsers as the CLI: a file of the wrong shape is refused in one line naming the field.
+    const data = parseJson(await file.text(), file.name);
+    if (data !== null && typeof data === 'object' && 'arms' in data) {
+      const m = parseMechanism(data, file.name);
+      await draw(mechanismSpec(mechanismData({ l2: { result: m.arms.l2, spectrum: m.spectra.l2, attention: m.attention.l2 }, lrd: { result: m.arms.lrd, spectrum: m.spectra.lrd, attention: m.attention.lrd } })));
+    } else {
+      const r = parseRunResult(data, file.name);
+      await draw(trainingSpec({ [r.config.decay]: r.history }));
+    }
     say(`Showing ${file.name}.`);
   } catch (err) {
-    say(`Cannot show ${file.name}: ${(err as Error).message}`, true);
+    if (!(err instanceof FormatError)) throw err;
+    say(`Cannot show ${err.message}`, true);
   }
 });
 

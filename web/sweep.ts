@@ -3,7 +3,7 @@
 import * as Comlink from 'comlink';
 import type { TopLevelSpec } from 'vega-lite';
 import {
-  ConfigError, canonicalOrder, parseArms, parseList, phaseSpec, summarize, summaryCsv, sweepCells,
+  ConfigError, canonicalOrder, cellLine, cellRecord, parseArms, parseList, phaseSpec, summarize, summaryCsv, sweepCells,
   type Arm, type Backend, type CellRecord, type RunConfig,
 } from '../src/core.js';
 import type { WorkerApi } from './worker.js';
@@ -60,7 +60,7 @@ export async function runSweepInPage(base: RunConfig, grid: Grid, backend: Backe
           if (line && !backendLines.has(line)) { backendLines.add(line); ui.backend([...backendLines]); }
         }
         if (!finished) break;
-        records.push({ arm: cell.arm, frac: cell.frac, rate: cell.rate, seed: cell.seed, ...result });
+        records.push(cellRecord(cell, result));
         ui.progress(records.length, cells.length);
         ui.draw(phaseSpec(summarize(records), `Phase diagram (${records.length} of ${cells.length} cells)`));
       }
@@ -73,7 +73,7 @@ export async function runSweepInPage(base: RunConfig, grid: Grid, backend: Backe
   const ordered = canonicalOrder(records);
   return {
     records: ordered, total: cells.length, error,
-    cellsJsonl: ordered.map((r) => JSON.stringify(r)).join('\n') + (ordered.length ? '\n' : ''),
+    cellsJsonl: ordered.map(cellLine).join(''),
     summaryCsv: summaryCsv(summarize(ordered)),
   };
 }

@@ -4,8 +4,8 @@
 import * as Comlink from 'comlink';
 import wasmUrl from '../build/grokwasm.wasm?url';
 import {
-  Trainer, WebGpuMatmul, applyBackend, checkGpuMatmul, compileKernels, loadKernels, parseBackend, requestGpu, resolveConfig, saveStateDict,
-  type CheckReport, type EvalInfo, type RunConfig, type RunResult, type StepInfo,
+  Trainer, WebGpuMatmul, analyse, applyBackend, checkGpuMatmul, compileKernels, loadKernels, parseBackend, requestGpu, resolveConfig, saveStateDict,
+  type ArmAnalysis, type CheckReport, type EvalInfo, type RunConfig, type RunResult, type StepInfo,
 } from '../src/core.js';
 
 let kernels: Promise<WebAssembly.Module> | undefined;
@@ -63,10 +63,10 @@ const api = {
     controller?.abort();
   },
 
-  /** Final spectrum of layer 0's q_proj and layer 0 head 0's attention pattern. */
-  analysis(): { spectrum: number[]; attention: number[][] } {
+  /** Final spectrum of layer 0's q_proj and layer 0 head 0's attention pattern (null after a divergence). */
+  analysis(): ArmAnalysis {
     if (!trainer) throw new Error('no run');
-    return { spectrum: Array.from(trainer.spectrum('layers.0.attn.q_proj.weight')), attention: trainer.attentionPattern(0) };
+    return analyse(trainer);
   },
 
   /** The parameters as a PyTorch state_dict in safetensors. */
