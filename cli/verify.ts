@@ -27,7 +27,8 @@ export function registerVerify(program: Command): void {
       const total = plans.reduce((n, p) => n + p.steps, 0);
       const quiet = Boolean(opts.quiet);
       const runs = targets.length > 1 ? ` in ${targets.length} runs` : '';
-      if (!quiet) console.log(`verify: rerunning ${total} steps${runs}${plans.every((p) => p.full) ? ' (a full check)' : ''}`);
+      const full = targets.reduce((n, t) => n + t.result.steps, 0);
+      if (!quiet) console.log(`verify: rerunning ${total} steps${runs}${plans.every((p) => p.full) ? ' (a full check)' : ` (a full check would rerun ${full})`}`);
       const progress = createProgress(total, 'verify', quiet);
       let before = 0, evaluations = 0, bad = 0, cutShort = false;
       let first = '';

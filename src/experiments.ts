@@ -169,7 +169,12 @@ export function resolveShard(flag: string | undefined, env: Record<string, strin
       throw new RangeError('SLURM_ARRAY_TASK_ID is set without SLURM_ARRAY_TASK_COUNT: give the number of tasks with --shard-count');
     }
     const n = env.SLURM_ARRAY_TASK_COUNT === undefined ? count! : variable('SLURM_ARRAY_TASK_COUNT');
-    return check(id - min, n, 'SLURM_ARRAY_TASK_ID');
+    // A stepped array (--array=0-10:2) numbers its tasks min, min + step, ...
+    const step = env.SLURM_ARRAY_TASK_STEP === undefined ? 1 : variable('SLURM_ARRAY_TASK_STEP');
+    if (step < 1 || (id - min) % step !== 0) {
+      throw new RangeError(`SLURM_ARRAY_TASK_ID ${id} is not min + k x step (min ${min}, step ${step}): give the array as a range such as --array=0-11 or 0-22:2`);
+    }
+    return check((id - min) / step, n, 'SLURM_ARRAY_TASK_ID');
   }
   if (env.JOB_COMPLETION_INDEX !== undefined) {
     const index = variable('JOB_COMPLETION_INDEX');

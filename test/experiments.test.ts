@@ -122,6 +122,8 @@ describe('sharding and summaries', () => {
     expect(resolveShard('2/5', {})).toEqual({ index: 2, count: 5, source: '--shard' });
     expect(resolveShard(undefined, { SLURM_ARRAY_TASK_ID: '4', SLURM_ARRAY_TASK_COUNT: '8' })).toMatchObject({ index: 4, count: 8 });
     expect(resolveShard(undefined, { SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_COUNT: '8' })).toMatchObject({ index: 4 });
+    expect(resolveShard(undefined, { SLURM_ARRAY_TASK_ID: '6', SLURM_ARRAY_TASK_MIN: '2', SLURM_ARRAY_TASK_STEP: '2', SLURM_ARRAY_TASK_COUNT: '4' })).toMatchObject({ index: 2, count: 4 });
+    expect(() => resolveShard(undefined, { SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_STEP: '2', SLURM_ARRAY_TASK_COUNT: '4' })).toThrow(/is not min \+ k x step/);
     expect(resolveShard(undefined, { JOB_COMPLETION_INDEX: '3' }, 4)).toMatchObject({ index: 3, count: 4 });
     expect(() => resolveShard(undefined, { JOB_COMPLETION_INDEX: '3' })).toThrow(/--shard-count/);
     expect(resolveShard(undefined, {})).toMatchObject({ index: 0, count: 1 });

@@ -14,7 +14,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 const CLI = new URL('../dist/cli/grokwasm.js', import.meta.url).pathname;
 const TINY = ['--p', '11', '--dim', '8', '--heads', '2', '--mlp', '16', '--batch', '16', '--steps', '40', '--evalEvery', '10'];
 const SWEEP = [...TINY, '--fracs', '0.5', '--rates', '0.01', '--seeds', '0'];
-const isRoot = process.getuid?.() === 0;
 
 function cli(args: string[], cwd: string, env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
@@ -162,7 +161,8 @@ const OUTPUTS: Case[] = [
   { name: '--out an existing directory', args: ['run', ...TINY, '--out', 'mech'], code: 2, says: /--out mech: a directory; only regular files are replaced/ },
   { name: '--save an existing directory', args: ['run', ...TINY, '--save', 'sw'], code: 2, says: /--save sw: a directory/ },
   { name: '--checkpoint a FIFO', setup: fifo('ck.fifo'), args: ['run', ...TINY, '--checkpoint', 'ck.fifo'], code: 2, says: /--checkpoint ck\.fifo: a FIFO; only regular files are replaced/ },
-  { name: '--out a character device', args: ['run', ...TINY, '--out', '/dev/null'], code: 2, says: /--out \/dev\/null: a character device; only regular files are replaced/ },
+  // A device node of our own (as root), so that a regression could never replace the machine's /dev/null.
+  { name: '--out a character device', setup: (d) => execFileSync('mknod', [join(d, 'null'), 'c', '1', '3']), args: ['run', ...TINY, '--out', 'null'], code: 2, says: /--out null: a character device; only regular files are replaced/ },
   { name: '--out under a regular file', args: ['run', ...TINY, '--out', 'r.json/x.json'], code: 2, says: /--out: .*r\.json is not a regular file, not a directory|--out: .*r\.json is a directory|cannot create the directory .*r\.json \(E(NOTDIR|EXIST)\)/ },
   { name: '--out over the --init file', args: ['run', ...TINY, '--init', 'params.safetensors', '--out', 'params.safetensors'], code: 2, says: /--init and --out name the same file params\.safetensors; the input would be overwritten/ },
   { name: '--out over the --resume file', args: ['run', '--resume', 'ck.safetensors', '--out', 'ck.safetensors'], code: 2, says: /--resume and --out name the same file ck\.safetensors; the input would be overwritten/ },
