@@ -5,7 +5,7 @@
 // to back and prints the ratio, since single figures drift on a shared machine.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createTrainer, kernelModule, loadKernelsSync, singularValues, type KernelExports } from '../src/index.js';
+import { createTrainer, kernelModule, loadKernelsSync, singularValues, type KernelExports } from '../src/node/index.js';
 
 type Layout = 'forward' | 'inputGrad' | 'weightGrad';
 const args = new Set(process.argv.slice(2));
@@ -108,8 +108,8 @@ async function main() {
   const webgpu: { layout: string; m: number; k: number; n: number; gflops: number }[] = [];
   let webgpuStep: { gpuMs: number; wasmMs: number; ratio: number; adapter: string } | undefined;
   if (args.has('--webgpu')) {
-    const { nodeGpu } = await import('../src/node_webgpu.js');
-    const { WebGpuMatmul } = await import('../src/webgpu_matmul.js');
+    const { nodeGpu } = await import('../src/node/webgpu.js');
+    const { WebGpuMatmul } = await import('../src/gpu/webgpu_matmul.js');
     const gpu = await nodeGpu();
     if (!gpu.choice.device) log(`WebGPU: ${gpu.choice.reason}`);
     else {

@@ -2,14 +2,11 @@
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
-  ARMS, ARM_LABEL, MECHANISM_FILE, PRESET, PRESETS, historyCsv, mechanismConfigs, mechanismData, mechanismFile, mechanismSpec, parseArms,
-  parseList, parseJson, parseMechanism, resolveShard, shardCells, summarize, sweepCells,
-  type Arm, type Backend, type MechanismFile, type PhaseCell, type PresetName, type RunConfig,
-} from '../src/index.js';
-import { poolSize, runPool } from '../src/node_pool.js';
-import { checkOutputDir, exists, readTextFile, writeFileAtomic } from '../src/node_files.js';
-import { CELLS_FILE, mergeSweeps, readCells, runSweep, writeSweepOutputs } from '../src/node_sweep.js';
-import { renderSvg, svgToPng } from '../src/render_node.js';
+  ARMS, ARM_LABEL, MECHANISM_FILE, PRESET, PRESETS, historyCsv, mechanismConfigs, mechanismData, mechanismFile, mechanismSpec,
+  parseArms, parseList, parseJson, parseMechanism, resolveShard, shardCells, summarize, sweepCells, type Arm, type Backend,
+  type MechanismFile, type PhaseCell, type PresetName, type RunConfig, poolSize, runPool, checkOutputDir, exists, readTextFile,
+  writeFileAtomic, CELLS_FILE, mergeSweeps, readCells, runSweep, writeSweepOutputs, renderSvg, svgToPng,
+} from '../src/node/index.js';
 import { UsageError, integerFlag } from './input.js';
 import { addBackendFlag, addConfigFlags, overridesFromFlags } from './options.js';
 import { createProgress } from './progress.js';

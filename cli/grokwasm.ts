@@ -2,10 +2,9 @@
 // The grokwasm command line: a thin shell over src/. It parses flags, shows progress and
 // writes files; every number it prints is computed in src/.
 import { Command, CommanderError } from 'commander';
-import { CheckpointError, ConfigError, FormatError, SafetensorsError } from '../src/core.js';
-import { FileError } from '../src/node_files.js';
-import { LockError } from '../src/node_lock.js';
-import { SweepError } from '../src/node_sweep.js';
+import {
+  CheckpointError, ConfigError, FormatError, SafetensorsError, FileError, LockError, SweepError,
+} from '../src/node/index.js';
 import { UsageError } from './input.js';
 import { registerRun } from './run.js';
 import { registerVerify } from './verify.js';

@@ -1,5 +1,5 @@
 // Reading the user's files and flags, with one-line errors that name what was wrong.
-import { INPUT_CAP, readRegularFile } from '../src/node_files.js';
+import { INPUT_CAP, readRegularFile } from '../src/node/index.js';
 
 /** A mistake in how the command was called: printed as one line, exit code 2. */
 export class UsageError extends Error {}

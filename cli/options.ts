@@ -1,7 +1,7 @@
 // RunConfig flags, generated from the field table in src/config.ts so that names, help and
 // allowed ranges are written once.
 import { Option, type Command } from 'commander';
-import { BACKENDS, ConfigError, DEFAULT_CONFIG, FIELDS, checkFieldValue, describeRange, resolveConfig, type RunConfig } from '../src/core.js';
+import { BACKENDS, ConfigError, DEFAULT_CONFIG, FIELDS, checkFieldValue, describeRange, resolveConfig, type RunConfig } from '../src/node/index.js';
 
 /** Adds --p, --frac, ... (one flag per RunConfig field) to a command. */
 export function addConfigFlags(cmd: Command): Command {

@@ -1,11 +1,12 @@
 // grokwasm run: one training run of one arm, with a line per evaluation and the result as JSON,
 // optional safetensors parameters in and out, and checkpoints to stop and resume.
 import type { Command } from 'commander';
-import { FIELDS, createTrainer, type Backend, readStateDict, saveStateDict, Trainer, kernelModule, type EvalInfo, type RunResult } from '../src/index.js';
+import {
+  FIELDS, createTrainer, type Backend, readStateDict, saveStateDict, Trainer, kernelModule, type EvalInfo, type RunResult,
+  useNodeBackend, FileError, checkOutputs, writeFileAtomic,
+} from '../src/node/index.js';
 import { addBackendFlag, addConfigFlags, configFromFlags } from './options.js';
-import { useNodeBackend } from '../src/node_webgpu.js';
 import { UsageError, integerFlag, readInput } from './input.js';
-import { FileError, checkOutputs, writeFileAtomic } from '../src/node_files.js';
 import { createProgress } from './progress.js';
 
 /** One evaluation as a terminal line. */

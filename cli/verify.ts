@@ -2,8 +2,9 @@
 // `run` result, a mechanism.json (both arms, spectra and attention) or a sweep's cells.jsonl
 // (every cell). Files that contradict themselves are refused before anything reruns.
 import type { Command } from 'commander';
-import { IGNORED_NOTE, createTrainer, planVerify, verifyResult, verifyTargets, type VerifyRow } from '../src/index.js';
-import { readTextFile } from '../src/node_files.js';
+import {
+  IGNORED_NOTE, createTrainer, planVerify, verifyResult, verifyTargets, type VerifyRow, readTextFile,
+} from '../src/node/index.js';
 import { integerFlag } from './input.js';
 import { createProgress } from './progress.js';
 

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CheckpointError, Trainer, createTrainer, decodeCheckpoint, decodeSafetensors, encodeCheckpoint, encodeSafetensors, kernelModule } from '../src/index.js';
+import { CheckpointError, Trainer, createTrainer, decodeCheckpoint, decodeSafetensors, encodeCheckpoint, encodeSafetensors, kernelModule } from '../src/node/index.js';
 
 // Small, but long enough to cross epochs (train set 60 pairs, batch 16: 4 batches an epoch)
 // and to stop early on grokking in neither.

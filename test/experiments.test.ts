@@ -5,7 +5,7 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveShard, shardCells, summarize, sweepCells, resolveConfig, type CellRecord } from '../src/index.js';
+import { resolveShard, shardCells, summarize, sweepCells, resolveConfig, type CellRecord } from '../src/node/index.js';
 
 const CLI = new URL('../dist/cli/grokwasm.js', import.meta.url).pathname;
 const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
@@ -194,8 +194,8 @@ describe('mechanism and plot', () => {
 describe('quick preset', () => {
   // The preset's promise: the published contrast within its budget. Both arms run in parallel.
   it('LRD groks while L2 memorises and plateaus', async () => {
-    const { PRESET, mechanismConfigs } = await import('../src/index.js');
-    const { runPool } = await import('../src/node_pool.js');
+    const { PRESET, mechanismConfigs } = await import('../src/node/index.js');
+    const { runPool } = await import('../src/node/pool.js');
     const configs = mechanismConfigs(PRESET.quick);
     const [l2, lrd] = await runPool([configs.l2, configs.lrd], 2);
     expect(lrd.result.grokStep).not.toBeNull();

@@ -1,7 +1,7 @@
 // Shared test helpers: fixtures, seeded inputs, and error measures.
 import { readFileSync } from 'node:fs';
-import { decodeSafetensors, type Tensor } from '../src/safetensors.js';
-import type { EvalInfo } from '../src/trainer.js';
+import { decodeSafetensors, type Tensor } from '../src/format/safetensors.js';
+import type { EvalInfo } from '../src/train/trainer.js';
 
 export function loadFixture(name: string): { tensors: Record<string, Tensor>; config: Record<string, number> } {
   const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(new URL(`./fixtures/${name}.safetensors`, import.meta.url))));

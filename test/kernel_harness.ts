@@ -2,7 +2,7 @@
 // memory, float64 reference helpers, and a finite-difference gradient check (tinygrad-style:
 // one call per kernel compares its backward against numerical derivatives of a f64 reference).
 import { expect } from 'vitest';
-import { kernelModule, loadKernelsSync, type KernelExports } from '../src/index.js';
+import { kernelModule, loadKernelsSync, type KernelExports } from '../src/node/index.js';
 import { relErr } from './helpers.js';
 
 export class Workspace {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matmulOnKernel, operandSizes, type MatmulLayout } from '../src/matmul_call.js';
+import { matmulOnKernel, operandSizes, type MatmulLayout } from '../src/kernel/matmul_call.js';
 import { seeded, randomArray } from './helpers.js';
 import { Workspace, checkGradients, f32 } from './kernel_harness.js';
 

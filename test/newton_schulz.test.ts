@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newtonSchulz } from '../src/index.js';
+import { newtonSchulz } from '../src/node/index.js';
 import { randomArray, relErr, seeded } from './helpers.js';
 import { Workspace } from './kernel_harness.js';
 import { withSingularValues } from './linalg_helpers.js';

@@ -1,7 +1,7 @@
 // grokwasm against PyTorch (scripts/torch_fixtures.py, PyTorch 1.13 on CPU): forward, every
 // gradient, one AdamW step of the L2 arm, one step of the LRD arm, Newton-Schulz, spectra.
 import { describe, expect, it } from 'vitest';
-import { createTrainer, newtonSchulz, singularValues, type RunConfig } from '../src/index.js';
+import { createTrainer, newtonSchulz, singularValues, type RunConfig } from '../src/node/index.js';
 import { group, loadFixture, relErr } from './helpers.js';
 
 // Reached on this machine (see the README): forward and gradients within 2e-6 of PyTorch's

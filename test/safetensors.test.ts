@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SafetensorsError, createTrainer, decodeSafetensors, encodeSafetensors, readStateDict, saveStateDict } from '../src/index.js';
+import { SafetensorsError, createTrainer, decodeSafetensors, encodeSafetensors, readStateDict, saveStateDict } from '../src/node/index.js';
 
 // A file with a hand-written header, to build hostile inputs.
 function rawFile(header: unknown, data: Uint8Array = new Uint8Array(0), lengthOverride?: bigint): Uint8Array {

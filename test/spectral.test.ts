@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { singularValues } from '../src/index.js';
+import { singularValues } from '../src/node/index.js';
 import { seeded } from './helpers.js';
 import { Workspace } from './kernel_harness.js';
 import { withSingularValues } from './linalg_helpers.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TASKS, createTrainer, resolveConfig, taskTarget } from '../src/index.js';
+import { TASKS, createTrainer, resolveConfig, taskTarget } from '../src/node/index.js';
 
 // Each operation written out directly, with BigInt so nothing can overflow.
 function expected(task: string, a: number, b: number, p: number): number {

@@ -1,6 +1,6 @@
 // The trainer through its public API: determinism, the guard checksum, learning, and refusals.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createTrainer, optimizerGroups, parameterTable, resolveConfig } from '../src/index.js';
+import { ConfigError, createTrainer, optimizerGroups, parameterTable, resolveConfig } from '../src/node/index.js';
 import { GUARD_CHECKSUM, GUARD_CONFIG as SMALL } from './guard.js';
 
 describe('determinism', () => {

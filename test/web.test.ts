@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTrainer } from '../src/index.js';
-import type { RunResult } from '../src/trainer.js';
-import { PRODUCT_TOLERANCE, type CheckReport } from '../src/webgpu_check.js';
+import { createTrainer } from '../src/node/index.js';
+import type { RunResult } from '../src/train/trainer.js';
+import { PRODUCT_TOLERANCE, type CheckReport } from '../src/gpu/webgpu_check.js';
 import { GUARD_CHECKSUM, GUARD_CONFIG } from './guard.js';
 import { SMALL_GPU_CONFIG, trainingDifferences } from './helpers.js';
 

@@ -3,11 +3,11 @@
 // adapter, a GPU that fails in the middle of a run. Software adapters only here: correctness
 // checks, not speed ones. (The same checks in Chromium on SwiftShader are in web.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyBackend } from '../src/backend.js';
-import { createTrainer, kernelModule, loadKernelsSync, type MatmulCall, type ProductRunner } from '../src/index.js';
-import { nodeGpu, type NodeGpu } from '../src/node_webgpu.js';
-import { PRODUCT_TOLERANCE, checkGpuMatmul } from '../src/webgpu_check.js';
-import { WebGpuMatmul, requestGpu } from '../src/webgpu_matmul.js';
+import { applyBackend } from '../src/gpu/backend.js';
+import { createTrainer, kernelModule, loadKernelsSync, type MatmulCall, type ProductRunner } from '../src/node/index.js';
+import { nodeGpu, type NodeGpu } from '../src/node/webgpu.js';
+import { PRODUCT_TOLERANCE, checkGpuMatmul } from '../src/gpu/webgpu_check.js';
+import { WebGpuMatmul, requestGpu } from '../src/gpu/webgpu_matmul.js';
 import { SMALL_GPU_CONFIG, group, loadFixture, randomArray, relErr, seeded, trainingDifferences } from './helpers.js';
 
 describe('WebGPU in Node (llvmpipe)', () => {

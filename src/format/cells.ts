@@ -3,8 +3,8 @@
 // tears at most the last line. Built, serialised and parsed here for the CLI, the page, verify
 // and merge alike.
 import { z } from 'zod';
-import type { CellRecord, SweepCell } from '../experiments.js';
-import type { RunResult } from '../trainer.js';
+import type { CellRecord, SweepCell } from '../study/experiments.js';
+import type { RunResult } from '../train/trainer.js';
 import { FormatError, parseWith } from './problem.js';
 import { runResultShape } from './run_result.js';
 

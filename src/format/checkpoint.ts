@@ -3,9 +3,9 @@
 // digest covers every value read back (each metadata entry and each tensor's name, dtype, shape
 // and bytes), so a flipped bit anywhere is refused instead of resuming a silently different run.
 import { z } from 'zod';
-import { storedConfigSchema, type RunConfig } from '../config.js';
-import { decodeSafetensors, encodeSafetensors, type Tensor, type TensorData } from '../safetensors.js';
-import type { EvalInfo } from '../trainer.js';
+import { storedConfigSchema, type RunConfig } from '../train/config.js';
+import { decodeSafetensors, encodeSafetensors, type Tensor, type TensorData } from './safetensors.js';
+import type { EvalInfo } from '../train/trainer.js';
 import { fieldPath } from './problem.js';
 import { divergedSchema, evalRowSchema } from './run_result.js';
 

@@ -2,9 +2,9 @@
 // and seed, with layer 0's final q_proj spectrum and head 0's attention over the p number
 // tokens. Built by the CLI and the page, parsed by plot, verify and the page's loader.
 import { z } from 'zod';
-import type { Arm } from '../charts.js';
-import type { RunConfig } from '../config.js';
-import type { RunResult } from '../trainer.js';
+import type { Arm } from '../study/charts.js';
+import type { RunConfig } from '../train/config.js';
+import type { RunResult } from '../train/trainer.js';
 import { FormatError, parseWith } from './problem.js';
 import { runResultSchema } from './run_result.js';
 

@@ -3,9 +3,9 @@
 // its history. The trainer builds results with summarizeHistory; verify and every reader check
 // them with parseRunResult and resultProblem.
 import { z } from 'zod';
-import { storedConfigSchema } from '../config.js';
-import { BACKENDS } from '../matmul_call.js';
-import type { EvalInfo, RunResult } from '../trainer.js';
+import { storedConfigSchema } from '../train/config.js';
+import { BACKENDS } from '../kernel/matmul_call.js';
+import type { EvalInfo, RunResult } from '../train/trainer.js';
 import { parseWith } from './problem.js';
 
 /** Accuracy at or above which a validation evaluation counts as grokked. */

@@ -2,7 +2,7 @@
 // (pos_embedding 1 x 3 x dim, linear weights out x in) and float32 layout, so that
 // safetensors.torch.load_file plus load_state_dict(strict=True) accept the file, and back.
 import { decodeSafetensors, encodeSafetensors, SafetensorsError } from './safetensors.js';
-import type { Trainer } from './trainer.js';
+import type { Trainer } from '../train/trainer.js';
 
 /** The trainer's current parameters as a safetensors file. */
 export function saveStateDict(trainer: Trainer): Uint8Array {

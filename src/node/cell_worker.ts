@@ -1,11 +1,11 @@
 // A worker_threads worker: runs cells (whole training runs) posted by src/node_pool.ts, one at
 // a time, each on its own trainer, and reports steps, evaluations and the result.
 import { parentPort } from 'node:worker_threads';
-import type { RunConfig } from './config.js';
+import type { RunConfig } from '../train/config.js';
 import { createTrainer } from './index.js';
-import type { Backend } from './matmul_call.js';
-import { useNodeBackend } from './node_webgpu.js';
-import { analyse } from './verify.js';
+import type { Backend } from '../kernel/matmul_call.js';
+import { useNodeBackend } from './webgpu.js';
+import { analyse } from '../train/verify.js';
 
 export interface CellRequest {
   id: number;
@@ -18,8 +18,8 @@ export interface CellRequest {
 export type CellMessage =
   | { type: 'step'; id: number; step: number }
   | { type: 'backend'; id: number; line: string }
-  | { type: 'eval'; id: number; row: import('./trainer.js').EvalInfo }
-  | { type: 'done'; id: number; result: import('./trainer.js').RunResult; spectrum?: number[] | null; attention?: number[][] | null }
+  | { type: 'eval'; id: number; row: import('../train/trainer.js').EvalInfo }
+  | { type: 'done'; id: number; result: import('../train/trainer.js').RunResult; spectrum?: number[] | null; attention?: number[][] | null }
   | { type: 'error'; id: number; message: string };
 
 const port = parentPort!;

@@ -1,9 +1,9 @@
 // Modular-arithmetic data: every pair (a, b) of the task's domain -> a op b mod p, as token
 // rows (a, b, '=') with '=' = p. The split and every epoch's order come from the run's PRNG in
 // linear memory.
-import type { Arena } from './arena.js';
+import type { Arena } from '../kernel/arena.js';
 import { inDomain, taskTarget, type Task } from './tasks.js';
-import type { KernelExports } from './wasm.js';
+import type { KernelExports } from '../kernel/wasm.js';
 
 export const SEQ_LEN = 3;
 

@@ -1,11 +1,11 @@
 // The two studies of the reference, as data: presets, the arms of the mechanism experiment,
 // the cells of the phase diagram, and the summaries drawn from their results. Platform
 // neutral: the CLI, sweep workers and the browser all build on these.
-import { ConfigError, DEFAULT_CONFIG, FIELDS, checkFieldValue, describeRange, resolveConfig, type RunConfig } from './config.js';
+import { ConfigError, DEFAULT_CONFIG, FIELDS, checkFieldValue, describeRange, resolveConfig, type RunConfig } from '../train/config.js';
 import type { Arm, MechanismData, PhaseCell } from './charts.js';
-import { l2WeightDecay } from './format/cells.js';
-import type { ArmAnalysis } from './format/mechanism.js';
-import type { EvalInfo, RunResult } from './trainer.js';
+import { l2WeightDecay } from '../format/cells.js';
+import type { ArmAnalysis } from '../format/mechanism.js';
+import type { EvalInfo, RunResult } from '../train/trainer.js';
 
 export type PresetName = 'reference' | 'quick';
 export const PRESETS: readonly PresetName[] = ['reference', 'quick'];

@@ -8,10 +8,10 @@
 //    block's RMSNorm, Q/K/V projections and QK-norm therefore run once per distinct pair in
 //    the batch (at most 2p + 1 rows for p = 113, against 3 x 512) and are gathered per example;
 //    the backward scatter-adds the gradients back onto those rows in a fixed order.
-import type { Arena } from './arena.js';
+import type { Arena } from '../kernel/arena.js';
 import type { ModelShape, ParamSpec } from './params.js';
-import { matmulOnKernel, type MatmulCall, type MatmulLayout, type MatmulWork } from './matmul_call.js';
-import type { KernelExports } from './wasm.js';
+import { matmulOnKernel, type MatmulCall, type MatmulLayout, type MatmulWork } from '../kernel/matmul_call.js';
+import type { KernelExports } from '../kernel/wasm.js';
 
 const PROBE_MAX_VOCAB = 512;
 

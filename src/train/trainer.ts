@@ -1,15 +1,15 @@
 // The trainer: one kernel instance, its parameter / optimiser / activation arenas, the data,
 // and the reference's training loop for the L2 and LRD arms.
-import { Arena } from './arena.js';
+import { Arena } from '../kernel/arena.js';
 import { ADAM, ConfigError, resolveConfig, type RunConfig } from './config.js';
 import { ModularData, SEQ_LEN } from './data.js';
-import type { Backend, MatmulCall, MatmulWork } from './matmul_call.js';
-import { Model } from './model.js';
-import { parameterArenaFloats, parameterTable, type ModelShape, type ParamSpec } from './params.js';
-import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type CheckpointState } from './format/checkpoint.js';
-import { GROK_ACCURACY, summarizeHistory } from './format/run_result.js';
-import type { Tensor, TensorData } from './safetensors.js';
-import { loadKernels, type KernelExports, type WasmSource } from './wasm.js';
+import type { Backend, MatmulCall, MatmulWork } from '../kernel/matmul_call.js';
+import { Model } from '../model/model.js';
+import { parameterArenaFloats, parameterTable, type ModelShape, type ParamSpec } from '../model/params.js';
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type CheckpointState } from '../format/checkpoint.js';
+import { GROK_ACCURACY, summarizeHistory } from '../format/run_result.js';
+import type { Tensor, TensorData } from '../format/safetensors.js';
+import { loadKernels, type KernelExports, type WasmSource } from '../kernel/wasm.js';
 
 /** Independent PRNG streams derived from the seed, so changing one use never shifts another. */
 const STREAM = { split: 1, init: 2, order: 3 } as const;
@@ -600,5 +600,5 @@ export class Trainer {
   }
 }
 
-export { CHECKPOINT_FORMAT, CheckpointError } from './format/checkpoint.js';
-export { GROK_ACCURACY } from './format/run_result.js';
+export { CHECKPOINT_FORMAT, CheckpointError } from '../format/checkpoint.js';
+export { GROK_ACCURACY } from '../format/run_result.js';

@@ -3,12 +3,13 @@
 // the order in which cells finish.
 import { availableParallelism, totalmem } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { builtNodeModule } from './package_root.js';
 import type { CellMessage, CellRequest } from './cell_worker.js';
-import type { RunConfig } from './config.js';
-import { parameterCount, parameterTable } from './params.js';
-import type { Backend } from './matmul_call.js';
-import { prepareGpuEnvironment } from './node_webgpu.js';
-import type { EvalInfo, RunResult } from './trainer.js';
+import type { RunConfig } from '../train/config.js';
+import { parameterCount, parameterTable } from '../model/params.js';
+import type { Backend } from '../kernel/matmul_call.js';
+import { prepareGpuEnvironment } from './webgpu.js';
+import type { EvalInfo, RunResult } from '../train/trainer.js';
 
 export interface CellOutcome {
   result: RunResult;
@@ -59,11 +60,10 @@ export function poolSize(asked: number | undefined, jobs: number, config: RunCon
   return size;
 }
 
-// Workers run compiled JavaScript: from dist/src/ the worker sits beside this file; when this
+// Workers run compiled JavaScript: from dist/src/node/ the worker sits beside this file; when this
 // file runs as TypeScript (tests), the built copy in dist/ is used.
 function workerUrl(): URL {
-  const here = import.meta.url;
-  return here.endsWith('.ts') ? new URL('../dist/src/cell_worker.js', here) : new URL('./cell_worker.js', here);
+  return builtNodeModule('cell_worker.js');
 }
 
 export interface PoolOptions {

@@ -4,9 +4,9 @@
 // WGSL states accuracy bounds rather than exact rounding, so this path is tolerance-equal to
 // the Wasm one, not bit-equal (see docs/webgpu.md). Platform neutral: it takes a GPUDevice.
 
-import { operandSizes, type MatmulCall, type MatmulLayout } from './matmul_call.js';
+import { operandSizes, type MatmulCall, type MatmulLayout } from '../kernel/matmul_call.js';
 
-export type { MatmulLayout } from './matmul_call.js';
+export type { MatmulLayout } from '../kernel/matmul_call.js';
 
 const SHADER = /* wgsl */ `
 struct Dims { rows: u32, inner: u32, cols: u32, ai: u32, ak: u32, bk: u32, bj: u32, accumulate: u32 }

@@ -1,9 +1,9 @@
 // The WebGPU matmul against the Wasm kernel on random operands, odd sizes included: the
 // self-check the page offers for a user's own GPU, and what the tests run in Chromium and
 // Node. Operands come from the kernel module's own PRNG, so every platform checks the same numbers.
-import { matmulWith, workspace } from './linalg.js';
-import { operandSizes, type MatmulLayout } from './matmul_call.js';
-import type { KernelExports } from './wasm.js';
+import { matmulWith, workspace } from '../kernel/linalg.js';
+import { operandSizes, type MatmulLayout } from '../kernel/matmul_call.js';
+import type { KernelExports } from '../kernel/wasm.js';
 import type { WebGpuMatmul } from './webgpu_matmul.js';
 
 /**

@@ -1,7 +1,7 @@
 // Vega-Lite specs of every figure. They are plain data, shared by the CLI (rendered to SVG and
 // PNG in Node) and the browser app (rendered live), so a figure is defined once.
 import type { TopLevelSpec } from 'vega-lite';
-import type { EvalInfo } from './trainer.js';
+import type { EvalInfo } from '../train/trainer.js';
 
 export type Arm = 'l2' | 'lrd';
 export const ARM_LABEL: Record<Arm, string> = { l2: 'L2 weight decay', lrd: 'Low-Rank Decay' };

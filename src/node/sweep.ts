@@ -5,14 +5,14 @@
 // file. Input directories of a merge are only read.
 import { appendFileSync, mkdirSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { phaseSpec } from './charts.js';
-import { canonicalOrder, cellKey, summarize, summaryCsv, type CellRecord, type SweepCell } from './experiments.js';
-import { CELLS_FILE, cellLine, cellRecord, parseCells, type ParsedCells } from './format/cells.js';
-import { checkOutputDir, exists, readTextFile, writeFileAtomic } from './node_files.js';
-import { lockDirectory } from './node_lock.js';
-import type { Backend } from './matmul_call.js';
-import { runPool, type PoolHandlers } from './node_pool.js';
-import { renderSvg, svgToPng } from './render_node.js';
+import { phaseSpec } from '../study/charts.js';
+import { canonicalOrder, cellKey, summarize, summaryCsv, type CellRecord, type SweepCell } from '../study/experiments.js';
+import { CELLS_FILE, cellLine, cellRecord, parseCells, type ParsedCells } from '../format/cells.js';
+import { checkOutputDir, exists, readTextFile, writeFileAtomic } from './files.js';
+import { lockDirectory } from './lock.js';
+import type { Backend } from '../kernel/matmul_call.js';
+import { runPool, type PoolHandlers } from './pool.js';
+import { renderSvg, svgToPng } from './render.js';
 
 export { CELLS_FILE };
 

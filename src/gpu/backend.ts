@@ -1,9 +1,9 @@
 // Choosing where the model's products run, the same way for the CLI and the page: a GPU
 // device when WebGPU was asked for and one was granted, otherwise the Wasm kernel, with one
 // line saying which and why. Asking for WebGPU never fails a run.
-import { ConfigError } from './config.js';
-import { BACKENDS, type Backend } from './matmul_call.js';
-import type { Trainer } from './trainer.js';
+import { ConfigError } from '../train/config.js';
+import { BACKENDS, type Backend } from '../kernel/matmul_call.js';
+import type { Trainer } from '../train/trainer.js';
 import { WebGpuMatmul, type GpuChoice } from './webgpu_matmul.js';
 
 /** A backend name from a flag, URL or form, or a ConfigError naming the allowed values. */

@@ -2,10 +2,10 @@
 // deterministic trainer reproduces each to the bit, so any difference is real. What a file
 // claims is checked for consistency first (format/run_result.ts), so that no rerun starts on a
 // result that contradicts itself, and a partial rerun still checks everything its steps decide.
-import { parseCells } from './format/cells.js';
-import { ARMS, ATTENTION_HEAD, SPECTRUM_PARAMETER, parseMechanism, type ArmAnalysis } from './format/mechanism.js';
-import { FormatError, parseJson } from './format/problem.js';
-import { MACHINE_FIELDS, parseRunResult, resultProblem, summarizeHistory } from './format/run_result.js';
+import { parseCells } from '../format/cells.js';
+import { ARMS, ATTENTION_HEAD, SPECTRUM_PARAMETER, parseMechanism, type ArmAnalysis } from '../format/mechanism.js';
+import { FormatError, parseJson } from '../format/problem.js';
+import { MACHINE_FIELDS, parseRunResult, resultProblem, summarizeHistory } from '../format/run_result.js';
 import type { RunConfig } from './config.js';
 import type { EvalInfo, RunResult, Trainer } from './trainer.js';
 

@@ -1,10 +1,10 @@
 // Node-only: a WebGPU device from the optional `webgpu` package (Dawn). On a machine without a
 // GPU, Dawn's OpenGL ES backend over Mesa's llvmpipe gives a software adapter, which needs
 // EGL_PLATFORM=surfaceless and Debian's libegl1, libegl-mesa0 and libgl1-mesa-dri.
-import { applyBackend } from './backend.js';
-import type { Backend } from './matmul_call.js';
-import type { Trainer } from './trainer.js';
-import { requestGpu, type GpuChoice } from './webgpu_matmul.js';
+import { applyBackend } from '../gpu/backend.js';
+import type { Backend } from '../kernel/matmul_call.js';
+import type { Trainer } from '../train/trainer.js';
+import { requestGpu, type GpuChoice } from '../gpu/webgpu_matmul.js';
 
 export interface NodeGpu {
   choice: GpuChoice;
