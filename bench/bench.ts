@@ -5,6 +5,7 @@
 // to back and prints the ratio, since single figures drift on a shared machine.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { Arena } from '../src/kernel/arena.js';
 import { createTrainer, kernelModule, loadKernelsSync, singularValues, type KernelExports } from '../src/node/index.js';
 
 type Layout = 'forward' | 'inputGrad' | 'weightGrad';
@@ -35,11 +36,9 @@ function time(fn: () => void, budgetMs = 400): number {
 
 function matmulBench(k: KernelExports, layout: Layout, m: number, kk: number, n: number): number {
   // C[m x n] = A[m x kk] B[kk x n] in the layout's own storage.
-  const base = k.heapBase();
-  const floats = m * kk + kk * n + m * n + k.matmulScratchFloats(Math.max(m, kk, n), Math.max(m, kk, n)) + 1024;
-  const need = Math.ceil((base + 4 * floats) / 65536) - k.memory.buffer.byteLength / 65536;
-  if (need > 0) k.memory.grow(need);
-  const a = base, b = a + 4 * m * kk + 256, c = b + 4 * kk * n + 256, s = c + 4 * m * n + 256;
+  const arena = Arena.growing(k);
+  const a = arena.words(m * kk), b = arena.words(kk * n), c = arena.words(m * n);
+  const s = arena.words(k.matmulScratchFloats(Math.max(m, kk, n), Math.max(m, kk, n)));
   const mem = new Float32Array(k.memory.buffer);
   for (let i = a / 4; i < s / 4; i++) mem[i] = ((i * 2654435761) % 1000) / 1000 - 0.5;
   let run: () => void;

@@ -19,8 +19,8 @@ export function addBackendFlag(cmd: Command): Command {
 }
 
 /** Turns the parsed flag strings into a validated RunConfig; throws ConfigError naming the flag. */
-export function configFromFlags(opts: Record<string, unknown>, base: Partial<RunConfig> = {}): RunConfig {
-  return resolveConfig({ ...base, ...overridesFromFlags(opts) });
+export function configFromFlags(opts: Record<string, unknown>): RunConfig {
+  return resolveConfig(overridesFromFlags(opts));
 }
 
 /** Only the config fields given as flags, each checked against its range. */

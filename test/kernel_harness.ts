@@ -4,40 +4,34 @@
 import { expect } from 'vitest';
 import { kernelModule, loadKernelsSync, type KernelExports } from '../src/node/index.js';
 import { relErr } from './helpers.js';
+import { Arena } from '../src/kernel/arena.js';
 
+/** Buffers on a fresh module instance, from the project's one allocator (a growing Arena). */
 export class Workspace {
   readonly k: KernelExports;
-  private next: number;
+  private readonly arena: Arena;
 
   constructor() {
     this.k = loadKernelsSync(kernelModule());
-    this.next = this.k.heapBase();
-  }
-
-  private reserve(bytes: number): number {
-    const ptr = Math.ceil(this.next / 16) * 16;
-    this.next = ptr + bytes + 64;
-    const needed = Math.ceil(this.next / 65536) - this.k.memory.buffer.byteLength / 65536;
-    if (needed > 0) this.k.memory.grow(needed);
-    return ptr;
+    this.arena = Arena.growing(this.k);
   }
 
   /** A f32 buffer holding `init` (or n zeros); returns its pointer. */
   f32(init: ArrayLike<number> | number): number {
     const n = typeof init === 'number' ? init : init.length;
-    const ptr = this.reserve(4 * n);
+    const ptr = this.arena.words(n);
     if (typeof init !== 'number') new Float32Array(this.k.memory.buffer, ptr, n).set(init);
     return ptr;
   }
 
   i32(init: ArrayLike<number>): number {
-    const ptr = this.reserve(4 * init.length);
+    const ptr = this.arena.words(init.length);
     new Int32Array(this.k.memory.buffer, ptr, init.length).set(init);
     return ptr;
   }
 
   f64(n: number): number {
-    return this.reserve(8 * n);
+    return this.arena.doubles(n);
   }
 
   read(ptr: number, n: number): Float32Array {

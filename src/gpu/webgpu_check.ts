@@ -1,7 +1,8 @@
 // The WebGPU matmul against the Wasm kernel on random operands, odd sizes included: the
 // self-check the page offers for a user's own GPU, and what the tests run in Chromium and
 // Node. Operands come from the kernel module's own PRNG, so every platform checks the same numbers.
-import { matmulWith, workspace } from '../kernel/linalg.js';
+import { Arena } from '../kernel/arena.js';
+import { matmulWith } from '../kernel/linalg.js';
 import { operandSizes, type MatmulLayout } from '../kernel/matmul_call.js';
 import type { KernelExports } from '../kernel/wasm.js';
 import type { WebGpuMatmul } from './webgpu_matmul.js';
@@ -66,7 +67,8 @@ export async function checkGpuMatmul(kernels: KernelExports, gpu: WebGpuMatmul, 
 
 // Uniform [-1, 1) floats from the kernel's PRNG, on its own stream per operand.
 function randomOperand(k: KernelExports, count: number, seed: number, stream: number): Float32Array {
-  const state = workspace(k, 64 + 4 * count), out = state + 64;
+  const arena = Arena.growing(k);
+  const state = arena.words(4), out = arena.words(count);
   k.randomSeed(state, seed, 1000 + stream);
   k.randomUniform(state, out, count, -1, 1);
   return new Float32Array(k.memory.buffer, out, count).slice();

@@ -162,7 +162,7 @@ export class WebGpuMatmul {
 
 /** What requesting a GPU gave: a device, or the one-line reason the Wasm path is used instead. */
 export type GpuChoice =
-  | { device: GPUDevice; description: string; fallbackAdapter: boolean }
+  | { device: GPUDevice; description: string }
   | { device: null; reason: string };
 
 /** Asks a WebGPU implementation for an adapter and device; software (fallback) adapters are accepted. */
@@ -180,7 +180,7 @@ export async function requestGpu(gpu: GPU | undefined, options: GPURequestAdapte
     const info = adapter.info;
     const name = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'unnamed adapter';
     const fallbackAdapter = Boolean((adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (info as unknown as { isFallbackAdapter?: boolean })?.isFallbackAdapter);
-    return { device, description: `${name}${fallbackAdapter ? ' (software fallback adapter)' : ''}`, fallbackAdapter };
+    return { device, description: `${name}${fallbackAdapter ? ' (software fallback adapter)' : ''}` };
   } catch (e) {
     return { device: null, reason: `WebGPU device request failed (${(e as Error).message}); using the Wasm matmul` };
   }

@@ -1,8 +1,14 @@
-// Lays buffers out in the kernel instance's linear memory. All offsets are decided first, then
-// memory grows once; views are taken only after that, so none of them ever detaches.
+// The one allocator of the kernel instance's linear memory: a bump allocator from heapBase().
+// The alignment rule: every buffer starts on 16 bytes, which every kernel's pointer contract and
+// scratch size assume, so no caller adds slack of its own.
+//
+// A trainer reserves everything first and commits once, then takes views, so that none of them
+// ever detaches; reserving after that commit is an error. One-off users (linear algebra for
+// figures, tests, the bench) use a growing arena, which commits at each reservation: their
+// pointers are usable at once, and views are taken after the last reservation.
 import type { KernelExports } from './wasm.js';
 
-const ALIGN = 16;
+export const ALIGN = 16;
 // A small gap after each buffer keeps large buffers from starting exactly a power of two
 // apart, which aliases cache sets (seen costing up to 3x on one matmul shape).
 const STAGGER = 64;
@@ -13,14 +19,20 @@ export class Arena {
   private next: number;
   private committed = false;
 
-  constructor(private readonly kernels: KernelExports) {
+  constructor(private readonly kernels: KernelExports, private readonly growing = false) {
     this.next = kernels.heapBase();
   }
 
+  /** An arena for one-off use: every reservation grows memory at once (see above). */
+  static growing(kernels: KernelExports): Arena {
+    return new Arena(kernels, true);
+  }
+
   private reserve(bytes: number): number {
-    if (this.committed) throw new Error('Arena: reserve after commit');
+    if (this.committed && !this.growing) throw new Error('Arena: reserve after commit');
     const ptr = Math.ceil(this.next / ALIGN) * ALIGN;
     this.next = ptr + bytes + STAGGER;
+    if (this.growing) this.commit();
     return ptr;
   }
 
@@ -32,11 +44,6 @@ export class Arena {
   /** Byte offset of a new buffer of `count` f64 elements. */
   doubles(count: number): number {
     return this.reserve(8 * count);
-  }
-
-  /** Bytes reserved so far. */
-  get size(): number {
-    return this.next;
   }
 
   /** Grows memory once to hold everything reserved; returns the bytes in use. */

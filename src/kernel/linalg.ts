@@ -1,18 +1,9 @@
 // One-off matrix computations on a kernel instance: the Newton-Schulz polar factor, the
 // singular values and single products, for tests, figures, the WebGPU check and users
 // checking a weight matrix by hand.
+import { Arena } from './arena.js';
 import { matmulOnKernel, operandSizes, type MatmulLayout } from './matmul_call.js';
 import type { KernelExports } from './wasm.js';
-
-// Grows the instance's memory to hold `bytes` past the heap base; returns that base. Only for
-// one-off use: views must be taken after this call.
-export function workspace(k: KernelExports, bytes: number): number {
-  const base = k.heapBase();
-  const needed = Math.ceil((base + bytes) / 65536);
-  const have = k.memory.buffer.byteLength / 65536;
-  if (needed > have) k.memory.grow(needed - have);
-  return base;
-}
 
 function checkMatrix(w: Float32Array, rows: number, cols: number): void {
   if (!(Number.isInteger(rows) && rows >= 1 && Number.isInteger(cols) && cols >= 1)) {
@@ -25,10 +16,9 @@ function checkMatrix(w: Float32Array, rows: number, cols: number): void {
 export function newtonSchulzWith(k: KernelExports, w: Float32Array, rows: number, cols: number, iters = 5): Float32Array {
   checkMatrix(w, rows, cols);
   const n = rows * cols;
-  const scratch = k.newtonSchulzScratchFloats(rows, cols) + 8;
-  const base = workspace(k, 4 * (2 * n + scratch) + 64);
-  const inPtr = base, outPtr = base + 4 * n + 16 - ((4 * n) % 16), scratchPtr = outPtr + 4 * n + 16 - ((4 * n) % 16);
-  new Float32Array(k.memory.buffer, inPtr, n).set(w);
+  const arena = Arena.growing(k);
+  const inPtr = arena.words(n), outPtr = arena.words(n), scratchPtr = arena.words(k.newtonSchulzScratchFloats(rows, cols));
+  arena.f32(inPtr, n).set(w);
   k.newtonSchulz(outPtr, inPtr, rows, cols, iters, scratchPtr);
   return new Float32Array(k.memory.buffer, outPtr, n).slice();
 }
@@ -37,9 +27,9 @@ export function newtonSchulzWith(k: KernelExports, w: Float32Array, rows: number
 export function singularValuesWith(k: KernelExports, w: Float32Array, rows: number, cols: number): Float64Array {
   checkMatrix(w, rows, cols);
   const n = rows * cols, s = Math.min(rows, cols);
-  const base = workspace(k, 4 * n + 8 * (s + k.spectralScratchDoubles(rows, cols)) + 64);
-  const inPtr = base, svPtr = base + 8 * Math.ceil((4 * n) / 8) + 16, scratchPtr = svPtr + 8 * s + 16;
-  new Float32Array(k.memory.buffer, inPtr, n).set(w);
+  const arena = Arena.growing(k);
+  const inPtr = arena.words(n), svPtr = arena.doubles(s), scratchPtr = arena.doubles(k.spectralScratchDoubles(rows, cols));
+  arena.f32(inPtr, n).set(w);
   if (!k.singularValues(svPtr, inPtr, rows, cols, scratchPtr)) throw new Error('singular values: the QL iteration did not converge');
   return new Float64Array(k.memory.buffer, svPtr, s).slice();
 }
@@ -48,10 +38,9 @@ export function singularValuesWith(k: KernelExports, w: Float32Array, rows: numb
 export function matmulWith(k: KernelExports, layout: MatmulLayout, a: Float32Array, b: Float32Array, m: number, kk: number, n: number): Float32Array {
   const size = operandSizes(layout, m, kk, n);
   if (a.length !== size.a || b.length !== size.b) throw new RangeError(`${layout}: operands have ${a.length} and ${b.length} values, expected ${size.a} and ${size.b}`);
-  const pad = (floats: number) => 4 * floats + 16 - ((4 * floats) % 16);
-  const scratch = k.matmulScratchFloats(Math.max(m, kk, n), Math.max(m, kk, n));
-  const base = workspace(k, pad(size.a) + pad(size.b) + pad(size.out) + 4 * scratch + 64);
-  const pa = base, pb = pa + pad(size.a), out = pb + pad(size.b), pScratch = out + pad(size.out);
+  const arena = Arena.growing(k);
+  const pa = arena.words(size.a), pb = arena.words(size.b), out = arena.words(size.out);
+  const pScratch = arena.words(k.matmulScratchFloats(Math.max(m, kk, n), Math.max(m, kk, n)));
   new Float32Array(k.memory.buffer, pa, size.a).set(a);
   new Float32Array(k.memory.buffer, pb, size.b).set(b);
   matmulOnKernel(k, { layout, out, a: pa, b: pb, m, k: kk, n, accumulate: false }, pScratch);

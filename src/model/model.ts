@@ -85,6 +85,9 @@ export class Model {
 
   private batch = 0;
   private unique = 0;
+  // Each block's parameter and gradient pointers, looked up once: they never move.
+  private readonly layerParams: LayerParams[];
+  private readonly layerGrads: LayerParams[];
 
   constructor(kernels: KernelExports, arena: Arena, shape: ModelShape, table: ParamSpec[],
     private readonly ptr: ModelPointers, maxBatch: number) {
@@ -92,6 +95,8 @@ export class Model {
     this.shape = shape;
     this.maxBatch = maxBatch;
     this.table = new Map(table.map((p) => [p.name, p]));
+    this.layerParams = Array.from({ length: shape.depth }, (_, l) => this.layerPointers(l, (n) => this.param(n)));
+    this.layerGrads = Array.from({ length: shape.depth }, (_, l) => this.layerPointers(l, (n) => this.grad(n)));
     this.heads = shape.heads;
     this.headDim = shape.dim / shape.heads;
     const { dim: D, mlp: F, vocab: V, seqLen: T, depth: L } = shape;
@@ -133,11 +138,11 @@ export class Model {
     this.dQT = W(U * D); this.dKT = W(U * D); this.dVT = W(U * D);
     this.dQRaw = W(R * D); this.dKRaw = W(R * D); this.dN1 = W(R * D); this.dN1Last = W(B * D);
     this.dTable = W(U * D); this.dLogits = W(B * V); this.dNf = W(B * D);
-    this.rowScratch = W(Math.max(D, T) + 4);
+    this.rowScratch = W(Math.max(D, T)); // rmsnormBackward needs dim floats, attentionBackward keys
     // The largest product: any summed dimension up to max(N, F, V, D) into up to max(F, D, V) columns.
     const inner = Math.max(R, F, D, V);
     const cols = Math.max(F, D, V);
-    this.matmulScratch = W(kernels.matmulScratchFloats(inner, cols) + 16);
+    this.matmulScratch = W(kernels.matmulScratchFloats(inner, cols));
     // The attention pattern needs heads x V x V floats: only offered up to V = 512.
     this.probe = V <= PROBE_MAX_VOCAB ? {
       tokens: W(V), positions: W(V), x: W(V * D), n: W(V * D), norms: W(V), qRaw: W(V * D), q: W(V * D), qNorms: W(V),
@@ -155,7 +160,7 @@ export class Model {
     if (!(count >= 1 && count <= this.shape.vocab)) throw new RangeError(`count ${count} is outside [1, ${this.shape.vocab}]`);
     if (!(head >= 0 && head < this.heads)) throw new RangeError(`head ${head} is outside [0, ${this.heads - 1}]`);
     const k = this.k, D = this.shape.dim, H = this.heads, mm = this.matmulScratch;
-    const w = this.layerPointers(0, (n) => this.param(n));
+    const w = this.layerParams[0];
     arena.i32(pr.tokens, count).set(Array.from({ length: count }, (_, i) => i));
     arena.i32(pr.positions, count).fill(0);
     k.embeddingForward(pr.x, pr.tokens, pr.positions, this.param('embedding.weight'), this.param('pos_embedding'), count, D);
@@ -245,9 +250,9 @@ export class Model {
 
   /**
    * Forward over the first b examples of the token buffer; leaves logits [b x vocab] in
-   * this.logits. Returns the summed cross-entropy when withLoss (targets must be filled).
+   * this.logits. Returns the summed cross-entropy over the b targets (which must be filled).
    */
-  *forwardWork(b: number, withLoss: boolean): MatmulWork<number> {
+  *forwardWork(b: number): MatmulWork<number> {
     if (!(b >= 1 && b <= this.maxBatch)) throw new RangeError(`batch ${b} is outside [1, ${this.maxBatch}]`);
     const k = this.k;
     const { dim: D, mlp: F, vocab: V, seqLen: T, depth: L } = this.shape;
@@ -261,7 +266,7 @@ export class Model {
     let xIn = 0; // residual stream [N, D] entering layer l > 0
     for (let l = 0; l < L; l++) {
       const a = this.layers[l];
-      const w = this.layerPointers(l, (n) => this.param(n));
+      const w = this.layerParams[l];
       const first = l === 0, last = l === L - 1;
       const src = first ? this.xTable : xIn;
       const srcRows = first ? U : N;
@@ -304,7 +309,7 @@ export class Model {
     }
     k.rmsnormForward(this.nf, this.normsF, xIn, this.param('norm_final.g'), b, D);
     yield call('forward', this.logits, this.nf, this.param('lm_head.weight'), b, D, V, false);
-    return withLoss ? k.crossEntropyForward(this.ceProbs, this.logits, this.targets, b, V) : 0;
+    return k.crossEntropyForward(this.ceProbs, this.logits, this.targets, b, V);
   }
 
   /** Number of the last forward's examples whose argmax logit equals the target. */
@@ -322,7 +327,7 @@ export class Model {
   }
 
   /**
-   * Backward of the mean cross-entropy of the last forward (which must have had withLoss);
+   * Backward of the mean cross-entropy of the last forward;
    * adds into the gradient arena, which the caller zeroes once per step.
    */
   *backwardWork(): MatmulWork<void> {
@@ -343,8 +348,8 @@ export class Model {
 
     for (let l = L - 1; l >= 0; l--) {
       const a = this.layers[l];
-      const w = this.layerPointers(l, (n) => this.param(n));
-      const g = this.layerPointers(l, (n) => this.grad(n));
+      const w = this.layerParams[l];
+      const g = this.layerGrads[l];
       const first = l === 0, last = l === L - 1;
       const qRows = last ? b : N;
       const tq = last ? 1 : T;

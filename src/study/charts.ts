@@ -143,8 +143,6 @@ export interface PhaseCell {
 export function phaseSpec(cells: PhaseCell[], title = 'Phase diagram'): TopLevelSpec {
   const values = cells.map((c) => ({
     ...c,
-    armLabel: ARM_LABEL[c.arm],
-    rateLabel: c.arm === 'l2' ? `${fmt(c.rate)} (wd ${fmt(c.wd)})` : fmt(c.rate),
     accText: (c.seeds > 1 ? `${c.accMean.toFixed(2)}±${(c.accSpread / 2).toFixed(2)}` : c.accMean.toFixed(2)) +
       (c.diverged ? ` (${c.diverged} diverged)` : ''),
     grokText: c.grokMean === null ? '-' : `${Math.round(c.grokMean)}${c.seeds > 1 ? ` (${c.grokked}/${c.seeds})` : ''}`,
@@ -175,6 +173,3 @@ export function phaseSpec(cells: PhaseCell[], title = 'Phase diagram'): TopLevel
   } as TopLevelSpec;
 }
 
-function fmt(x: number): string {
-  return Number(x.toPrecision(3)).toString();
-}

@@ -1,7 +1,7 @@
 // RunConfig: every knob of a run, its default (the reference LRD arm), its allowed range, and
 // its validation. The CLI flags, the later URL query and form fields all come from FIELDS.
 import { z } from 'zod';
-import { TASKS, isPrime, type Task } from './tasks.js';
+import { TASKS, TASK_FORMULA, isPrime, type Task } from './tasks.js';
 import { domainSize } from './data.js';
 
 export type Decay = 'l2' | 'lrd';
@@ -53,7 +53,7 @@ export type FieldSpec = NumberField | ChoiceField;
 
 /** Every field with its allowed range, in the order help lists them. */
 export const FIELDS: Record<keyof RunConfig, FieldSpec> = {
-  task: { kind: 'choice', choices: TASKS, help: 'operation mod p: a+b, a-b, a*b, a/b, a^2+b^2, a^2+ab+b^2, a^3+ab' },
+  task: { kind: 'choice', choices: TASKS, help: `operation mod p: ${TASKS.map((t) => `${t} (${TASK_FORMULA[t]})`).join(', ')}` },
   p: { kind: 'int', min: 2, max: 2000, help: 'modulus (vocabulary p + 1)' },
   frac: { kind: 'float', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true, help: 'training fraction of the p*p pairs' },
   dim: { kind: 'int', min: 1, max: 2048, help: 'model width (divisible by heads)' },

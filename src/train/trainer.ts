@@ -147,8 +147,8 @@ export class Trainer {
       params: arena.words(this.floats), grads: arena.words(this.floats),
       m: arena.words(this.floats), v: arena.words(this.floats),
       rng: arena.words(4 * 3), counter: arena.words(4),
-      polar: arena.words(D * D), nsScratch: arena.words(kernels.newtonSchulzScratchFloats(D, D) + 8),
-      sv: arena.doubles(D), svScratch: arena.doubles(kernels.spectralScratchDoubles(D, D) + 2),
+      polar: arena.words(D * D), nsScratch: arena.words(kernels.newtonSchulzScratchFloats(D, D)),
+      sv: arena.doubles(D), svScratch: arena.doubles(kernels.spectralScratchDoubles(D, D)),
     };
     this.model = new Model(kernels, arena, this.shape, this.table, { params: this.ptr.params, grads: this.ptr.grads }, config.batch);
     this.data = new ModularData(arena, config.p, config.frac, config.task);
@@ -219,7 +219,7 @@ export class Trainer {
 
   private *forwardBackwardWork(b: number): MatmulWork<number> {
     this.arena.f32(this.ptr.grads, this.floats).fill(0);
-    const sum = yield* this.model.forwardWork(b, true);
+    const sum = yield* this.model.forwardWork(b);
     yield* this.model.backwardWork();
     this.hasGrads = true;
     return sum / b;
@@ -377,7 +377,7 @@ export class Trainer {
     for (let from = 0; from < ids.length; from += chunk) {
       const b = Math.min(chunk, ids.length - from);
       this.data.fill(this.inputs.tokens, this.inputs.targets, ids, from, b);
-      lossSum += yield* this.model.forwardWork(b, true);
+      lossSum += yield* this.model.forwardWork(b);
       correct += this.model.correct();
     }
     return { loss: lossSum / ids.length, acc: correct / ids.length };
