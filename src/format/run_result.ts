@@ -3,10 +3,51 @@
 // its history. The trainer builds results with summarizeHistory; verify and every reader check
 // them with parseRunResult and resultProblem.
 import { z } from 'zod';
-import { storedConfigSchema } from '../train/config.js';
-import { BACKENDS } from '../kernel/matmul_call.js';
-import type { EvalInfo, RunResult } from '../train/trainer.js';
+import { BACKENDS, type Backend } from '../kernel/matmul_call.js';
+import { storedConfigSchema, type RunConfig } from '../train/config.js';
 import { parseWith } from './problem.js';
+
+export interface EvalInfo {
+  step: number;
+  trainLoss: number;
+  trainAcc: number;
+  valLoss: number;
+  valAcc: number;
+  /** Mean over all q_proj and k_proj weights of ||W||_F^2 / sigma_max^2. */
+  stableRank: number;
+  /** Mean over all q_proj and k_proj weights of exp(H(sigma / sum sigma)). */
+  effectiveRank: number;
+  /** Checksum of parameters and optimiser state at this step. */
+  checksum: string;
+}
+
+export interface RunResult {
+  config: RunConfig;
+  history: EvalInfo[];
+  bestValAcc: number;
+  /** First evaluation step with valAcc >= 0.99, or null. */
+  grokStep: number | null;
+  /** Optimiser steps actually taken (early stopping may end a run before config.steps). */
+  steps: number;
+  checksum: string;
+  wallMs: number;
+  /**
+   * Where the model's matrix products ran: 'wasm' (bit-reproducible), or 'webgpu' when any of
+   * them ran on a GPU (tolerance-equal to Wasm; see docs/webgpu.md). Results written before the
+   * WebGPU path existed lack it: they are all 'wasm'.
+   */
+  backend?: Backend;
+  /**
+   * Present when the run diverged: the step at which a loss, parameter or optimiser moment
+   * stopped being finite, where the run ended, and what was found.
+   */
+  diverged?: Divergence;
+}
+
+export interface Divergence {
+  step: number;
+  reason: string;
+}
 
 /** Accuracy at or above which a validation evaluation counts as grokked. */
 export const GROK_ACCURACY = 0.99;

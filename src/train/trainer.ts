@@ -1,13 +1,17 @@
 // The trainer: one kernel instance, its parameter / optimiser / activation arenas, the data,
 // and the reference's training loop for the L2 and LRD arms.
 import { Arena } from '../kernel/arena.js';
-import { ADAM, ConfigError, resolveConfig, type RunConfig } from './config.js';
+import { ConfigError, resolveConfig, type RunConfig } from './config.js';
+import { Optimizer, type OptimizerGroup } from './optimizer.js';
+import { ProductDriver, type ProductRunner } from './product_driver.js';
+import { WeightSpectra } from './spectra.js';
+import { TrainingState } from './state_digest.js';
 import { ModularData, SEQ_LEN } from './data.js';
-import type { Backend, MatmulCall, MatmulWork } from '../kernel/matmul_call.js';
+import type { MatmulWork } from '../kernel/matmul_call.js';
 import { Model } from '../model/model.js';
 import { parameterArenaFloats, parameterTable, type ModelShape, type ParamSpec } from '../model/params.js';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type CheckpointState } from '../format/checkpoint.js';
-import { GROK_ACCURACY, summarizeHistory } from '../format/run_result.js';
+import { GROK_ACCURACY, summarizeHistory, type Divergence, type EvalInfo, type RunResult } from '../format/run_result.js';
 import type { Tensor, TensorData } from '../format/safetensors.js';
 import { loadKernels, type KernelExports, type WasmSource } from '../kernel/wasm.js';
 
@@ -20,53 +24,6 @@ export interface StepInfo {
   loss: number;
   /** Examples in the batch: config.batch, or fewer for an epoch's last batch. */
   batch: number;
-}
-
-export interface EvalInfo {
-  step: number;
-  trainLoss: number;
-  trainAcc: number;
-  valLoss: number;
-  valAcc: number;
-  /** Mean over all q_proj and k_proj weights of ||W||_F^2 / sigma_max^2. */
-  stableRank: number;
-  /** Mean over all q_proj and k_proj weights of exp(H(sigma / sum sigma)). */
-  effectiveRank: number;
-  /** Checksum of parameters and optimiser state at this step. */
-  checksum: string;
-}
-
-export interface RunResult {
-  config: RunConfig;
-  history: EvalInfo[];
-  bestValAcc: number;
-  /** First evaluation step with valAcc >= 0.99, or null. */
-  grokStep: number | null;
-  /** Optimiser steps actually taken (early stopping may end a run before config.steps). */
-  steps: number;
-  checksum: string;
-  wallMs: number;
-  /**
-   * Where the model's matrix products ran: 'wasm' (bit-reproducible), or 'webgpu' when any of
-   * them ran on a GPU (tolerance-equal to Wasm; see docs/webgpu.md). Results written before the
-   * WebGPU path existed lack it: they are all 'wasm'.
-   */
-  backend?: Backend;
-  /**
-   * Present when the run diverged: the step at which a loss, parameter or optimiser moment
-   * stopped being finite, where the run ended, and what was found.
-   */
-  diverged?: Divergence;
-}
-
-export interface Divergence {
-  step: number;
-  reason: string;
-}
-
-/** Runs a model product somewhere other than the Wasm kernel (a WebGpuMatmul in practice). */
-export interface ProductRunner {
-  run(call: MatmulCall, memory: WebAssembly.Memory): Promise<void>;
 }
 
 export interface RunOptions {
@@ -88,25 +45,10 @@ export interface BatchGradients {
   grads: Record<string, Float32Array>;
 }
 
-export interface OptimizerGroup {
-  name: string;
-  weightDecay: number;
-  lowRankDecay: boolean;
-}
-
-/** Which parameters get which decay: the reference's two arms, decided in one visible place. */
-export function optimizerGroups(config: RunConfig, table: ParamSpec[]): OptimizerGroup[] {
-  return table.map((p) => ({
-    name: p.name,
-    weightDecay: config.decay === 'lrd' && p.queryKey ? 0 : config.wd,
-    lowRankDecay: config.decay === 'lrd' && p.queryKey,
-  }));
-}
-
 export class Trainer {
   readonly config: RunConfig;
   readonly table: ParamSpec[];
-  readonly groups: OptimizerGroup[];
+  get groups(): OptimizerGroup[] { return this.optimizer.groups; }
   readonly shape: ModelShape;
   private readonly k: KernelExports;
   private readonly arena: Arena;
@@ -118,7 +60,10 @@ export class Trainer {
     polar: number; nsScratch: number; sv: number; svScratch: number;
   };
   private readonly inputs: { tokens: Int32Array; targets: Int32Array };
-  private adamStep = 0;
+  private readonly optimizer: Optimizer;
+  private readonly driver: ProductDriver;
+  private readonly spectra: WeightSpectra;
+  private readonly state: TrainingState;
   private stepsDone = 0;
   private epochCursor = 0;
   private hasGrads = false;
@@ -126,10 +71,6 @@ export class Trainer {
   private streak = 0;
   private stopped = false;
   private elapsedMs = 0;
-  private gpu: ProductRunner | null = null;
-  private usedGpu = false;
-  private backendNote = 'wasm: every product on the Wasm matmul';
-  private gpuError: string | null = null;
   private diverged: Divergence | null = null;
 
   private constructor(kernels: KernelExports, config: RunConfig) {
@@ -139,7 +80,6 @@ export class Trainer {
       vocab: config.p + 1, seqLen: SEQ_LEN, dim: config.dim, depth: config.depth, heads: config.heads, mlp: config.mlp,
     };
     this.table = parameterTable(this.shape);
-    this.groups = optimizerGroups(config, this.table);
     this.floats = parameterArenaFloats(this.table);
     const arena = (this.arena = new Arena(kernels));
     const D = config.dim;
@@ -157,6 +97,10 @@ export class Trainer {
     } catch (e) {
       throw new ConfigError('batch', `batch ${config.batch} with dim ${config.dim}, mlp ${config.mlp}, depth ${config.depth} and p ${config.p} ${(e as Error).message}; reduce batch, mlp or dim`);
     }
+    this.optimizer = new Optimizer(kernels, config, this.table, this.ptr);
+    this.driver = new ProductDriver(this.model, kernels.memory);
+    this.spectra = new WeightSpectra(kernels, arena, this.table, this.ptr);
+    this.state = new TrainingState(kernels, arena, this.ptr, this.floats);
     this.model.bindViews(arena);
     this.inputs = this.model.inputViews(arena);
 
@@ -213,7 +157,7 @@ export class Trainer {
     for (const spec of this.table) this.view(this.ptr.params, spec).set(params[spec.name]);
     this.arena.f32(this.ptr.m, this.floats).fill(0);
     this.arena.f32(this.ptr.v, this.floats).fill(0);
-    this.adamStep = 0;
+    this.optimizer.adamStep = 0;
     this.hasGrads = false;
   }
 
@@ -230,43 +174,21 @@ export class Trainer {
    * fails there, it and all later ones run on the Wasm matmul, and backendLine says why.
    */
   useGpu(runner: ProductRunner, description: string): void {
-    this.gpu = runner;
-    this.backendNote = `webgpu: the model's products on ${description}; the rest on Wasm`;
+    this.driver.useGpu(runner, description);
   }
 
   /** Says, in one line, where the training loop's products run now and why. */
   get backendLine(): string {
-    return this.backendNote;
+    return this.driver.line;
   }
 
   /** Why the GPU given to useGpu was dropped during training, or null if it was not. */
   get gpuFailure(): string | null {
-    return this.gpuError;
+    return this.driver.failure;
   }
 
-  // Work on the GPU when one is in use, else on Wasm (then synchronously, for the same bits as step()).
   private drive<T>(work: MatmulWork<T>): T | Promise<T> {
-    return this.gpu ? this.driveOnGpu(work) : this.model.runOnWasm(work);
-  }
-
-  private async driveOnGpu<T>(work: MatmulWork<T>): Promise<T> {
-    for (;;) {
-      const next = work.next();
-      if (next.done) return next.value;
-      if (this.gpu) {
-        try {
-          await this.gpu.run(next.value, this.k.memory);
-          this.usedGpu = true;
-          continue;
-        } catch (e) {
-          // A failed product has not touched its output, so Wasm can compute it now.
-          this.gpu = null;
-          this.gpuError = (e as Error).message || (e as Error).name || String(e);
-          this.backendNote = `wasm: WebGPU failed at step ${this.stepsDone} (${this.gpuError}); continuing on the Wasm matmul`;
-        }
-      }
-      this.model.matmulOnWasm(next.value);
-    }
+    return this.driver.drive(work, this.stepsDone);
   }
 
   /** Loss, logits and gradients of one batch (inputs: batch x 3 tokens), leaving the gradients for applyGrads; on Wasm. */
@@ -312,26 +234,13 @@ export class Trainer {
   /** One optimiser step from the last gradients: AdamW on every parameter, then Low-Rank Decay in the lrd arm. */
   applyGrads(): void {
     if (!this.hasGrads) throw new Error('applyGrads: no gradients; call lossAndGrads or step first');
-    this.adamStep++;
-    const { lr } = this.config;
-    for (let i = 0; i < this.table.length; i++) {
-      const spec = this.table[i];
-      const off = 4 * spec.offset;
-      this.k.adamwUpdate(this.ptr.params + off, this.ptr.grads + off, this.ptr.m + off, this.ptr.v + off, spec.size,
-        lr, ADAM.beta1, ADAM.beta2, ADAM.eps, this.groups[i].weightDecay, this.adamStep);
-    }
-    if (this.config.decay === 'lrd') this.lowRankDecay();
+    this.optimizer.step();
     this.hasGrads = false;
   }
 
   /** The Low-Rank Decay update alone: W <- W - rate * NewtonSchulz(W) on every q_proj/k_proj weight. */
   lowRankDecay(): void {
-    const { rate, nsIters } = this.config;
-    for (let i = 0; i < this.table.length; i++) {
-      if (!this.groups[i].lowRankDecay) continue;
-      const spec = this.table[i];
-      this.k.lowRankDecay(this.ptr.params + 4 * spec.offset, spec.rows, spec.cols, rate, nsIters, this.ptr.polar, this.ptr.nsScratch);
-    }
+    this.optimizer.lowRankDecay();
   }
 
   /** One training step on the next batch of the epoch (reshuffled when an epoch ends, last batch partial), on Wasm. */
@@ -385,30 +294,12 @@ export class Trainer {
 
   /** Mean stable and effective rank over every q_proj and k_proj weight. */
   queryKeyRanks(): { stableRank: number; effectiveRank: number } {
-    let stable = 0, effective = 0, count = 0;
-    for (const spec of this.table) {
-      if (!spec.queryKey) continue;
-      const n = this.singularValuesAt(this.ptr.params + 4 * spec.offset, spec.rows, spec.cols);
-      stable += this.k.stableRankOf(this.ptr.sv, n);
-      effective += this.k.effectiveRankOf(this.ptr.sv, n);
-      count++;
-    }
-    return { stableRank: stable / count, effectiveRank: effective / count };
-  }
-
-  private singularValuesAt(ptr: number, rows: number, cols: number): number {
-    if (!this.k.singularValues(this.ptr.sv, ptr, rows, cols, this.ptr.svScratch)) {
-      throw new Error('singular values: the QL iteration did not converge');
-    }
-    return Math.min(rows, cols);
+    return this.spectra.queryKeyRanks();
   }
 
   /** Singular values (descending) of a parameter matrix, e.g. 'layers.0.attn.q_proj.weight'. */
   spectrum(name: string): Float64Array {
-    const spec = this.table.find((s) => s.name === name);
-    if (!spec) throw new Error(`spectrum: unknown parameter '${name}'`);
-    const n = this.singularValuesAt(this.ptr.params + 4 * spec.offset, spec.rows, spec.cols);
-    return this.arena.f64(this.ptr.sv, n).slice();
+    return this.spectra.spectrum(name);
   }
 
   /** Layer 0's attention among the p number tokens at position 0, for one head: p x p rows of softmax weights. */
@@ -436,15 +327,7 @@ export class Trainer {
 
   /** Hex digest of every parameter, both Adam moments and the Adam step count. */
   checksum(): string {
-    const k = this.k;
-    const bytes = 4 * this.floats;
-    this.arena.i32(this.ptr.counter, 1)[0] = this.adamStep;
-    let h = 0x6772_6f6b_7761_736dn; // "grokwasm"
-    h = k.hashUpdate(h, this.ptr.params, bytes);
-    h = k.hashUpdate(h, this.ptr.m, bytes);
-    h = k.hashUpdate(h, this.ptr.v, bytes);
-    h = k.hashUpdate(h, this.ptr.counter, 4);
-    return BigInt.asUintN(64, k.hashFinish(h)).toString(16).padStart(16, '0');
+    return this.state.checksum(this.optimizer.adamStep);
   }
 
   /**
@@ -466,7 +349,7 @@ export class Trainer {
       }
       const evaluate = info.step % this.config.evalEvery === 0;
       // Before an evaluation (its spectra need finite weights) and at the end, whose checksum is kept.
-      if ((evaluate || this.stepsDone === this.config.steps) && !this.stateIsFinite()) {
+      if ((evaluate || this.stepsDone === this.config.steps) && !this.state.isFinite()) {
         this.diverge(info.step, 'a parameter or Adam moment is not finite');
         break;
       }
@@ -492,24 +375,9 @@ export class Trainer {
     return this.result();
   }
 
-  /** Whether every parameter and Adam moment is finite. */
-  private stateIsFinite(): boolean {
-    for (const base of [this.ptr.params, this.ptr.m, this.ptr.v]) {
-      const values = this.arena.f32(base, this.floats);
-      for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
-    }
-    return true;
-  }
-
-  /**
-   * Ends the run as diverged. NaNs are written in one canonical bit pattern first: WebAssembly
-   * lets engines choose a NaN's bits, and the final checksum must not depend on the engine.
-   */
+  /** Ends the run as diverged, its state stored with engine-independent NaNs. */
   private diverge(step: number, reason: string): void {
-    for (const base of [this.ptr.params, this.ptr.m, this.ptr.v]) {
-      const values = this.arena.f32(base, this.floats), bits = this.arena.i32(base, this.floats);
-      for (let i = 0; i < values.length; i++) if (values[i] !== values[i]) bits[i] = 0x7fc00000;
-    }
+    this.state.canonicalizeNaNs();
     this.diverged = { step, reason };
     this.stopped = true;
   }
@@ -529,7 +397,7 @@ export class Trainer {
       steps: this.stepsDone,
       checksum: this.checksum(),
       wallMs: this.elapsedMs,
-      backend: this.usedGpu ? 'webgpu' : 'wasm',
+      backend: this.driver.usedGpu ? 'webgpu' : 'wasm',
     };
     if (this.diverged) result.diverged = { ...this.diverged };
     return result;
@@ -544,9 +412,9 @@ export class Trainer {
     tensors.rng = { shape: [3, 4], data: this.arena.i32(this.ptr.rng, 12) };
     tensors.order = { shape: [this.data.trainCount], data: this.data.epochIds() };
     const state: CheckpointState = {
-      stepsDone: this.stepsDone, adamStep: this.adamStep, epochCursor: this.epochCursor, streak: this.streak,
+      stepsDone: this.stepsDone, adamStep: this.optimizer.adamStep, epochCursor: this.epochCursor, streak: this.streak,
       stopped: this.stopped, elapsedMs: this.elapsedMs + extraElapsedMs, history: this.history, checksum: this.checksum(),
-      usedGpu: this.usedGpu,
+      usedGpu: this.driver.usedGpu,
     };
     if (this.diverged) state.diverged = this.diverged;
     return encodeCheckpoint(this.config, state, tensors);
@@ -586,13 +454,13 @@ export class Trainer {
         `epoch position ${state.epochCursor} of ${this.data.trainCount}, streak ${state.streak})`);
     }
     this.stepsDone = state.stepsDone;
-    this.adamStep = state.adamStep;
+    this.optimizer.adamStep = state.adamStep;
     this.epochCursor = state.epochCursor;
     this.streak = state.streak;
     this.stopped = state.stopped;
     this.elapsedMs = state.elapsedMs;
     this.history = state.history;
-    this.usedGpu = state.usedGpu;
+    this.driver.usedGpu = state.usedGpu;
     this.diverged = state.diverged ?? null;
     if (this.checksum() !== state.checksum) {
       throw new CheckpointError(`its contents do not match its checksum (${this.checksum()} != ${state.checksum}): the file is corrupt`);
@@ -602,3 +470,7 @@ export class Trainer {
 
 export { CHECKPOINT_FORMAT, CheckpointError } from '../format/checkpoint.js';
 export { GROK_ACCURACY } from '../format/run_result.js';
+export type { Divergence, EvalInfo, RunResult } from '../format/run_result.js';
+export { optimizerGroups } from './optimizer.js';
+export type { OptimizerGroup } from './optimizer.js';
+export type { ProductRunner } from './product_driver.js';

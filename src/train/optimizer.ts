@@ -1,0 +1,61 @@
+// The optimiser of both arms, over the parameter, gradient and Adam-moment buffers of one kernel
+// instance: AdamW on every parameter (PyTorch's formula, in the adamw kernel), then in the LRD
+// arm W <- W - rate * NewtonSchulz(W) on every q_proj and k_proj weight.
+import { ADAM, type RunConfig } from './config.js';
+import type { ParamSpec } from '../model/params.js';
+import type { KernelExports } from '../kernel/wasm.js';
+
+export interface OptimizerGroup {
+  name: string;
+  weightDecay: number;
+  lowRankDecay: boolean;
+}
+
+/** Which parameters get which decay: the reference's two arms, decided in one visible place. */
+export function optimizerGroups(config: RunConfig, table: ParamSpec[]): OptimizerGroup[] {
+  return table.map((p) => ({
+    name: p.name,
+    weightDecay: config.decay === 'lrd' && p.queryKey ? 0 : config.wd,
+    lowRankDecay: config.decay === 'lrd' && p.queryKey,
+  }));
+}
+
+/** Byte offsets of the optimiser's buffers in the kernel instance's memory. */
+export interface OptimizerBuffers {
+  params: number; grads: number; m: number; v: number;
+  /** The polar factor and Newton-Schulz scratch of the largest q/k weight. */
+  polar: number; nsScratch: number;
+}
+
+export class Optimizer {
+  readonly groups: OptimizerGroup[];
+  /** AdamW's step count t (bias corrections use t); part of the run state and the checksum. */
+  adamStep = 0;
+
+  constructor(private readonly k: KernelExports, private readonly config: RunConfig, private readonly table: ParamSpec[],
+    private readonly buf: OptimizerBuffers) {
+    this.groups = optimizerGroups(config, table);
+  }
+
+  /** One step from the gradients in buf.grads: AdamW on every parameter, then Low-Rank Decay in the lrd arm. */
+  step(): void {
+    this.adamStep++;
+    const { lr } = this.config;
+    for (let i = 0; i < this.table.length; i++) {
+      const off = 4 * this.table[i].offset;
+      this.k.adamwUpdate(this.buf.params + off, this.buf.grads + off, this.buf.m + off, this.buf.v + off, this.table[i].size,
+        lr, ADAM.beta1, ADAM.beta2, ADAM.eps, this.groups[i].weightDecay, this.adamStep);
+    }
+    if (this.config.decay === 'lrd') this.lowRankDecay();
+  }
+
+  /** The Low-Rank Decay update alone: W <- W - rate * NewtonSchulz(W) on every q_proj/k_proj weight. */
+  lowRankDecay(): void {
+    const { rate, nsIters } = this.config;
+    for (let i = 0; i < this.table.length; i++) {
+      if (!this.groups[i].lowRankDecay) continue;
+      const spec = this.table[i];
+      this.k.lowRankDecay(this.buf.params + 4 * spec.offset, spec.rows, spec.cols, rate, nsIters, this.buf.polar, this.buf.nsScratch);
+    }
+  }
+}
