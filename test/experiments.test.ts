@@ -37,7 +37,14 @@ describe('sweep', () => {
     const lrd = JSON.parse(lines[8]) as CellRecord;
     expect([lrd.arm, lrd.config.decay, lrd.config.rate, lrd.config.wd]).toEqual(['lrd', 'lrd', 0.001, 0.1]);
     for (const f of ['summary.csv', 'phase.svg', 'phase.png']) expect(existsSync(join(reference, f))).toBe(true);
-    expect(readFileSync(join(reference, 'summary.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + 8);
+    const summary = readFileSync(join(reference, 'summary.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+    expect(summary).toHaveLength(1 + 8);
+    // Each row's wd is its cells' own config.wd: 10 x rate for L2, the preset's AdamW decay for LRD.
+    const wd = summary[0].indexOf('wd');
+    expect(summary.slice(1).map((r) => [r[0], r[2], r[wd]])).toEqual([
+      ['l2', '0.001', '0.01'], ['l2', '0.02', '0.2'], ['l2', '0.001', '0.01'], ['l2', '0.02', '0.2'],
+      ['lrd', '0.001', '0.1'], ['lrd', '0.02', '0.1'], ['lrd', '0.001', '0.1'], ['lrd', '0.02', '0.1'],
+    ]);
     expect(whole.stdout).toMatch(/Low-Rank Decay: best validation accuracy/);
   });
 

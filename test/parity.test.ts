@@ -1,7 +1,8 @@
 // grokwasm against PyTorch (scripts/torch_fixtures.py, PyTorch 1.13 on CPU): forward, every
 // gradient, one AdamW step of the L2 arm, one step of the LRD arm, Newton-Schulz, spectra.
 import { describe, expect, it } from 'vitest';
-import { createTrainer, newtonSchulz, singularValues, type RunConfig } from '../src/node/index.js';
+import { Arena } from '../src/kernel/arena.js';
+import { createTrainer, kernelModule, loadKernelsSync, newtonSchulz, singularValues, type RunConfig } from '../src/node/index.js';
 import { group, loadFixture, relErr } from './helpers.js';
 
 // Reached on this machine (see the README): forward and gradients within 2e-6 of PyTorch's
@@ -85,6 +86,7 @@ describe.each(['odd', 'single_block', 'small', 'reference'])('PyTorch parity: %s
   });
 
   it('matches Newton-Schulz, singular values and ranks', () => {
+    const kernels = loadKernelsSync(kernelModule());
     for (const [key, pname] of [['q', 'layers.0.attn.q_proj.weight'], ['mlp', 'layers.0.mlp.0.weight']] as const) {
       const w = params[pname];
       const [rows, cols] = (tensors[`param.${pname}`].shape as number[]);
@@ -94,8 +96,15 @@ describe.each(['odd', 'single_block', 'small', 'reference'])('PyTorch parity: %s
       const sv = singularValues(w, rows, cols);
       errors[`sv.${key}`] = relErr(sv, tensors[`sv.${key}`].data);
       expect(errors[`sv.${key}`]).toBeLessThan(TOL.sv);
-      const stable = sv.reduce((s, x) => s + x * x, 0) / (sv[0] * sv[0]);
-      expect(Math.abs(stable - tensors[`stable_rank.${key}`].data[0])).toBeLessThan(1e-6 * stable);
+      // The ranks through the kernels the trainer's evaluations use, against PyTorch's (from its own singular values).
+      const arena = Arena.growing(kernels);
+      const svPtr = arena.doubles(sv.length);
+      arena.f64(svPtr, sv.length).set(sv);
+      for (const [metric, value] of [['stable_rank', kernels.stableRankOf(svPtr, sv.length)], ['effective_rank', kernels.effectiveRankOf(svPtr, sv.length)]] as const) {
+        const torch = tensors[`${metric}.${key}`].data[0];
+        errors[`${metric}.${key}`] = Math.abs(value - torch) / torch;
+        expect(errors[`${metric}.${key}`]).toBeLessThan(1e-6);
+      }
     }
     console.log(`parity ${name}: ${Object.entries(errors).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toExponential(1)}`).join(', ')}`);
   });

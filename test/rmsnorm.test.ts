@@ -43,4 +43,27 @@ describe('rmsnorm', () => {
       return [ws.read(dx, rows * dim), ws.read(dg, dim)];
     }, rand);
   });
+
+  // Below the floor the norm is the constant 1e-12, so only the division by it carries gradient:
+  // dx = dy * g * sqrt(dim) / 1e-12, with no projection term. A floored row sits between two
+  // ordinary ones, on a width with a scalar tail (7) and one without (8).
+  it.each([7, 8])('backward of a row whose norm is floored (dim %i)', (dim) => {
+    const ws = new Workspace();
+    const rows = 3;
+    const x = randomArray(rows * dim, rand, 2), g = randomArray(dim, rand), dy = randomArray(rows * dim, rand);
+    for (let i = 0; i < dim; i++) x[dim + i] = (i % 2 ? 1 : -1) * 1e-14 * (i + 1); // norm about 1e-13 < 1e-12
+    const px = ws.f32(x), pg = ws.f32(g), out = ws.f32(rows * dim), norms = ws.f32(rows);
+    ws.k.rmsnormForward(out, norms, px, pg, rows, dim);
+    expect(ws.read(norms, rows)[1]).toBe(Math.fround(1e-12));
+    const dx = ws.f32(rows * dim), dg = ws.f32(dim);
+    ws.k.rmsnormBackward(dx, dg, ws.f32(dy), px, pg, norms, rows, dim, ws.f32(dim));
+    const floor = Math.fround(1e-12), scale = Math.sqrt(dim);
+    const want = Array.from({ length: dim }, (_, i) => (dy[dim + i] * g[i] * scale) / floor);
+    expect(relErr(ws.read(dx + 4 * dim, dim), want)).toBeLessThan(1e-6);
+    // The ordinary rows around it are unchanged by its presence: the same as computed alone.
+    const alone = ws.f32(dim), aloneG = ws.f32(dim), aloneNorm = ws.f32(1), aloneOut = ws.f32(dim);
+    ws.k.rmsnormForward(aloneOut, aloneNorm, ws.f32(x.subarray(0, dim)), pg, 1, dim);
+    ws.k.rmsnormBackward(alone, aloneG, ws.f32(dy.subarray(0, dim)), ws.f32(x.subarray(0, dim)), pg, aloneNorm, 1, dim, ws.f32(dim));
+    expect(Array.from(ws.read(dx, dim))).toEqual(Array.from(ws.read(alone, dim)));
+  });
 });

@@ -135,8 +135,10 @@ describe('WebGPU fallback', () => {
   it('with no adapter (Dawn without a usable backend), says so in one line', async () => {
     const none = await nodeGpu([]);
     try {
-      // On this machine Dawn's default backends find nothing; on one with a GPU they would.
+      // Here Dawn's default backends find nothing, and that must be said in one line; on a machine
+      // with a GPU they find one, which must then compute the Wasm kernel's products.
       if (none.choice.device === null) expect(none.choice.reason).toBe('WebGPU found no adapter; using the Wasm matmul');
+      else expect((await checkGpuMatmul(loadKernelsSync(kernelModule()), new WebGpuMatmul(none.choice.device), 3)).ok).toBe(true);
     } finally {
       none.release();
     }
