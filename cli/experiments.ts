@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
   ARMS, ARM_LABEL, MECHANISM_FILE, PRESET, PRESETS, historyCsv, mechanismConfigs, mechanismData, mechanismFile, mechanismSpec,
-  parseArms, parseList, parseJson, parseMechanism, resolveShard, shardCells, summarize, sweepCells, type Arm, type Backend,
+  parseArms, parseList, parseJson, parseMechanism, resolveShard, shardCells, summarize, sweepBase, sweepCells, type Arm, type Backend,
   type MechanismFile, type PhaseCell, type PresetName, type RunConfig, poolSize, runPool, checkOutputDir, exists, readTextFile,
   writeFileAtomic, CELLS_FILE, mergeSweeps, readCells, runSweep, writeSweepOutputs, renderSvg, svgToPng,
 } from '../src/node/index.js';
@@ -74,7 +74,7 @@ export function registerExperiments(program: Command): void {
       const total = configs.l2.steps + configs.lrd.steps;
       const progress = createProgress(total, `mechanism (${opts.preset})`, quiet);
       const done = [0, 0];
-      const arms: Arm[] = ['l2', 'lrd'];
+      const arms = ARMS;
       const outcomes = await runPool(arms.map((a) => configs[a]), workers, {
         onStep: (i, step) => { done[i] = step; progress.update(done[0] + done[1]); },
         onEval: (i, row) => progress.log(`${arms[i].padEnd(3)} step ${String(row.step).padStart(5)}  val acc ${row.valAcc.toFixed(3)}  train acc ${row.trainAcc.toFixed(3)}  QK stable rank ${row.stableRank.toFixed(2)}`),
@@ -107,7 +107,7 @@ export function registerExperiments(program: Command): void {
     .action(async (opts: Record<string, unknown>) => {
       const preset = PRESET[opts.preset as PresetName];
       const overrides = overridesFromFlags(opts);
-      const base = { ...preset.base, steps: preset.sweep.steps, ...overrides };
+      const base = sweepBase(preset, overrides);
       const grid = {
         arms: parseArms(String(opts.arms)),
         fracs: opts.fracs === undefined ? preset.sweep.fracs : parseList('fracs', String(opts.fracs), 'frac'),
@@ -121,7 +121,7 @@ export function registerExperiments(program: Command): void {
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
-      const all = sweepCells(base as never, grid);
+      const all = sweepCells(base, grid);
       const cells = shardCells(all, shard.index, shard.count);
       const dir = String(opts.out);
       const quiet = Boolean(opts.quiet) || Boolean(opts.json);
@@ -132,7 +132,7 @@ export function registerExperiments(program: Command): void {
       const backendLines = new Set<string>();
       const show = () => progress.update(stepsDone + [...live.values()].reduce((a, b) => a + b, 0));
       const title = `Phase diagram (${opts.preset} preset, ${grid.seeds.length} seed${grid.seeds.length > 1 ? 's' : ''})`;
-      const run = await runSweep(dir, cells, workersFlag(opts, cells.length, cells[0]?.config ?? base as RunConfig), {
+      const run = await runSweep(dir, cells, workersFlag(opts, cells.length, cells[0]?.config ?? base), {
         onStart: (todo) => {
           const label = `sweep ${shard.count > 1 ? `shard ${shard.index}/${shard.count} ` : ''}(${todo.length} of ${cells.length} cells to run)`;
           progress = createProgress(Math.max(1, todo.reduce((n, c) => n + c.config.steps, 0)), label, quiet);

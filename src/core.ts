@@ -1,6 +1,7 @@
 // The platform-neutral API: everything except finding the .wasm file. The Node entry
 // (index.ts) and the browser worker both build on this.
 export { ADAM, ConfigError, DEFAULT_CONFIG, FIELDS, checkFieldValue, describeRange, resolveConfig } from './train/config.js';
+export { DECAYS } from './train/config.js';
 export type { Decay, FieldSpec, RunConfig } from './train/config.js';
 export { parameterTable, parameterCount } from './model/params.js';
 export type { ModelShape, ParamSpec } from './model/params.js';
@@ -33,5 +34,5 @@ export { decodeCheckpoint, encodeCheckpoint } from './format/checkpoint.js';
 export type { CheckpointState } from './format/checkpoint.js';
 export { ARM_LABEL, mechanismSpec, phaseSpec, trainingSpec } from './study/charts.js';
 export type { Arm, MechanismData, PhaseCell } from './study/charts.js';
-export { PRESET, PRESETS, armConfig, canonicalOrder, cellKey, parseArms, parseList, resolveShard, historyCsv, mechanismConfigs, mechanismData, shardCells, summarize, summaryCsv, sweepCells } from './study/experiments.js';
+export { PRESET, PRESETS, armConfig, canonicalOrder, cellKey, parseArms, parseList, resolveShard, historyCsv, mechanismConfigs, mechanismData, shardCells, summarize, summaryCsv, sweepBase, sweepCells } from './study/experiments.js';
 export type { CellRecord, Preset, PresetName, SweepCell } from './study/experiments.js';

@@ -83,3 +83,34 @@ export function checkGradients(
 
 /** Round-trips a JS number through float32, the rounding every kernel operation applies. */
 export const f32 = Math.fround;
+
+export interface KernelCase {
+  /** What the kernel reads, as float32. */
+  inputs: Float32Array[];
+  /** The float64 reference of the output. */
+  reference: (xs: Float64Array[]) => ArrayLike<number>;
+  /** Runs the forward kernel on the inputs' pointers and returns its output. */
+  forward: (ws: Workspace, ptrs: number[]) => Float32Array;
+  /** Runs the forward then the backward kernel with output gradient dy; returns each input's gradient. */
+  backward?: (ws: Workspace, ptrs: number[], dy: number) => Float32Array[];
+  /** Forward relative error (default 1e-6) and gradient relative error against finite differences (default 2e-3). */
+  tol?: { forward?: number; backward?: number };
+}
+
+/**
+ * tinygrad's helper_test_op for one kernel: the forward against its float64 reference, then
+ * (when given) the backward against central differences of that reference, each on a fresh
+ * module instance, in one call.
+ */
+export function checkKernel(c: KernelCase, rand: () => number): void {
+  const ws = new Workspace();
+  const out = c.forward(ws, c.inputs.map((x) => ws.f32(x)));
+  const want = c.reference(c.inputs.map((x) => Float64Array.from(x)));
+  expect(relErr(out, want), 'forward').toBeLessThan(c.tol?.forward ?? 1e-6);
+  if (!c.backward) return;
+  const backward = c.backward;
+  checkGradients(c.inputs, (xs) => Float64Array.from(c.reference(xs)), (dy) => {
+    const bw = new Workspace();
+    return backward(bw, c.inputs.map((x) => bw.f32(x)), bw.f32(dy));
+  }, rand, c.tol?.backward);
+}

@@ -5,7 +5,7 @@ import * as Comlink from 'comlink';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import {
-  BACKENDS, ConfigError, FIELDS, FormatError, PRESET, PRESETS, checkFieldValue, describeRange, historyCsv, mechanismConfigs, mechanismData,
+  ARMS, BACKENDS, sweepBase, ConfigError, FIELDS, FormatError, PRESET, PRESETS, checkFieldValue, describeRange, historyCsv, mechanismConfigs, mechanismData,
   mechanismFile, mechanismSpec, parseBackend, parseJson, parseMechanism, parseRunResult, resolveConfig, trainingSpec,
   type Arm, type ArmAnalysis, type Backend, type EvalInfo, type PresetName, type RunConfig, type RunResult,
 } from '../src/core.js';
@@ -54,7 +54,7 @@ for (const [name, spec] of Object.entries(FIELDS) as [keyof RunConfig, (typeof F
 function baseValues(mode: Mode, preset: PresetName): RunConfig {
   const p = PRESET[preset];
   if (mode === 'mechanism') return { ...p.base, rate: p.mechanism.lrdRate, wd: p.mechanism.l2Wd };
-  if (mode === 'sweep') return { ...p.base, steps: p.sweep.steps };
+  if (mode === 'sweep') return sweepBase(p);
   return p.base;
 }
 
@@ -388,7 +388,7 @@ function showDownloads(done: ArmRun[]): void {
   const both = runs.length > 1 && done.length === 2;
   if (both) {
     const arm = (r: ArmRun) => ({ result: r.last!, spectrum: r.analysis?.spectrum ?? null, attention: r.analysis?.attention ?? null });
-    const [l2, lrd] = (['l2', 'lrd'] as Arm[]).map((a) => arm(done.find((r) => r.arm === a)!));
+    const [l2, lrd] = ARMS.map((a) => arm(done.find((r) => r.arm === a)!));
     box.append(download('mechanism.json', JSON.stringify(mechanismFile({ l2, lrd })), 'application/json'));
   } else {
     for (const r of done) box.append(download(runs.length === 1 ? 'result.json' : `${r.arm}.json`, JSON.stringify(r.last, null, 2), 'application/json'));

@@ -3,6 +3,7 @@
 // tears at most the last line. Built, serialised and parsed here for the CLI, the page, verify
 // and merge alike.
 import { z } from 'zod';
+import { DECAYS } from '../train/config.js';
 import type { CellRecord, SweepCell } from '../study/experiments.js';
 import type { RunResult } from '../train/trainer.js';
 import { FormatError, parseWith } from './problem.js';
@@ -11,7 +12,7 @@ import { runResultShape } from './run_result.js';
 export const CELLS_FILE = 'cells.jsonl';
 
 export const cellRecordSchema = z.strictObject({
-  arm: z.enum(['l2', 'lrd']),
+  arm: z.enum(DECAYS),
   frac: z.number(),
   rate: z.number(),
   seed: z.number().int(),

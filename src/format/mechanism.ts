@@ -3,13 +3,13 @@
 // tokens. Built by the CLI and the page, parsed by plot, verify and the page's loader.
 import { z } from 'zod';
 import type { Arm } from '../study/charts.js';
-import type { RunConfig } from '../train/config.js';
+import { DECAYS, type RunConfig } from '../train/config.js';
 import type { RunResult } from '../train/trainer.js';
 import { FormatError, parseWith } from './problem.js';
 import { runResultSchema } from './run_result.js';
 
 export const MECHANISM_FILE = 'mechanism.json';
-export const ARMS: readonly Arm[] = ['l2', 'lrd'];
+export const ARMS: readonly Arm[] = DECAYS;
 
 /** The parameter whose spectrum the figure shows, and the attention's layer and head. */
 export const SPECTRUM_PARAMETER = 'layers.0.attn.q_proj.weight';

@@ -1,9 +1,11 @@
 // Vega-Lite specs of every figure. They are plain data, shared by the CLI (rendered to SVG and
 // PNG in Node) and the browser app (rendered live), so a figure is defined once.
 import type { TopLevelSpec } from 'vega-lite';
+import type { Decay } from '../train/config.js';
 import type { EvalInfo } from '../train/trainer.js';
 
-export type Arm = 'l2' | 'lrd';
+/** An arm of the experiment is a decay (src/train/config.ts). */
+export type Arm = Decay;
 export const ARM_LABEL: Record<Arm, string> = { l2: 'L2 weight decay', lrd: 'Low-Rank Decay' };
 const ARM_COLORS = { domain: [ARM_LABEL.l2, ARM_LABEL.lrd], range: ['#d95f02', '#1b9e77'] };
 

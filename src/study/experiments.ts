@@ -42,6 +42,11 @@ export function armConfig(base: RunConfig, arm: Arm, rate: number, l2Wd = l2Weig
   return resolveConfig(arm === 'l2' ? { ...base, decay: 'l2', wd: l2Wd } : { ...base, decay: 'lrd', rate });
 }
 
+/** The base config of a preset's sweep cells: the preset's, with the sweep's step budget, then the overrides. */
+export function sweepBase(preset: Preset, overrides: Partial<RunConfig> = {}): RunConfig {
+  return resolveConfig({ ...preset.base, steps: preset.sweep.steps, ...overrides });
+}
+
 /** Both arms of the mechanism experiment, on the same split and seed. */
 export function mechanismConfigs(preset: Preset, overrides: Partial<RunConfig> = {}): Record<Arm, RunConfig> {
   const base = resolveConfig({ ...preset.base, ...overrides });

@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { TASKS, TASK_FORMULA, isPrime, type Task } from './tasks.js';
 import { domainSize } from './data.js';
 
-export type Decay = 'l2' | 'lrd';
+/** The two arms: L2 weight decay on every parameter, or Low-Rank Decay on the query/key weights. */
+export const DECAYS = ['l2', 'lrd'] as const;
+export type Decay = (typeof DECAYS)[number];
 
 export interface RunConfig {
   /** The operation learned, mod p (Power et al. 2022); 'add' is the reference's. */
@@ -62,7 +64,7 @@ export const FIELDS: Record<keyof RunConfig, FieldSpec> = {
   mlp: { kind: 'int', min: 1, max: 16384, help: 'MLP hidden width' },
   batch: { kind: 'int', min: 1, max: 8192, help: 'training batch size' },
   lr: { kind: 'float', min: 0, max: 1, exclusiveMin: true, help: 'AdamW learning rate' },
-  decay: { kind: 'choice', choices: ['l2', 'lrd'], help: "arm: 'l2' weight decay or 'lrd' Low-Rank Decay" },
+  decay: { kind: 'choice', choices: DECAYS, help: "arm: 'l2' weight decay or 'lrd' Low-Rank Decay" },
   wd: { kind: 'float', min: 0, max: 100, help: 'AdamW weight decay' },
   rate: { kind: 'float', min: 0, max: 10, help: 'Low-Rank Decay rate (lrd arm)' },
   nsIters: { kind: 'int', min: 0, max: 100, help: 'Newton-Schulz iterations' },
