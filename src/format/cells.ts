@@ -3,9 +3,8 @@
 // tears at most the last line. Built, serialised and parsed here for the CLI, the page, verify
 // and merge alike.
 import { z } from 'zod';
-import { DECAYS } from '../train/config.js';
-import type { CellRecord, SweepCell } from '../study/experiments.js';
-import type { RunResult } from '../train/trainer.js';
+import { DECAYS, type Decay } from '../train/config.js';
+import type { RunResult } from './run_result.js';
 import { FormatError, parseWith } from './problem.js';
 import { runResultShape } from './run_result.js';
 
@@ -19,13 +18,16 @@ export const cellRecordSchema = z.strictObject({
   ...runResultShape,
 });
 
+/** One line of cells.jsonl: the run result with the cell's coordinates on top. */
+export type CellRecord = RunResult & { arm: Decay; frac: number; rate: number; seed: number };
+
 /** The L2 arm of a sweep decays every parameter by 10 x the cell's rate, as the reference does. */
 export function l2WeightDecay(rate: number): number {
   return 10 * rate;
 }
 
 /** A finished cell's line. */
-export function cellRecord(cell: Pick<SweepCell, 'arm' | 'frac' | 'rate' | 'seed'>, result: RunResult): CellRecord {
+export function cellRecord(cell: { arm: Decay; frac: number; rate: number; seed: number }, result: RunResult): CellRecord {
   return { arm: cell.arm, frac: cell.frac, rate: cell.rate, seed: cell.seed, ...result };
 }
 

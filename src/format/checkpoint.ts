@@ -5,9 +5,8 @@
 import { z } from 'zod';
 import { storedConfigSchema, type RunConfig } from '../train/config.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor, type TensorData } from './safetensors.js';
-import type { EvalInfo } from '../train/trainer.js';
 import { fieldPath } from './problem.js';
-import { divergedSchema, evalRowSchema } from './run_result.js';
+import { divergedSchema, evalRowSchema, type EvalInfo } from './run_result.js';
 
 export const CHECKPOINT_FORMAT = 'grokwasm-checkpoint-2';
 const DIGEST_KEY = 'digest';

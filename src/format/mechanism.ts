@@ -2,11 +2,9 @@
 // and seed, with layer 0's final q_proj spectrum and head 0's attention over the p number
 // tokens. Built by the CLI and the page, parsed by plot, verify and the page's loader.
 import { z } from 'zod';
-import type { Arm } from '../study/charts.js';
-import { DECAYS, type RunConfig } from '../train/config.js';
-import type { RunResult } from '../train/trainer.js';
+import { DECAYS, type Decay as Arm, type RunConfig } from '../train/config.js';
 import { FormatError, parseWith } from './problem.js';
-import { runResultSchema } from './run_result.js';
+import { runResultSchema, type RunResult } from './run_result.js';
 
 export const MECHANISM_FILE = 'mechanism.json';
 export const ARMS: readonly Arm[] = DECAYS;

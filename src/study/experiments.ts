@@ -3,7 +3,7 @@
 // neutral: the CLI, sweep workers and the browser all build on these.
 import { ConfigError, DEFAULT_CONFIG, FIELDS, checkFieldValue, describeRange, resolveConfig, type RunConfig } from '../train/config.js';
 import type { Arm, MechanismData, PhaseCell } from './charts.js';
-import { l2WeightDecay } from '../format/cells.js';
+import { l2WeightDecay, type CellRecord } from '../format/cells.js';
 import type { ArmAnalysis } from '../format/mechanism.js';
 import type { EvalInfo, RunResult } from '../train/trainer.js';
 
@@ -64,8 +64,7 @@ export interface SweepCell {
   config: RunConfig;
 }
 
-/** One cell line of cells.jsonl: the run result with the cell's coordinates on top. */
-export type CellRecord = RunResult & { arm: Arm; frac: number; rate: number; seed: number };
+export type { CellRecord } from '../format/cells.js';
 
 /** Every cell of a sweep in canonical order (arm, fraction, rate, seed); the L2 arm uses wd = 10 x rate. */
 export function sweepCells(base: RunConfig, grid: { arms: Arm[]; fracs: number[]; rates: number[]; seeds: number[] }): SweepCell[] {

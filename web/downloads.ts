@@ -1,0 +1,78 @@
+// What a finished run offers: its checksums, and downloads of its results (JSON through the
+// shared formats, CSV, the figure, parameters and the whole run state).
+import { ARMS, historyCsv, mechanismFile } from '../src/core.js';
+import { figurePng } from './chart_view.js';
+import type { ArmRun } from './main.js';
+import { $ } from './page.js';
+
+export function showChecksums(runs: ArmRun[]): void {
+  const dl = $('checksums');
+  dl.replaceChildren();
+  for (const r of runs) {
+    const dt = document.createElement('dt');
+    dt.textContent = `${r.arm} checksum`;
+    const dd = document.createElement('dd');
+    dd.dataset.testid = runs.length === 1 ? 'checksum' : `checksum-${r.arm}`;
+    dd.textContent = r.last?.checksum ?? '';
+    dl.append(dt, dd);
+  }
+}
+
+export function download(name: string, data: BlobPart, type: string): HTMLAnchorElement {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([data], { type }));
+  a.download = name;
+  a.textContent = name;
+  return a;
+}
+
+export function showDownloads(runs: ArmRun[], done: ArmRun[], failed: boolean): void {
+  const box = $('downloads');
+  box.replaceChildren();
+  if (!done.length) return;
+  // Both arms finished: one mechanism.json; otherwise each arm's run result on its own.
+  const both = runs.length > 1 && done.length === 2;
+  if (both) {
+    const arm = (r: ArmRun) => ({ result: r.last!, spectrum: r.analysis?.spectrum ?? null, attention: r.analysis?.attention ?? null });
+    const [l2, lrd] = ARMS.map((a) => arm(done.find((r) => r.arm === a)!));
+    box.append(download('mechanism.json', JSON.stringify(mechanismFile({ l2, lrd })), 'application/json'));
+  } else {
+    for (const r of done) box.append(download(runs.length === 1 ? 'result.json' : `${r.arm}.json`, JSON.stringify(r.last, null, 2), 'application/json'));
+  }
+  box.append(download('history.csv', historyCsv(done.map((r) => ({ label: { arm: r.arm }, history: r.history }))), 'text/csv'));
+  const png = document.createElement('a');
+  png.textContent = 'figure.png';
+  png.href = '#';
+  png.addEventListener('click', async (e) => {
+    e.preventDefault();
+    const url = await figurePng();
+    if (!url) return;
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = 'figure.png';
+    a.click();
+  });
+  box.append(png);
+  // Parameters as a PyTorch state_dict, and the whole run state, which `grokwasm run --resume`
+  // continues to the same bits as an uninterrupted run.
+  const files = [
+    { suffix: 'safetensors', title: 'parameters as a PyTorch state_dict', bytes: (r: ArmRun) => r.api.stateDict() },
+    { suffix: 'checkpoint.safetensors', title: 'the whole run state: grokwasm run --resume FILE continues it', bytes: (r: ArmRun) => r.api.checkpoint() },
+  ];
+  for (const r of done) {
+    if (failed) continue;
+    for (const file of files) {
+      const name = `${r.arm}.${file.suffix}`;
+      const link = document.createElement('a');
+      link.textContent = name;
+      link.title = file.title;
+      link.href = '#';
+      link.addEventListener('click', async (e) => {
+        e.preventDefault();
+        download(name, (await file.bytes(r)) as Uint8Array<ArrayBuffer>, 'application/octet-stream').click();
+      });
+      box.append(link);
+    }
+  }
+}
+

@@ -1,0 +1,153 @@
+// The form over RunConfig, generated from the CLI's field table, and the config in the URL with
+// the CLI's flag names: reading, checking, filling and writing them.
+import {
+  BACKENDS, ConfigError, FIELDS, PRESET, PRESETS, checkFieldValue, describeRange, mechanismConfigs, parseBackend, resolveConfig, sweepBase,
+  type Arm, type Backend, type PresetName, type RunConfig,
+} from '../src/core.js';
+import { $, backendLine, backendSelect, form, modeSelect, presetSelect, say } from './page.js';
+
+export type Mode = 'run' | 'mechanism' | 'sweep';
+
+for (const p of PRESETS) presetSelect.add(new Option(`${p}: ${PRESET[p].description}`, p));
+
+// ---- the form, generated from the same field table as the CLI flags ----
+export const inputs = new Map<keyof RunConfig, HTMLInputElement | HTMLSelectElement>();
+for (const [name, spec] of Object.entries(FIELDS) as [keyof RunConfig, (typeof FIELDS)[keyof RunConfig]][]) {
+  const label = document.createElement('label');
+  label.textContent = name;
+  label.title = `${spec.help}; ${describeRange(spec)}`;
+  let input: HTMLInputElement | HTMLSelectElement;
+  if (spec.kind === 'choice') {
+    input = document.createElement('select');
+    for (const c of spec.choices) input.add(new Option(c, c));
+  } else {
+    input = document.createElement('input');
+    input.type = 'text';
+    input.inputMode = 'decimal';
+  }
+  input.name = name;
+  label.append(input);
+  const error = document.createElement('span');
+  error.className = 'field-error';
+  error.dataset.field = name;
+  label.append(error);
+  $('fields').append(label);
+  inputs.set(name, input);
+}
+
+/** The base values the form starts from: the preset, with the mechanism's rates in that mode. */
+export function baseValues(mode: Mode, preset: PresetName): RunConfig {
+  const p = PRESET[preset];
+  if (mode === 'mechanism') return { ...p.base, rate: p.mechanism.lrdRate, wd: p.mechanism.l2Wd };
+  if (mode === 'sweep') return sweepBase(p);
+  return p.base;
+}
+
+export const gridInputs = ['fracs', 'rates', 'arms', 'seeds'].map((n) => form.elements.namedItem(n) as HTMLInputElement);
+export function showMode(mode: Mode, preset: PresetName): void {
+  $('grid').hidden = mode !== 'sweep';
+  const [fracs, rates] = gridInputs;
+  fracs.value = PRESET[preset].sweep.fracs.join(',');
+  rates.value = PRESET[preset].sweep.rates.join(',');
+}
+
+export function fillForm(values: RunConfig): void {
+  for (const [name, input] of inputs) input.value = String(values[name]);
+}
+
+export function clearErrors(): void {
+  for (const el of form.querySelectorAll<HTMLElement>('.field-error')) el.textContent = '';
+  for (const input of inputs.values()) input.removeAttribute('aria-invalid');
+}
+
+export function reportConfigError(e: unknown): void {
+  if (!(e instanceof ConfigError)) throw e;
+  showFieldError(e.field, e.message);
+  say(e.message, true);
+}
+
+export function showFieldError(field: string, text: string): void {
+  const el = form.querySelector<HTMLElement>(`.field-error[data-field="${field}"]`);
+  if (el) el.textContent = text;
+  inputs.get(field as keyof RunConfig)?.setAttribute('aria-invalid', 'true');
+}
+
+/** The fields that differ from the base, each checked against its range: the CLI flags one would pass. */
+export function readOverrides(base: RunConfig): Partial<RunConfig> | null {
+  clearErrors();
+  const out: Record<string, unknown> = {};
+  let ok = true;
+  for (const [name, input] of inputs) {
+    const spec = FIELDS[name];
+    const raw = input.value.trim();
+    const value = spec.kind === 'choice' ? raw : raw === '' ? NaN : Number(raw);
+    try {
+      checkFieldValue(name, value);
+    } catch {
+      ok = false;
+      showFieldError(name, `must be ${describeRange(spec)}`);
+      continue;
+    }
+    if (value !== base[name]) out[name] = value;
+  }
+  return ok ? (out as Partial<RunConfig>) : null;
+}
+
+/** The backend chosen, or null (with the error shown next to it) when the URL gave an unknown one. */
+export function readBackend(): Backend | null {
+  try {
+    return parseBackend(backendSelect.dataset.invalid ?? backendSelect.value);
+  } catch (e) {
+    reportConfigError(e);
+    return null;
+  }
+}
+
+/** Shows where the products run: one line, or one per arm when the arms' lines differ. */
+export function showBackend(lines: { arm: string; line: string | null }[]): void {
+  const distinct = [...new Set(lines.map((l) => l.line).filter((l): l is string => l !== null))];
+  backendLine.textContent = distinct.length <= 1 ? (distinct[0] ?? '') : lines.map((l) => `${l.arm}: ${l.line}`).join('; ');
+}
+
+/** The configs to run, exactly as `grokwasm run` or `grokwasm mechanism` would build them. */
+export function configsFor(mode: Mode, preset: PresetName, overrides: Partial<RunConfig>): Partial<Record<Arm, RunConfig>> {
+  if (mode === 'mechanism') return mechanismConfigs(PRESET[preset], overrides);
+  const config = resolveConfig({ ...PRESET[preset].base, ...overrides });
+  return { [config.decay]: config };
+}
+
+export function writeUrl(mode: Mode, preset: PresetName, overrides: Partial<RunConfig>): void {
+  const q = new URLSearchParams();
+  if (mode !== 'run') q.set('mode', mode);
+  if (preset !== defaultPreset(mode)) q.set('preset', preset);
+  if (backendSelect.value !== 'wasm') q.set('backend', backendSelect.value);
+  for (const [k, v] of Object.entries(overrides)) q.set(k, String(v));
+  if (mode === 'sweep') for (const input of gridInputs) q.set(input.name, input.value.trim());
+  history.replaceState(null, '', `${location.pathname}${q.size ? `?${q}` : ''}`);
+}
+
+export const defaultPreset = (mode: Mode): PresetName => (mode === 'mechanism' ? 'quick' : 'reference');
+
+/** Sets the form from the URL query: the CLI's flag names, and mode, preset, backend and the sweep grid. */
+export function applyQuery(query: URLSearchParams): void {
+  const mode: Mode = query.get('mode') === 'mechanism' || query.get('mode') === 'sweep' ? (query.get('mode') as Mode) : 'run';
+  const preset = (PRESETS as string[]).includes(query.get('preset') ?? '') ? (query.get('preset') as PresetName) : defaultPreset(mode);
+  modeSelect.value = mode;
+  presetSelect.value = preset;
+  fillForm(baseValues(mode, preset));
+  showMode(mode, preset);
+  for (const [key, value] of query) {
+    const input = inputs.get(key as keyof RunConfig) ?? gridInputs.find((g) => g.name === key);
+    if (input) input.value = value;
+  }
+  const askedBackend = query.get('backend');
+  if (askedBackend !== null) {
+    // An unknown backend in a link is reported next to the field rather than silently replaced.
+    if ((BACKENDS as readonly string[]).includes(askedBackend)) backendSelect.value = askedBackend;
+    else backendSelect.dataset.invalid = askedBackend;
+  }
+  backendSelect.addEventListener('change', () => {
+    delete backendSelect.dataset.invalid;
+    showFieldError('backend', '');
+  });
+}

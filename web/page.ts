@@ -1,0 +1,17 @@
+// The page's shared elements and its one status line.
+export const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+export const form = $<HTMLFormElement>('config');
+export const modeSelect = form.elements.namedItem('mode') as HTMLSelectElement;
+export const presetSelect = form.elements.namedItem('preset') as HTMLSelectElement;
+export const backendSelect = form.elements.namedItem('backend') as HTMLSelectElement;
+export const backendLine = $<HTMLParagraphElement>('backend');
+export const message = $<HTMLParagraphElement>('message');
+export const progress = $<HTMLProgressElement>('progress');
+export const buttons = { run: $<HTMLButtonElement>('run'), pause: $<HTMLButtonElement>('pause'), stop: $<HTMLButtonElement>('stop') };
+
+/** Shows one line of status (in red when it is an error). */
+export function say(text: string, error = false): void {
+  message.textContent = text;
+  message.classList.toggle('error', error);
+}
+
