@@ -18,3 +18,4 @@ export { hashUpdate, hashFinish } from './hash';
 export function heapBase(): usize {
   return (__heap_base + 15) & ~(<usize>15);
 }
+export { simdPeak } from './peak';

@@ -1,8 +1,11 @@
-// npm run bench [-- --json] [-- --torch] [-- --webgpu]: single-threaded speed at the reference config.
-// --webgpu adds the WebGPU matmul and a forward + backward with every product on it.
-// Prints GFLOP/s of each matmul layout at the model's shapes, the LRD step, a training step
-// and an evaluation; with --torch it also times PyTorch's step (Debian's python3-torch) back
-// to back and prints the ratio, since single figures drift on a shared machine.
+// npm run bench [-- --json] [-- --torch] [-- --webgpu] [-- --profile]: speed at the reference config.
+// Measures this core's f32x4 multiply-plus-add peak first, then prints GFLOP/s of each matmul
+// layout at the model's shapes with its share of that peak, the LRD step, a training step (per
+// thread count; one thread until runs are split across cores), an evaluation and a spectrum.
+// --profile times every kernel call of a training step and prints each kernel's share;
+// --torch also times PyTorch's step (Debian's python3-torch) back to back and prints the ratio,
+// since single figures drift on a shared machine; --webgpu adds the WebGPU matmul and a forward
+// + backward with every product on it.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Arena } from '../src/kernel/arena.js';
@@ -49,8 +52,47 @@ function matmulBench(k: KernelExports, layout: Layout, m: number, kk: number, n:
   return (2 * m * kk * n) / (ms * 1e6);
 }
 
+/** GFLOP/s of 8 independent f32x4 multiply-add chains (assembly/peak.ts): the arithmetic ceiling of this core. */
+function simdPeak(k: KernelExports): number {
+  const arena = Arena.growing(k);
+  const ring = arena.words(1024);
+  const values = arena.f32(ring, 1024);
+  for (let i = 0; i < values.length; i++) values[i] = 1 + i * 1e-6;
+  const iters = 2_000_000;
+  return (64 * iters) / (time(() => { k.simdPeak(ring, iters); }, 600) * 1e6);
+}
+
+/**
+ * Times every kernel call of `steps` training steps by wrapping the instance's exports (the model,
+ * the optimiser and the metrics share that one object); returns ms per step by kernel.
+ */
+function profileStep(kernels: KernelExports, step: () => void, steps: number): Map<string, number> {
+  const spent = new Map<string, number>();
+  const exports = kernels as unknown as Record<string, unknown>;
+  const originals = new Map<string, (...a: unknown[]) => unknown>();
+  for (const [name, value] of Object.entries(exports)) {
+    if (typeof value !== 'function') continue;
+    const fn = value as (...a: unknown[]) => unknown;
+    originals.set(name, fn);
+    exports[name] = (...a: unknown[]) => {
+      const t = performance.now();
+      const r = fn(...a);
+      spent.set(name, (spent.get(name) ?? 0) + performance.now() - t);
+      return r;
+    };
+  }
+  try {
+    for (let i = 0; i < steps; i++) step();
+  } finally {
+    for (const [name, fn] of originals) exports[name] = fn;
+  }
+  return new Map([...spent].map(([name, ms]): [string, number] => [name, ms / steps]).sort((a, b) => b[1] - a[1]));
+}
+
 async function main() {
   const k = loadKernelsSync(kernelModule());
+  const peakGflops = simdPeak(k);
+  log(`f32x4 multiply-plus-add peak of this core (8 independent accumulators): ${peakGflops.toFixed(1)} GFLOP/s`);
   const N = 1536, D = 128, F = 512;
   // (m, k, n) of C = A B: the product each layout computes for the model's linear layers.
   const shapes: [Layout, number, number, number][] = [
@@ -58,8 +100,13 @@ async function main() {
     ['inputGrad', N, D, D], ['inputGrad', N, D, F], ['inputGrad', N, F, D],
     ['weightGrad', D, N, D], ['weightGrad', F, N, D], ['weightGrad', D, N, F],
   ];
-  const matmul = shapes.map(([layout, m, kk, n]) => ({ layout, m, k: kk, n, gflops: matmulBench(k, layout, m, kk, n) }));
-  for (const r of matmul) log(`matmul ${r.layout.padEnd(10)} ${String(r.m).padStart(5)} x ${String(r.k).padStart(4)} x ${String(r.n).padStart(4)}: ${r.gflops.toFixed(1)} GFLOP/s`);
+  const matmul = shapes.map(([layout, m, kk, n]) => {
+    const gflops = matmulBench(k, layout, m, kk, n);
+    return { layout, m, k: kk, n, gflops, share: gflops / peakGflops };
+  });
+  for (const r of matmul) {
+    log(`matmul ${r.layout.padEnd(10)} ${String(r.m).padStart(5)} x ${String(r.k).padStart(4)} x ${String(r.n).padStart(4)}: ${r.gflops.toFixed(1)} GFLOP/s, ${(100 * r.share).toFixed(0)}% of the peak`);
+  }
 
   const trainer = await createTrainer({});
   for (let i = 0; i < 3; i++) trainer.step();
@@ -73,6 +120,20 @@ async function main() {
   }
   const stepMs = median(steps);
   log(`training step (batch 512, LRD arm): ${stepMs.toFixed(1)} ms`);
+  // One entry per thread count; a run uses one thread until steps are split across cores.
+  const threads = [{ threads: 1, stepMs, speedup: 1 }];
+  let profile: { kernel: string; ms: number; share: number }[] | undefined;
+  if (args.has('--profile')) {
+    const kernels = (trainer as unknown as { k: KernelExports }).k;
+    const t0 = performance.now();
+    const byKernel = profileStep(kernels, () => trainer.step(), 12);
+    const total = (performance.now() - t0) / 12;
+    const inKernels = [...byKernel.values()].reduce((a, b) => a + b, 0);
+    profile = [...byKernel].map(([kernel, ms]) => ({ kernel, ms, share: ms / total }));
+    profile.push({ kernel: '(host: JavaScript between kernels, timer overhead)', ms: total - inKernels, share: (total - inKernels) / total });
+    log(`profile of a training step (${total.toFixed(1)} ms with timers, 12 steps):`);
+    for (const p of profile) log(`  ${p.kernel.padEnd(28)} ${p.ms.toFixed(2).padStart(7)} ms  ${(100 * p.share).toFixed(1).padStart(5)}%`);
+  }
 
   const lrdMs = time(() => trainer.lowRankDecay());
   log(`LRD step (4 q/k weights, 5 Newton-Schulz iterations): ${lrdMs.toFixed(2)} ms`);
@@ -147,7 +208,7 @@ async function main() {
       gpu.release();
     }
   }
-  if (json) console.log(JSON.stringify({ matmul, lrdMs, stepMs, evalMs, svdMs, ...(torch.length ? { torch } : {}), ...(webgpu.length ? { webgpu, webgpuStep } : {}) }));
+  if (json) console.log(JSON.stringify({ peakGflops, matmul, threads, lrdMs, stepMs, evalMs, svdMs, ...(profile ? { profile } : {}), ...(torch.length ? { torch } : {}), ...(webgpu.length ? { webgpu, webgpuStep } : {}) }));
 }
 
 await main();

@@ -22,7 +22,7 @@ const DECLARED = {
   crossEntropyForward: true, crossEntropyBackward: true, countCorrect: true, adamwUpdate: true, newtonSchulz: true, lowRankDecay: true,
   newtonSchulzScratchFloats: true, singularValues: true, spectralScratchDoubles: true, stableRankOf: true, effectiveRankOf: true,
   randomSeed: true, randomNext: true, randomBelow: true, randomUniform: true, randomNormal: true, randomShuffle: true,
-  hashUpdate: true, hashFinish: true,
+  hashUpdate: true, hashFinish: true, simdPeak: true,
 } satisfies Record<keyof KernelExports, true>;
 
 describe('kernel interface', () => {

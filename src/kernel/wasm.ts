@@ -44,6 +44,7 @@ export interface KernelExports {
   randomShuffle(state: Ptr, items: Ptr, n: number): void;
   hashUpdate(h: bigint, ptr: Ptr, length: number): bigint;
   hashFinish(h: bigint): bigint;
+  simdPeak(ring: Ptr, iters: number): number;
 }
 
 /** What the module is built from: its bytes, or an already compiled WebAssembly.Module. */
