@@ -13,7 +13,7 @@ import {
   applyQuery, baseValues, configsFor, defaultPreset, fillForm, gridInputs, readBackend, readOverrides, reportConfigError, showBackend,
   showFieldError, showMode, writeUrl, type Mode,
 } from './form.js';
-import { $, backendLine, buttons, form, modeSelect, presetSelect, progress, say } from './page.js';
+import { $, backendLine, buttons, form, modeSelect, presetSelect, progress, progressText, say } from './page.js';
 import { gridFromForm, runSweepInPage, stopSweep } from './sweep.js';
 import type { WorkerApi } from './worker.js';
 
@@ -30,16 +30,24 @@ async function startSweep(preset: PresetName, overrides: Partial<RunConfig>, bac
     return reportConfigError(e);
   }
   writeUrl('sweep', preset, overrides);
+  const started = performance.now();
   setState('running');
   buttons.pause.disabled = true;
   $('checksums').replaceChildren();
   $('downloads').replaceChildren();
   const outcome = await runSweepInPage(base, grid, backend, {
-    progress: (done, total) => { progress.max = total; progress.value = done; say(`${done} of ${total} cells done...`); },
+    progress: (done, total) => {
+      progress.max = total;
+      progress.value = done;
+      const elapsed = (performance.now() - started) / 1000;
+      const eta = done > 0 && done < total ? `, about ${formatDuration((elapsed / done) * (total - done))} left` : '';
+      progressText.textContent = `${done} of ${total} cells done${eta}`;
+      progress.setAttribute('aria-valuetext', progressText.textContent);
+    },
     draw: (spec) => void draw(spec),
     backend: (lines) => { backendLine.textContent = lines.join('; '); },
   });
-  setState('idle');
+  setState(outcome.error ? 'failed' : 'done');
   const box = $('downloads');
   box.append(download('cells.jsonl', outcome.cellsJsonl, 'application/x-ndjson'), download('summary.csv', outcome.summaryCsv, 'text/csv'));
   (window as unknown as { grokwasmCells: unknown }).grokwasmCells = outcome.records;
@@ -55,6 +63,8 @@ export interface ArmRun {
   api: Comlink.Remote<WorkerApi>;
   history: EvalInfo[];
   steps: number;
+  /** Where the current stretch of training started (after a start, resume or checkpoint): for the speed and the ETA. */
+  since?: { ms: number; steps: number };
   /** The latest result: final when finished, else the state at the last pause or stop. */
   last?: RunResult;
   finished: boolean;
@@ -63,17 +73,25 @@ export interface ArmRun {
   backendLine?: string | null;
 }
 let runs: ArmRun[] = [];
-let state: 'idle' | 'running' | 'paused' = 'idle';
+/**
+ * The run's one state, which every button and message follows. pausing and stopping last from
+ * the click until every worker has ended its current step and answered: no button can start
+ * anything in between, so the page never shows a state the workers are not in.
+ */
+export type RunState = 'idle' | 'running' | 'pausing' | 'paused' | 'stopping' | 'done' | 'failed';
+let state: RunState = 'idle';
 let failed = false;
 
-function setState(next: typeof state): void {
+function setState(next: RunState): void {
   state = next;
-  buttons.run.disabled = next === 'running';
+  document.body.dataset.state = next;
+  const settled = next === 'idle' || next === 'done' || next === 'failed';
+  buttons.run.disabled = !(settled || next === 'paused');
   buttons.run.textContent = next === 'paused' ? 'Resume' : 'Run';
   buttons.pause.disabled = next !== 'running';
-  buttons.stop.disabled = next === 'idle';
-  for (const input of form.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) input.disabled = next !== 'idle';
-  $<HTMLInputElement>('load').disabled = next !== 'idle';
+  buttons.stop.disabled = !(next === 'running' || next === 'paused' || next === 'pausing');
+  for (const input of form.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) input.disabled = !settled;
+  $<HTMLInputElement>('load').disabled = !settled;
 }
 
 function fail(text: string): void {
@@ -83,10 +101,36 @@ function fail(text: string): void {
   void finish().then(() => say(text, true));
 }
 
+const ARM_NAME: Record<Arm, string> = { l2: 'L2', lrd: 'LRD' };
+
+/** "L2: step 400 of 1500, 120 steps/s, about 9 s left; LRD: ..." (a finished arm: its steps, done). */
+function progressLine(): string {
+  return runs.map((r) => {
+    const name = runs.length > 1 ? `${ARM_NAME[r.arm]}: ` : '';
+    if (r.finished) return `${name}done after ${r.steps} steps`;
+    const head = `${name}step ${r.steps} of ${r.config.steps}`;
+    const elapsed = r.since ? (performance.now() - r.since.ms) / 1000 : 0;
+    const rate = r.since && elapsed > 0.5 ? (r.steps - r.since.steps) / elapsed : 0;
+    if (!(rate > 0) || state !== 'running') return head;
+    const left = (r.config.steps - r.steps) / rate;
+    return `${head}, ${rate.toFixed(rate < 10 ? 1 : 0)} steps/s, about ${formatDuration(left)} left`;
+  }).join('; ');
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
 function updateProgress(): void {
   const total = runs.reduce((n, r) => n + r.config.steps, 0);
+  const done = runs.reduce((n, r) => n + (r.finished ? r.config.steps : r.steps), 0);
   progress.max = total;
-  progress.value = runs.reduce((n, r) => n + (r.finished ? r.config.steps : r.steps), 0);
+  progress.value = done;
+  const line = progressLine();
+  progress.setAttribute('aria-valuetext', line);
+  progressText.textContent = line;
 }
 
 function histories(): Partial<Record<Arm, EvalInfo[]>> {
@@ -162,7 +206,9 @@ async function continueCheckpoint(name: string, bytes: Uint8Array): Promise<void
 
 async function resume(): Promise<void> {
   setState('running');
-  say(`Training ${runs.map((r) => r.arm).join(' and ')}...`);
+  for (const r of runs) r.since = { ms: performance.now(), steps: r.steps };
+  updateProgress();
+  say(`Training ${runs.length > 1 ? 'both arms' : `the ${ARM_NAME[runs[0].arm]} arm`}...`);
   try {
     await Promise.all(runs.filter((r) => !r.finished).map(async (r) => {
       const { result, finished, gpuFailure } = await r.api.run(
@@ -183,12 +229,16 @@ async function resume(): Promise<void> {
   } catch (e) {
     return fail(`Training stopped with an error: ${(e as Error).message}. Results so far are kept.`);
   }
-  if (state === 'paused') return say('Paused. Resume continues exactly where it stopped.');
+  // Every worker has answered: a pause asked for is now real; anything else has ended.
+  if (state === 'pausing') {
+    setState('paused');
+    return say(`Paused at ${progressLine()}. Resume continues exactly where it stopped.`);
+  }
   await finish();
 }
 
 async function finish(): Promise<void> {
-  setState('idle');
+  setState(failed ? 'failed' : 'done');
   updateProgress();
   for (const r of runs) {
     try {
@@ -212,18 +262,21 @@ async function finish(): Promise<void> {
 form.addEventListener('submit', (e) => {
   e.preventDefault();
   if (state === 'paused') void resume();
-  else if (state === 'idle') void start();
+  else if (state === 'idle' || state === 'done' || state === 'failed') void start();
 });
 buttons.pause.addEventListener('click', () => {
-  setState('paused');
+  if (state !== 'running') return;
+  setState('pausing');
+  say('Pausing after the current step...');
   for (const r of runs) void r.api.stop();
 });
 buttons.stop.addEventListener('click', () => {
+  if (state === 'paused') return void finish();
+  if (state !== 'running' && state !== 'pausing') return;
+  setState('stopping');
+  say('Stopping after the current step...');
   stopSweep();
-  const wasPaused = state === 'paused';
-  setState('idle');
   for (const r of runs) void r.api.stop();
-  if (wasPaused) void finish();
 });
 $<HTMLButtonElement>('check-gpu').addEventListener('click', async (e) => {
   const button = e.currentTarget as HTMLButtonElement;

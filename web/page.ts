@@ -7,6 +7,7 @@ export const backendSelect = form.elements.namedItem('backend') as HTMLSelectEle
 export const backendLine = $<HTMLParagraphElement>('backend');
 export const message = $<HTMLParagraphElement>('message');
 export const progress = $<HTMLProgressElement>('progress');
+export const progressText = $<HTMLParagraphElement>('progress-text');
 export const buttons = { run: $<HTMLButtonElement>('run'), pause: $<HTMLButtonElement>('pause'), stop: $<HTMLButtonElement>('stop') };
 
 /** Shows one line of status (in red when it is an error). */

@@ -29,7 +29,7 @@ const color = { field: 'arm', type: 'nominal', title: null, scale: ARM_COLORS, l
 const dashes = (domain: string[]) => ({ domain, range: [[1, 0], [5, 3]] });
 
 // One metric on the training and the validation set against steps, both arms.
-function splitPanel(rows: ReturnType<typeof historyRows>, metric: 'accuracy' | 'loss') {
+function splitPanel(rows: ReturnType<typeof historyRows>, metric: 'accuracy' | 'loss', points = false) {
   const [val, train] = metric === 'accuracy' ? (['valAcc', 'trainAcc'] as const) : (['valLoss', 'trainLoss'] as const);
   return {
     title: `${metric === 'accuracy' ? 'Accuracy' : 'Loss'} (solid: validation, dashed: training)`,
@@ -38,7 +38,7 @@ function splitPanel(rows: ReturnType<typeof historyRows>, metric: 'accuracy' | '
       { arm: r.arm, step: r.step, split: 'validation', value: r[val] },
       { arm: r.arm, step: r.step, split: 'training', value: r[train] },
     ]) },
-    mark: 'line',
+    mark: points ? { type: 'line', point: true } : 'line',
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'step' },
       y: metric === 'accuracy'
@@ -50,7 +50,7 @@ function splitPanel(rows: ReturnType<typeof historyRows>, metric: 'accuracy' | '
   };
 }
 
-function ranksPanel(rows: ReturnType<typeof historyRows>) {
+function ranksPanel(rows: ReturnType<typeof historyRows>, points = false) {
   return {
     title: 'QK ranks (solid: stable, dashed: effective)',
     width: WIDTH, height: HEIGHT,
@@ -58,7 +58,7 @@ function ranksPanel(rows: ReturnType<typeof historyRows>) {
       { arm: r.arm, step: r.step, rank: 'stable rank', value: r.stableRank },
       { arm: r.arm, step: r.step, rank: 'effective rank', value: r.effectiveRank },
     ]) },
-    mark: 'line',
+    mark: points ? { type: 'line', point: true } : 'line',
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'step' },
       y: { field: 'value', type: 'quantitative', title: 'rank (mean over q_proj, k_proj)', scale: { type: 'log' } },
@@ -102,7 +102,8 @@ const FRAME = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', conf
 /** Live training curves: accuracy, loss and QK ranks of every arm so far. */
 export function trainingSpec(histories: MechanismData['histories'], title = 'Training'): TopLevelSpec {
   const rows = historyRows({ histories, spectra: {}, attention: {} });
-  return { ...FRAME, title, hconcat: [splitPanel(rows, 'accuracy'), splitPanel(rows, 'loss'), ranksPanel(rows)], resolve: { scale: { strokeDash: 'independent' } } } as TopLevelSpec;
+  // Points on the lines: the first evaluation shows at once, before there is a line to draw.
+  return { ...FRAME, title, hconcat: [splitPanel(rows, 'accuracy', true), splitPanel(rows, 'loss', true), ranksPanel(rows, true)], resolve: { scale: { strokeDash: 'independent' } } } as TopLevelSpec;
 }
 
 /** The mechanism figure: accuracy, QK ranks, q_proj spectrum, attention heatmaps. */

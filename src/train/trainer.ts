@@ -15,6 +15,21 @@ import { GROK_ACCURACY, summarizeHistory, type Divergence, type EvalInfo, type R
 import type { Tensor, TensorData } from '../format/safetensors.js';
 import { loadKernels, type KernelExports, type WasmSource } from '../kernel/wasm.js';
 
+/** The most training time between two turns of the event loop (a step is never cut short). */
+const YIELD_MS = 25;
+
+/**
+ * One turn of the event loop, so that queued messages and timers run: a MessageChannel round trip,
+ * which browsers do not clamp to 4 ms as they do nested setTimeout(0). Node has MessageChannel too.
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => { channel.port1.close(); resolve(); };
+    channel.port2.postMessage(null);
+  });
+}
+
 /** Independent PRNG streams derived from the seed, so changing one use never shifts another. */
 const STREAM = { split: 1, init: 2, order: 3 } as const;
 
@@ -340,6 +355,7 @@ export class Trainer {
     const started = performance.now();
     const every = options.checkpointEvery ?? 0;
     const end = Math.min(this.config.steps, options.stopAt ?? Infinity);
+    let lastYield = performance.now();
     while (!this.stopped && this.stepsDone < end && !options.signal?.aborted) {
       const info = await this.drive(this.stepWork());
       options.onStep?.(info);
@@ -364,8 +380,12 @@ export class Trainer {
         onEval?.(row);
         this.streak = row.valAcc > GROK_ACCURACY ? this.streak + 1 : 0;
         if (this.streak >= 2) this.stopped = true;
-        // Let timers and messages (progress redraws, a worker's stop request) run.
-        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      // Let timers and messages (progress redraws, a worker's pause or stop) in at least every
+      // YIELD_MS of work, so that a stop takes effect after the current step, not the next evaluation.
+      if (performance.now() - lastYield >= YIELD_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
       }
       if (every > 0 && this.stepsDone % every === 0 && !this.stopped && this.stepsDone < this.config.steps) {
         options.onCheckpoint?.(this.saveCheckpoint(performance.now() - started));
