@@ -116,3 +116,35 @@ describe('checkpoints', () => {
     expect(conflict.stderr).toBe("grokwasm: --resume continues the checkpoint's own run; drop --p\n");
   });
 });
+
+describe('a pause that cuts an evaluation short', () => {
+  // Big enough that an evaluation outlasts the trainer's 25 ms between turns of the event loop.
+  const EVAL_HEAVY = { p: 151, dim: 16, heads: 2, mlp: 32, batch: 32, steps: 12, evalEvery: 5 };
+
+  async function pausedInEvaluation(): Promise<Trainer> {
+    const trainer = await createTrainer(EVAL_HEAVY);
+    const pause = new AbortController();
+    const partial = await trainer.run(undefined, { signal: pause.signal, interruptEvaluation: true, onStep: (s) => { if (s.step === 5) pause.abort(); } });
+    expect(trainer.stepCount).toBe(6);
+    expect(trainer.evaluationPending).toBe(true);
+    expect(partial.history.map((r) => r.step)).toEqual([0]); // step 5's evaluation is still to do
+    return trainer;
+  }
+
+  it('leaves it pending; a resumed run, settle() and a checkpoint each make it, giving the uninterrupted bits', async () => {
+    const whole = await (await createTrainer(EVAL_HEAVY)).run();
+    const resumed = await (await pausedInEvaluation()).run();
+    expect(resumed.history).toEqual(whole.history);
+    expect(resumed.checksum).toBe(whole.checksum);
+
+    const settled = (await pausedInEvaluation()).settle();
+    const stoppedAt6 = await (await createTrainer(EVAL_HEAVY)).run(undefined, { stopAt: 6 });
+    expect(settled.history).toEqual(stoppedAt6.history);
+    expect(settled.checksum).toBe(stoppedAt6.checksum);
+
+    const bytes = (await pausedInEvaluation()).saveCheckpoint();
+    const fromCheckpoint = await (await Trainer.fromCheckpoint(bytes, kernelModule())).run();
+    expect(fromCheckpoint.history).toEqual(whole.history);
+    expect(fromCheckpoint.checksum).toBe(whole.checksum);
+  }, 120_000);
+});

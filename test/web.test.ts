@@ -158,6 +158,72 @@ describe.skipIf(!available)('browser app', () => {
     await page.close();
   }, 180_000);
 
+  it('Pause takes effect within a second at the reference setup, and the page says where it stopped', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}?autorun=1`); // one run at the reference setup: batch 512, dim 128
+    await expect.poll(() => page.getByTestId('progress').textContent(), { timeout: 60_000 }).toMatch(/^step [1-9]\d* of 4000, [\d.]+ steps\/s, about .+ left$/);
+    const clicked = Date.now();
+    await page.getByTestId('pause').click();
+    await page.waitForFunction(() => document.body.dataset.state === 'paused', undefined, { timeout: 10_000, polling: 20 });
+    const latency = Date.now() - clicked;
+    expect(latency, 'ms from the click to a paused worker').toBeLessThan(1000);
+    // The worker is paused for real: no step is taken while the page says so.
+    const at = await page.locator('#progress').evaluate((p: HTMLProgressElement) => p.value);
+    await page.waitForTimeout(1000);
+    expect(await page.locator('#progress').evaluate((p: HTMLProgressElement) => p.value)).toBe(at);
+    expect(await page.getByTestId('status').textContent()).toMatch(new RegExp(`^Paused at step ${at} of 4000\\.`));
+    await page.getByTestId('stop').click();
+    await page.waitForFunction(() => document.body.dataset.state === 'done');
+    expect(await page.getByTestId('status').textContent()).toMatch(new RegExp(`^lrd: ${at} steps \\(stopped\\)`));
+    await page.close();
+  }, 120_000);
+
+  it('quick Pause and Resume clicks end on the uninterrupted bits; Stop then Run at once leaves no sweep running unseen', async () => {
+    const config = { decay: 'l2', p: '31', dim: '16', heads: '2', mlp: '32', batch: '64', steps: '4000', evalEvery: '500' };
+    const expected = cliRun(config);
+    const page = await browser.newPage();
+    await page.goto(`${base}?${new URLSearchParams(config)}`);
+    await page.getByTestId('run').click();
+    for (let i = 0; i < 3; i++) {
+      await page.getByTestId('pause').click();
+      // Run (Resume) is clicked at once: it only acts once the worker has really paused.
+      await page.getByTestId('run').click();
+    }
+    await page.waitForFunction(() => document.body.dataset.state === 'done', undefined, { timeout: 60_000 });
+    expect(await page.getByTestId('checksum').textContent()).toBe(expected.checksum);
+    expect(await page.getByTestId('status').textContent()).toMatch(/^l2: 4000 steps, best validation accuracy/);
+
+    await page.goto(`${base}?mode=sweep&p=11&dim=8&heads=2&mlp=16&batch=16&steps=3000&evalEvery=1000&fracs=0.5,0.6&rates=0.01,0.02&arms=lrd`);
+    await page.getByTestId('run').click();
+    await page.waitForFunction(() => document.body.dataset.state === 'running');
+    await page.getByTestId('stop').click();
+    await page.getByTestId('run').click({ force: true, timeout: 2000 }).catch(() => {}); // disabled while stopping
+    await page.waitForFunction(() => document.body.dataset.state === 'done', undefined, { timeout: 60_000 });
+    const cells = await page.locator('#progress').evaluate((p: HTMLProgressElement) => p.value);
+    await page.waitForTimeout(1500);
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('done');
+    expect(await page.locator('#progress').evaluate((p: HTMLProgressElement) => p.value)).toBe(cells);
+    await page.close();
+  }, 180_000);
+
+  it.each([[1280, 800], [390, 844]])('at %i x %i: no horizontal scroll; at 1280 x 800 the controls, progress and live figure are in view together', async (width, height) => {
+    const page = await browser.newPage({ viewport: { width, height } });
+    await page.goto(`${base}?mode=mechanism&steps=300&autorun=1`);
+    await page.waitForFunction(() => document.body.dataset.state === 'done', undefined, { timeout: 120_000 });
+    const box = await page.evaluate(() => {
+      const rect = (id: string) => document.getElementById(id)!.getBoundingClientRect();
+      return { scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth,
+        run: rect('run').bottom, progress: rect('progress-text').bottom, charts: rect('charts').top, chartsHeight: rect('charts').height };
+    });
+    expect(box.scroll, 'page width').toBeLessThanOrEqual(box.client);
+    if (width >= 1280) {
+      expect(box.run).toBeLessThan(height);
+      expect(box.progress).toBeLessThan(height);
+      expect(box.charts + Math.min(box.chartsHeight, 200)).toBeLessThan(height);
+    }
+    await page.close();
+  }, 150_000);
+
   it('a checkpoint written by the CLI\'s code continues in the page to the uninterrupted checksum; a corrupt one is refused', async () => {
     const expected = cliRun(GUARD_CONFIG);
     const trainer = await createTrainer(GUARD_CONFIG);

@@ -242,7 +242,12 @@ async function finish(): Promise<void> {
   updateProgress();
   for (const r of runs) {
     try {
-      if (!failed) r.analysis = await r.api.analysis();
+      if (failed) continue;
+      // A pause may have cut an evaluation short: made now, so the files hold whole steps only.
+      if (!r.finished && r.last) {
+        r.last = await r.api.settle(Comlink.proxy((row: EvalInfo) => { r.history.push(row); }));
+      }
+      r.analysis = await r.api.analysis();
     } catch { /* a worker that died has no analysis */ }
   }
   const done = runs.filter((r) => r.last);

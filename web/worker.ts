@@ -50,6 +50,8 @@ const api = {
     let last = 0;
     const result = await trainer.run((row) => onEval(row), {
       signal,
+      // A pause cuts an evaluation short (it is redone on resume), so that it takes effect within a step.
+      interruptEvaluation: true,
       onStep: (info) => {
         const now = performance.now();
         if (now - last > 100) { last = now; onStep(info); }
@@ -61,6 +63,12 @@ const api = {
   /** Ends the current run() after its current step; the trainer keeps its state. */
   stop(): void {
     controller?.abort();
+  },
+
+  /** The result as it stands, with an evaluation a pause cut short made first (for a stopped run's files). */
+  settle(onEval: (row: EvalInfo) => void): RunResult {
+    if (!trainer) throw new Error('no run');
+    return trainer.settle((row) => onEval(row));
   },
 
   /** Final spectrum of layer 0's q_proj and layer 0 head 0's attention pattern (null after a divergence). */

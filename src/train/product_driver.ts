@@ -31,22 +31,47 @@ export class ProductDriver {
     return this.gpu ? this.driveOnGpu(work, step) : this.model.runOnWasm(work);
   }
 
+  /**
+   * Runs `work` while letting the event loop in every `yieldMs`; gives up (returning null) when
+   * `signal` is aborted at one of those turns. Only for work that changes no run state (an
+   * evaluation), which can simply be run again later.
+   */
+  async driveInterruptible<T>(work: MatmulWork<T>, step: number, signal: AbortSignal, yieldMs: number,
+    yieldToEventLoop: () => Promise<void>): Promise<T | null> {
+    let last = performance.now();
+    for (;;) {
+      const next = work.next();
+      if (next.done) return next.value;
+      if (this.gpu) await this.runOne(next.value, step);
+      else this.model.matmulOnWasm(next.value);
+      if (performance.now() - last >= yieldMs) {
+        await yieldToEventLoop();
+        if (signal.aborted) return null;
+        last = performance.now();
+      }
+    }
+  }
+
+  private async runOne(call: MatmulCall, step: number): Promise<void> {
+    if (this.gpu) {
+      try {
+        await this.gpu.run(call, this.memory);
+        this.usedGpu = true;
+        return;
+      } catch (e) {
+        this.gpu = null;
+        this.failure = (e as Error).message || (e as Error).name || String(e);
+        this.line = `wasm: WebGPU failed at step ${step} (${this.failure}); continuing on the Wasm matmul`;
+      }
+    }
+    this.model.matmulOnWasm(call);
+  }
+
   private async driveOnGpu<T>(work: MatmulWork<T>, step: number): Promise<T> {
     for (;;) {
       const next = work.next();
       if (next.done) return next.value;
-      if (this.gpu) {
-        try {
-          await this.gpu.run(next.value, this.memory);
-          this.usedGpu = true;
-          continue;
-        } catch (e) {
-          this.gpu = null;
-          this.failure = (e as Error).message || (e as Error).name || String(e);
-          this.line = `wasm: WebGPU failed at step ${step} (${this.failure}); continuing on the Wasm matmul`;
-        }
-      }
-      this.model.matmulOnWasm(next.value);
+      await this.runOne(next.value, step);
     }
   }
 }

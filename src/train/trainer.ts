@@ -50,6 +50,12 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** End the run once this many steps are done (a partial rerun), config.steps unchanged. */
   stopAt?: number;
+  /**
+   * Let an abort cut an evaluation short (a pause in the page): the evaluation is left pending
+   * and done first by the next run(), or by settle() or saveCheckpoint(). Without it an abort
+   * takes effect after the current step and its evaluation.
+   */
+  interruptEvaluation?: boolean;
 }
 
 /** What lossAndGrads returns: copies, by PyTorch parameter name. */
@@ -87,6 +93,8 @@ export class Trainer {
   private stopped = false;
   private elapsedMs = 0;
   private diverged: Divergence | null = null;
+  /** The step whose evaluation an interrupted run() left to do, or null. */
+  private pendingEval: number | null = null;
 
   private constructor(kernels: KernelExports, config: RunConfig) {
     this.k = kernels;
@@ -356,6 +364,7 @@ export class Trainer {
     const every = options.checkpointEvery ?? 0;
     const end = Math.min(this.config.steps, options.stopAt ?? Infinity);
     let lastYield = performance.now();
+    if (this.pendingEval !== null) this.record(await this.drive(this.evaluateWork()), onEval);
     while (!this.stopped && this.stepsDone < end && !options.signal?.aborted) {
       const info = await this.drive(this.stepWork());
       options.onStep?.(info);
@@ -370,16 +379,14 @@ export class Trainer {
         break;
       }
       if (evaluate) {
-        const row = await this.drive(this.evaluateWork());
-        const bad = (['trainLoss', 'valLoss', 'stableRank', 'effectiveRank'] as const).find((f) => !Number.isFinite(row[f]));
-        if (bad) {
-          this.diverge(info.step, `the evaluation's ${bad} is ${row[bad]}`);
+        const row = options.interruptEvaluation && options.signal
+          ? await this.driver.driveInterruptible(this.evaluateWork(), this.stepsDone, options.signal, YIELD_MS, yieldToEventLoop)
+          : await this.drive(this.evaluateWork());
+        if (row === null) {
+          this.pendingEval = info.step;
           break;
         }
-        this.history.push(row);
-        onEval?.(row);
-        this.streak = row.valAcc > GROK_ACCURACY ? this.streak + 1 : 0;
-        if (this.streak >= 2) this.stopped = true;
+        if (!this.record(row, onEval)) break;
       }
       // Let timers and messages (progress redraws, a worker's pause or stop) in at least every
       // YIELD_MS of work, so that a stop takes effect after the current step, not the next evaluation.
@@ -393,6 +400,35 @@ export class Trainer {
     }
     this.elapsedMs += performance.now() - started;
     return this.result();
+  }
+
+  /**
+   * Records an evaluation: its row in the history, the early-stop streak, or a divergence when a
+   * figure is not finite. Returns whether training may go on.
+   */
+  private record(row: EvalInfo, onEval?: (row: EvalInfo) => void): boolean {
+    this.pendingEval = null;
+    const bad = (['trainLoss', 'valLoss', 'stableRank', 'effectiveRank'] as const).find((f) => !Number.isFinite(row[f]));
+    if (bad) {
+      this.diverge(row.step, `the evaluation's ${bad} is ${row[bad]}`);
+      return false;
+    }
+    this.history.push(row);
+    onEval?.(row);
+    this.streak = row.valAcc > GROK_ACCURACY ? this.streak + 1 : 0;
+    if (this.streak >= 2) this.stopped = true;
+    return true;
+  }
+
+  /** Completes an evaluation an interrupted run() left pending (on Wasm); then the result. */
+  settle(onEval?: (row: EvalInfo) => void): RunResult {
+    if (this.pendingEval !== null) this.record(this.evaluate(), onEval);
+    return this.result();
+  }
+
+  /** Whether an interrupted run() left the evaluation of its last step to do. */
+  get evaluationPending(): boolean {
+    return this.pendingEval !== null;
   }
 
   /** Ends the run as diverged, its state stored with engine-independent NaNs. */
@@ -425,6 +461,8 @@ export class Trainer {
 
   /** Everything needed to continue this run exactly: parameters, Adam moments, PRNG and data order, loop state. */
   saveCheckpoint(extraElapsedMs = 0): Uint8Array {
+    // A checkpoint holds no half-done step: a pending evaluation is made first.
+    if (this.pendingEval !== null) this.record(this.evaluate());
     const tensors: Record<string, { shape: number[]; data: TensorData }> = {};
     for (const spec of this.table) tensors[`param.${spec.name}`] = { shape: spec.shape, data: this.view(this.ptr.params, spec) };
     for (const spec of this.table) tensors[`adam.m.${spec.name}`] = { shape: spec.shape, data: this.view(this.ptr.m, spec) };
