@@ -21,14 +21,15 @@ const root = new URL('..', import.meta.url).pathname;
 type Config = Record<string, string | number>;
 /** `grokwasm run` of a config, parsed from --json. */
 function cliRun(config: Config): RunResult {
-  const flags = Object.entries(config).flatMap(([k, v]) => [`--${k}`, String(v)]);
+  const flags = Object.entries(config).filter(([k]) => k !== 'preset').flatMap(([k, v]) => [`--${k}`, String(v)]);
   const cli = spawnSync(process.execPath, [`${root}dist/cli/grokwasm.js`, 'run', ...flags, '--json'], { encoding: 'utf8' });
   expect(cli.status, cli.stderr).toBe(0);
   return JSON.parse(cli.stdout);
 }
 /** The page's query for a config (keys are the CLI's flag names), with extra keys. */
+// The page starts on the quick preset; `grokwasm run`'s defaults are the reference setup's.
 const queryOf = (config: Config, extra: Record<string, string> = {}) =>
-  new URLSearchParams({ ...Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)])), ...extra });
+  new URLSearchParams({ preset: 'reference', ...Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)])), ...extra });
 
 describe.skipIf(!available)('browser app', () => {
   let server: PreviewServer;
@@ -126,7 +127,7 @@ describe.skipIf(!available)('browser app', () => {
 
   it('pause and resume end on the uninterrupted checksum; stop keeps the results, and its checkpoint continues in the CLI to the same bits', async () => {
     // The L2 arm does not stop early on grokking, so the run is still going when paused.
-    const config = { decay: 'l2', p: '47', dim: '32', heads: '2', mlp: '64', batch: '256', steps: '1500', evalEvery: '100' };
+    const config = { preset: 'reference', decay: 'l2', p: '47', dim: '32', heads: '2', mlp: '64', batch: '256', steps: '1500', evalEvery: '100' };
     const expected = cliRun(config);
     const page = await browser.newPage();
     await page.goto(`${base}?${new URLSearchParams(config)}`);
@@ -160,7 +161,7 @@ describe.skipIf(!available)('browser app', () => {
 
   it('Pause takes effect within a second at the reference setup, and the page says where it stopped', async () => {
     const page = await browser.newPage();
-    await page.goto(`${base}?autorun=1`); // one run at the reference setup: batch 512, dim 128
+    await page.goto(`${base}?preset=reference&autorun=1`); // one run at the reference setup: batch 512, dim 128
     await expect.poll(() => page.getByTestId('progress').textContent(), { timeout: 60_000 }).toMatch(/^step [1-9]\d* of 4000, [\d.]+ steps\/s, about .+ left$/);
     const clicked = Date.now();
     await page.getByTestId('pause').click();
@@ -179,7 +180,7 @@ describe.skipIf(!available)('browser app', () => {
   }, 120_000);
 
   it('quick Pause and Resume clicks end on the uninterrupted bits; Stop then Run at once leaves no sweep running unseen', async () => {
-    const config = { decay: 'l2', p: '31', dim: '16', heads: '2', mlp: '32', batch: '64', steps: '4000', evalEvery: '500' };
+    const config = { preset: 'reference', decay: 'l2', p: '31', dim: '16', heads: '2', mlp: '32', batch: '64', steps: '4000', evalEvery: '500' };
     const expected = cliRun(config);
     const page = await browser.newPage();
     await page.goto(`${base}?${new URLSearchParams(config)}`);
@@ -221,6 +222,39 @@ describe.skipIf(!available)('browser app', () => {
       expect(box.progress).toBeLessThan(height);
       expect(box.charts + Math.min(box.chartsHeight, 200)).toBeLessThan(height);
     }
+    await page.close();
+  }, 150_000);
+
+  it('lists what a link asks for that the page cannot use, in one message, and starts nothing', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}?mode=nonsense&preset=huge&bogus=1&p=13&autorun=1`);
+    await expect.poll(() => page.getByTestId('status').textContent()).toBe(
+      'Not used from the link: mode=nonsense (one of run, mechanism, sweep); preset=huge (one of reference, quick); bogus (not a setting). Nothing was started.');
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('idle');
+    expect(await page.locator('input[name="p"]').inputValue()).toBe('13');
+    expect(await page.locator('#boot').isHidden()).toBe(true);
+    await page.close();
+  });
+
+  it('passes the axe-core accessibility checks (WCAG 2 A and AA) before and after a run', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}?mode=mechanism&steps=200&autorun=1`);
+    await page.waitForFunction(() => document.body.dataset.state === 'done', undefined, { timeout: 120_000 });
+    await page.addScriptTag({ path: `${root}node_modules/axe-core/axe.min.js` });
+    const violations = await page.evaluate(async () => {
+      const axe = (window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe;
+      const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+      return r.violations.map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+    });
+    expect(violations).toEqual([]);
+    // The checker itself finds a planted fault: an image without a text alternative.
+    const planted = await page.evaluate(async () => {
+      document.body.append(Object.assign(document.createElement('img'), { src: 'data:,' }));
+      const axe = (window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ violations: { id: string }[] }> } }).axe;
+      return (await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a'] } })).violations.map((v) => v.id);
+    });
+    expect(planted).toContain('image-alt');
+    expect(await page.getByTestId('figure-summary').textContent()).toMatch(/^L2 weight decay: \d+ evaluations, the last after step \d+: validation accuracy/);
     await page.close();
   }, 150_000);
 

@@ -7,7 +7,9 @@ import { $ } from './page.js';
 let view: vega.View | undefined;
 let pendingSpec: TopLevelSpec | undefined;
 let drawing = false;
-export async function draw(spec: TopLevelSpec): Promise<void> {
+/** Draws `spec`; `summary` is the figure's text for screen readers and anyone skimming (shown below it). */
+export async function draw(spec: TopLevelSpec, summary?: string): Promise<void> {
+  if (summary !== undefined) $('figure-summary').textContent = summary;
   pendingSpec = spec;
   if (drawing) return;
   drawing = true;

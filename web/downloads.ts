@@ -40,11 +40,12 @@ export function showDownloads(runs: ArmRun[], done: ArmRun[], failed: boolean): 
     for (const r of done) box.append(download(runs.length === 1 ? 'result.json' : `${r.arm}.json`, JSON.stringify(r.last, null, 2), 'application/json'));
   }
   box.append(download('history.csv', historyCsv(done.map((r) => ({ label: { arm: r.arm }, history: r.history }))), 'text/csv'));
-  const png = document.createElement('a');
+  // Files made on request are buttons (they act); ready files are links (they go somewhere).
+  const png = document.createElement('button');
+  png.type = 'button';
+  png.className = 'link';
   png.textContent = 'figure.png';
-  png.href = '#';
-  png.addEventListener('click', async (e) => {
-    e.preventDefault();
+  png.addEventListener('click', async () => {
     const url = await figurePng();
     if (!url) return;
     const a = document.createElement('a');
@@ -63,12 +64,12 @@ export function showDownloads(runs: ArmRun[], done: ArmRun[], failed: boolean): 
     if (failed) continue;
     for (const file of files) {
       const name = `${r.arm}.${file.suffix}`;
-      const link = document.createElement('a');
+      const link = document.createElement('button');
+      link.type = 'button';
+      link.className = 'link';
       link.textContent = name;
       link.title = file.title;
-      link.href = '#';
-      link.addEventListener('click', async (e) => {
-        e.preventDefault();
+      link.addEventListener('click', async () => {
         download(name, (await file.bytes(r)) as Uint8Array<ArrayBuffer>, 'application/octet-stream').click();
       });
       box.append(link);

@@ -13,9 +13,16 @@ for (const p of PRESETS) presetSelect.add(new Option(`${p}: ${PRESET[p].descript
 // ---- the form, generated from the same field table as the CLI flags ----
 export const inputs = new Map<keyof RunConfig, HTMLInputElement | HTMLSelectElement>();
 for (const [name, spec] of Object.entries(FIELDS) as [keyof RunConfig, (typeof FIELDS)[keyof RunConfig]][]) {
+  // A plain name with the CLI flag beside it, and the help and range always visible.
   const label = document.createElement('label');
-  label.textContent = name;
-  label.title = `${spec.help}; ${describeRange(spec)}`;
+  label.className = 'field';
+  label.dataset.field = name;
+  const title = document.createElement('span');
+  title.className = 'field-name';
+  const flag = document.createElement('code');
+  flag.textContent = `--${name}`;
+  title.append(`${spec.label} `, flag);
+  label.append(title);
   let input: HTMLInputElement | HTMLSelectElement;
   if (spec.kind === 'choice') {
     input = document.createElement('select');
@@ -27,6 +34,12 @@ for (const [name, spec] of Object.entries(FIELDS) as [keyof RunConfig, (typeof F
   }
   input.name = name;
   label.append(input);
+  const help = document.createElement('small');
+  help.className = 'help';
+  help.id = `help-${name}`;
+  help.textContent = `${spec.help}; ${describeRange(spec)}`;
+  input.setAttribute('aria-describedby', help.id);
+  label.append(help);
   const error = document.createElement('span');
   error.className = 'field-error';
   error.dataset.field = name;
@@ -44,8 +57,12 @@ export function baseValues(mode: Mode, preset: PresetName): RunConfig {
 }
 
 export const gridInputs = ['fracs', 'rates', 'arms', 'seeds'].map((n) => form.elements.namedItem(n) as HTMLInputElement);
+/** Fields a mode sets itself: the arms, and in a sweep the grid's fraction, rate and seed. */
+const SET_BY_MODE: Record<Mode, (keyof RunConfig)[]> = { run: [], mechanism: ['decay'], sweep: ['decay', 'frac', 'rate', 'seed'] };
+
 export function showMode(mode: Mode, preset: PresetName): void {
   $('grid').hidden = mode !== 'sweep';
+  for (const label of form.querySelectorAll<HTMLElement>('label.field')) label.hidden = SET_BY_MODE[mode].includes(label.dataset.field as keyof RunConfig);
   const [fracs, rates] = gridInputs;
   fracs.value = PRESET[preset].sweep.fracs.join(',');
   rates.value = PRESET[preset].sweep.rates.join(',');
@@ -119,19 +136,32 @@ export function configsFor(mode: Mode, preset: PresetName, overrides: Partial<Ru
 export function writeUrl(mode: Mode, preset: PresetName, overrides: Partial<RunConfig>): void {
   const q = new URLSearchParams();
   if (mode !== 'run') q.set('mode', mode);
-  if (preset !== defaultPreset(mode)) q.set('preset', preset);
+  if (preset !== DEFAULT_PRESET) q.set('preset', preset);
   if (backendSelect.value !== 'wasm') q.set('backend', backendSelect.value);
   for (const [k, v] of Object.entries(overrides)) q.set(k, String(v));
   if (mode === 'sweep') for (const input of gridInputs) q.set(input.name, input.value.trim());
   history.replaceState(null, '', `${location.pathname}${q.size ? `?${q}` : ''}`);
 }
 
-export const defaultPreset = (mode: Mode): PresetName => (mode === 'mechanism' ? 'quick' : 'reference');
+/** Every mode starts on the quick preset (minutes); the reference setup is one choice away. */
+const DEFAULT_PRESET: PresetName = 'quick';
 
-/** Sets the form from the URL query: the CLI's flag names, and mode, preset, backend and the sweep grid. */
-export function applyQuery(query: URLSearchParams): void {
-  const mode: Mode = query.get('mode') === 'mechanism' || query.get('mode') === 'sweep' ? (query.get('mode') as Mode) : 'run';
-  const preset = (PRESETS as string[]).includes(query.get('preset') ?? '') ? (query.get('preset') as PresetName) : defaultPreset(mode);
+const MODES: readonly Mode[] = ['run', 'mechanism', 'sweep'];
+// Keys a link may carry besides the config fields and the sweep grid.
+const PAGE_KEYS = ['mode', 'preset', 'backend', 'autorun'];
+
+/**
+ * Sets the form from the URL query (the CLI's flag names, and mode, preset, backend and the
+ * sweep grid); returns what the link asked for that the page cannot use, one phrase each.
+ */
+export function applyQuery(query: URLSearchParams): string[] {
+  const problems: string[] = [];
+  const askedMode = query.get('mode');
+  if (askedMode !== null && !(MODES as readonly string[]).includes(askedMode)) problems.push(`mode=${askedMode} (one of ${MODES.join(', ')})`);
+  const mode: Mode = (MODES as readonly string[]).includes(askedMode ?? '') ? (askedMode as Mode) : 'run';
+  const askedPreset = query.get('preset');
+  if (askedPreset !== null && !(PRESETS as readonly string[]).includes(askedPreset)) problems.push(`preset=${askedPreset} (one of ${PRESETS.join(', ')})`);
+  const preset = (PRESETS as readonly string[]).includes(askedPreset ?? '') ? (askedPreset as PresetName) : DEFAULT_PRESET;
   modeSelect.value = mode;
   presetSelect.value = preset;
   fillForm(baseValues(mode, preset));
@@ -139,6 +169,7 @@ export function applyQuery(query: URLSearchParams): void {
   for (const [key, value] of query) {
     const input = inputs.get(key as keyof RunConfig) ?? gridInputs.find((g) => g.name === key);
     if (input) input.value = value;
+    else if (!PAGE_KEYS.includes(key)) problems.push(`${key} (not a setting)`);
   }
   const askedBackend = query.get('backend');
   if (askedBackend !== null) {
@@ -150,4 +181,5 @@ export function applyQuery(query: URLSearchParams): void {
     delete backendSelect.dataset.invalid;
     showFieldError('backend', '');
   });
+  return problems;
 }

@@ -4,13 +4,13 @@
 // and wires the controls; form.ts, chart_view.ts and downloads.ts do the rest.
 import * as Comlink from 'comlink';
 import {
-  FormatError, mechanismData, mechanismSpec, parseJson, parseMechanism, parseRunResult, resolveConfig, trainingSpec,
+  FormatError, figureSummary, mechanismData, mechanismSpec, parseJson, parseMechanism, parseRunResult, resolveConfig, trainingSpec,
   type Arm, type ArmAnalysis, type Backend, type EvalInfo, type PresetName, type RunConfig, type RunResult,
 } from '../src/core.js';
 import { draw } from './chart_view.js';
 import { download, showChecksums, showDownloads } from './downloads.js';
 import {
-  applyQuery, baseValues, configsFor, defaultPreset, fillForm, gridInputs, readBackend, readOverrides, reportConfigError, showBackend,
+  applyQuery, baseValues, configsFor, fillForm, gridInputs, readBackend, readOverrides, reportConfigError, showBackend,
   showFieldError, showMode, writeUrl, type Mode,
 } from './form.js';
 import { $, backendLine, buttons, form, modeSelect, presetSelect, progress, progressText, say } from './page.js';
@@ -44,7 +44,7 @@ async function startSweep(preset: PresetName, overrides: Partial<RunConfig>, bac
       progressText.textContent = `${done} of ${total} cells done${eta}`;
       progress.setAttribute('aria-valuetext', progressText.textContent);
     },
-    draw: (spec) => void draw(spec),
+    draw: (spec, summary) => void draw(spec, summary),
     backend: (lines) => { backendLine.textContent = lines.join('; '); },
   });
   setState(outcome.error ? 'failed' : 'done');
@@ -184,7 +184,7 @@ async function launch(setUps: ((api: Comlink.Remote<WorkerApi>) => Promise<Ready
     return say(`Could not start: ${(e as Error).message}`, true);
   }
   showBackend(runs.map((r) => ({ arm: r.arm, line: r.backendLine ?? null })));
-  if (runs.some((r) => r.history.length)) void draw(trainingSpec(histories()));
+  if (runs.some((r) => r.history.length)) void draw(trainingSpec(histories()), figureSummary(histories()));
   await resume();
 }
 
@@ -216,11 +216,12 @@ async function resume(): Promise<void> {
         Comlink.proxy((row: EvalInfo) => {
           if (r.history.length && row.step <= r.history[r.history.length - 1].step) return;
           r.history.push(row);
-          void draw(trainingSpec(histories()));
+          void draw(trainingSpec(histories()), figureSummary(histories()));
         }),
         Comlink.proxy((info: { step: number }) => { r.steps = info.step + 1; updateProgress(); }),
       );
       Object.assign(r, { last: result, finished, history: [...result.history], steps: result.steps });
+      updateProgress();
       if (gpuFailure) {
         r.backendLine = gpuFailure;
         showBackend(runs.map((x) => ({ arm: x.arm, line: x.backendLine ?? null })));
@@ -238,7 +239,8 @@ async function resume(): Promise<void> {
 }
 
 async function finish(): Promise<void> {
-  setState(failed ? 'failed' : 'done');
+  // Until the results are gathered nothing can be started: the state is done only once they show.
+  setState('stopping');
   updateProgress();
   for (const r of runs) {
     try {
@@ -254,13 +256,21 @@ async function finish(): Promise<void> {
   showChecksums(runs);
   showDownloads(runs, done, failed);
   if (done.length && done.every((r) => r.analysis)) {
-    await draw(mechanismSpec(mechanismData(Object.fromEntries(done.map((r) => [r.arm, { result: r.last!, ...r.analysis! }])))));
+    await draw(mechanismSpec(mechanismData(Object.fromEntries(done.map((r) => [r.arm, { result: r.last!, ...r.analysis! }])))), figureSummary(histories()));
   }
   (window as unknown as { grokwasmResults: unknown }).grokwasmResults = Object.fromEntries(done.map((r) => [r.arm, r.last]));
   if (!failed) {
     say(done.map((r) => `${r.arm}: ${r.last!.steps} steps${r.finished ? '' : ' (stopped)'}, best validation accuracy ${r.last!.bestValAcc.toFixed(4)}` +
       `${r.last!.grokStep === null ? '' : `, 0.99 at step ${r.last!.grokStep}`}`).join('; ') || 'Stopped before the first step.');
   }
+  setState(failed ? 'failed' : 'done');
+}
+
+function showLoaded(mode: Mode, config: RunConfig): void {
+  modeSelect.value = mode;
+  shown = { mode, preset: presetSelect.value as PresetName };
+  fillForm(config);
+  showMode(mode, shown.preset);
 }
 
 // ---- controls ----
@@ -302,11 +312,14 @@ $<HTMLButtonElement>('check-gpu').addEventListener('click', async (e) => {
     button.disabled = false;
   }
 });
+// Switching mode or preset changes the base values; what the user typed over the old base stays.
+let shown = { mode: modeSelect.value as Mode, preset: presetSelect.value as PresetName };
 for (const select of [modeSelect, presetSelect]) {
   select.addEventListener('change', () => {
-    if (select === modeSelect) presetSelect.value = defaultPreset(modeSelect.value as Mode);
-    fillForm(baseValues(modeSelect.value as Mode, presetSelect.value as PresetName));
-    showMode(modeSelect.value as Mode, presetSelect.value as PresetName);
+    const typed = readOverrides(baseValues(shown.mode, shown.preset)) ?? {};
+    shown = { mode: modeSelect.value as Mode, preset: presetSelect.value as PresetName };
+    fillForm({ ...baseValues(shown.mode, shown.preset), ...typed });
+    showMode(shown.mode, shown.preset);
   });
 }
 $<HTMLInputElement>('load').addEventListener('change', async (e) => {
@@ -318,10 +331,14 @@ $<HTMLInputElement>('load').addEventListener('change', async (e) => {
     const data = parseJson(await file.text(), file.name);
     if (data !== null && typeof data === 'object' && 'arms' in data) {
       const m = parseMechanism(data, file.name);
-      await draw(mechanismSpec(mechanismData({ l2: { result: m.arms.l2, spectrum: m.spectra.l2, attention: m.attention.l2 }, lrd: { result: m.arms.lrd, spectrum: m.spectra.lrd, attention: m.attention.lrd } })));
+      await draw(mechanismSpec(mechanismData({ l2: { result: m.arms.l2, spectrum: m.spectra.l2, attention: m.attention.l2 }, lrd: { result: m.arms.lrd, spectrum: m.spectra.lrd, attention: m.attention.lrd } })),
+        figureSummary({ l2: m.arms.l2.history, lrd: m.arms.lrd.history }));
+      // The form shows the setup that produced the file.
+      showLoaded('mechanism', { ...m.arms.lrd.config, wd: m.arms.l2.config.wd });
     } else {
       const r = parseRunResult(data, file.name);
-      await draw(trainingSpec({ [r.config.decay]: r.history }));
+      await draw(trainingSpec({ [r.config.decay]: r.history }), figureSummary({ [r.config.decay]: r.history }));
+      showLoaded('run', r.config);
     }
     say(`Showing ${file.name}.`);
   } catch (err) {
@@ -332,6 +349,13 @@ $<HTMLInputElement>('load').addEventListener('change', async (e) => {
 
 // ---- start from the URL: keys are the CLI's flag names ----
 const query = new URLSearchParams(location.search);
-applyQuery(query);
+const linkProblems = applyQuery(query);
+shown = { mode: modeSelect.value as Mode, preset: presetSelect.value as PresetName };
 setState('idle');
-if (query.get('autorun') === '1') void start();
+$('boot').hidden = true;
+if (linkProblems.length) say(`Not used from the link: ${linkProblems.join('; ')}. Nothing was started.`, true);
+else if (query.get('autorun') === '1') void start();
+// A run in progress is lost on reload or close: ask first.
+addEventListener('beforeunload', (e) => {
+  if (state === 'running' || state === 'pausing' || state === 'paused' || state === 'stopping') e.preventDefault();
+});

@@ -36,7 +36,7 @@ export function stopSweep(): void {
 
 /** Runs every cell; keeps finished cells when stopped or when a worker fails. */
 export async function runSweepInPage(base: RunConfig, grid: Grid, backend: Backend,
-  ui: { progress(done: number, total: number): void; draw(spec: TopLevelSpec): void; backend(lines: string[]): void }):
+  ui: { progress(done: number, total: number): void; draw(spec: TopLevelSpec, summary: string): void; backend(lines: string[]): void }):
   Promise<{ records: CellRecord[]; total: number; cellsJsonl: string; summaryCsv: string; error?: string }> {
   const cells = sweepCells(base, grid);
   const records: CellRecord[] = [];
@@ -62,7 +62,9 @@ export async function runSweepInPage(base: RunConfig, grid: Grid, backend: Backe
         if (!finished) break;
         records.push(cellRecord(cell, result));
         ui.progress(records.length, cells.length);
-        ui.draw(phaseSpec(summarize(records), `Phase diagram (${records.length} of ${cells.length} cells)`));
+        const summary = summarize(records);
+        ui.draw(phaseSpec(summary, `Phase diagram (${records.length} of ${cells.length} cells)`),
+          `${records.length} of ${cells.length} cells: ${summary.map((c) => `${c.arm} frac ${c.frac} rate ${c.rate}: best validation accuracy ${c.accMean.toFixed(2)}`).join('; ')}.`);
       }
     } catch (e) {
       error ??= `A cell failed: ${(e as Error).message}.`;

@@ -78,7 +78,7 @@ function spectrumPanel(spectra: MechanismData['spectra']) {
     encoding: {
       x: { field: 'index', type: 'quantitative', title: 'singular value index' },
       y: { field: 'value', type: 'quantitative', title: 'sigma_i / sigma_1', scale: { type: 'log' }, axis: { format: '.0e', tickCount: 6 } },
-      color,
+      color: { ...color, legend: null }, // the curves above carry the arms' legend
     },
   };
 }
@@ -97,7 +97,26 @@ function attentionPanel(arm: Arm, m: number[][]) {
   };
 }
 
-const FRAME = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config: { font: 'DejaVu Sans', view: { stroke: null } } };
+// Text at 12-14 px; no ARIA from Vega itself (it names a figure by joining every tick label):
+// pages give each figure a one-line text summary instead.
+const FRAME = {
+  $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  config: {
+    font: 'DejaVu Sans', view: { stroke: null }, aria: false,
+    axis: { labelFontSize: 12, titleFontSize: 13 }, legend: { labelFontSize: 12, titleFontSize: 12 }, title: { fontSize: 14 },
+  },
+};
+
+/** The figure in one sentence per arm, for readers who cannot see it: where each run stands. */
+export function figureSummary(histories: MechanismData['histories']): string {
+  const parts = (Object.entries(histories) as [Arm, EvalInfo[]][]).filter(([, rows]) => rows.length).map(([arm, rows]) => {
+    const last = rows[rows.length - 1];
+    return `${ARM_LABEL[arm]}: ${rows.length} evaluation${rows.length > 1 ? 's' : ''}, the last after step ${last.step}: ` +
+      `validation accuracy ${last.valAcc.toFixed(3)}, training accuracy ${last.trainAcc.toFixed(3)}, ` +
+      `validation loss ${last.valLoss.toFixed(4)}, QK stable rank ${last.stableRank.toFixed(2)}, effective rank ${last.effectiveRank.toFixed(2)}.`;
+  });
+  return parts.length ? parts.join(' ') : 'No evaluation yet.';
+}
 
 /** Live training curves: accuracy, loss and QK ranks of every arm so far. */
 export function trainingSpec(histories: MechanismData['histories'], title = 'Training'): TopLevelSpec {
@@ -110,12 +129,15 @@ export function trainingSpec(histories: MechanismData['histories'], title = 'Tra
 export function mechanismSpec(data: MechanismData): TopLevelSpec {
   const rows = historyRows(data);
   const heatmaps = (Object.entries(data.attention) as [Arm, number[][]][]).map(([arm, m]) => attentionPanel(arm, m));
+  const arms = Object.keys(data.histories) as Arm[];
+  const spectra = Object.keys(data.spectra).length ? [spectrumPanel(data.spectra)] : [];
   return {
     ...FRAME,
-    title: data.title ?? 'L2 weight decay versus Low-Rank Decay',
+    // The title says what ran: both arms, or the one.
+    title: data.title ?? (arms.length === 1 ? ARM_LABEL[arms[0]] : 'L2 weight decay versus Low-Rank Decay'),
     vconcat: [
-      { hconcat: [splitPanel(rows, 'accuracy'), ranksPanel(rows), spectrumPanel(data.spectra)], resolve: { scale: { strokeDash: 'independent' } } },
-      ...(heatmaps.length ? [{ hconcat: heatmaps, resolve: { scale: { color: 'independent' } } }] : []),
+      { hconcat: [splitPanel(rows, 'accuracy'), splitPanel(rows, 'loss'), ranksPanel(rows)], resolve: { scale: { strokeDash: 'independent' } } },
+      { hconcat: [...spectra, ...heatmaps], resolve: { scale: { color: 'independent' } } },
     ],
   } as TopLevelSpec;
 }
@@ -150,6 +172,9 @@ export function phaseSpec(cells: PhaseCell[], title = 'Phase diagram'): TopLevel
       (c.diverged ? ` (${c.diverged} diverged)` : ''),
     grokText: c.grokMean === null ? '-' : `${Math.round(c.grokMean)}${c.seeds > 1 ? ` (${c.grokked}/${c.seeds})` : ''}`,
   }));
+  // Steps to 0.99 has no scale when no cell grokked: a fixed domain and no legend, not NaN ticks.
+  const groks = cells.map((c) => c.grokMean).filter((g): g is number => g !== null);
+  const grokTop = groks.length ? Math.max(...groks) : 0;
   const panel = (field: string, text: string, titleText: string, scheme: string, legendTitle: string, filter?: string) => ({
     title: titleText,
     width: 300, height: 210,
@@ -159,8 +184,11 @@ export function phaseSpec(cells: PhaseCell[], title = 'Phase diagram'): TopLevel
       y: { field: 'frac', type: 'ordinal' as const, title: 'training fraction', sort: 'descending' as const },
     },
     layer: [
-      { mark: 'rect' as const, encoding: { color: { field, type: 'quantitative' as const, title: legendTitle, scale: { scheme, domain: field === 'accMean' ? [0, 1] : undefined } } } },
-      { mark: { type: 'text' as const, fontSize: 9 }, encoding: { text: { field: text, type: 'nominal' as const }, color: { value: 'black' } } },
+      { mark: 'rect' as const, encoding: { color: { field, type: 'quantitative' as const, title: legendTitle,
+        scale: { scheme, domain: field === 'accMean' ? [0, 1] : groks.length ? undefined : [0, 1] }, ...(field === 'grokMean' && !groks.length ? { legend: null } : {}) } } },
+      // Dark text on light cells and white on dark ones, for contrast at every value.
+      { mark: { type: 'text' as const, fontSize: 11 }, encoding: { text: { field: text, type: 'nominal' as const },
+        color: { condition: { test: field === 'accMean' ? 'datum.accMean > 0.6' : `datum.grokMean > ${0.6 * grokTop}`, value: 'white' }, value: 'black' } } },
     ],
   });
   const arms = [...new Set(cells.map((c) => c.arm))].sort() as Arm[];

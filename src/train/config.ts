@@ -44,33 +44,36 @@ interface NumberField {
   /** Bounds excluded (for the open interval (0, 1) of frac, the half-open (0, 1] of lr). */
   exclusiveMin?: boolean;
   exclusiveMax?: boolean;
+  /** A plain-language name for forms ("Training fraction"); the flag is the field's own name. */
+  label: string;
   help: string;
 }
 interface ChoiceField {
   kind: 'choice';
   choices: readonly string[];
+  label: string;
   help: string;
 }
 export type FieldSpec = NumberField | ChoiceField;
 
 /** Every field with its allowed range, in the order help lists them. */
 export const FIELDS: Record<keyof RunConfig, FieldSpec> = {
-  task: { kind: 'choice', choices: TASKS, help: `operation mod p: ${TASKS.map((t) => `${t} (${TASK_FORMULA[t]})`).join(', ')}` },
-  p: { kind: 'int', min: 2, max: 2000, help: 'modulus (vocabulary p + 1)' },
-  frac: { kind: 'float', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true, help: 'training fraction of the p*p pairs' },
-  dim: { kind: 'int', min: 1, max: 2048, help: 'model width (divisible by heads)' },
-  depth: { kind: 'int', min: 1, max: 32, help: 'transformer blocks' },
-  heads: { kind: 'int', min: 1, max: 64, help: 'attention heads' },
-  mlp: { kind: 'int', min: 1, max: 16384, help: 'MLP hidden width' },
-  batch: { kind: 'int', min: 1, max: 8192, help: 'training batch size' },
-  lr: { kind: 'float', min: 0, max: 1, exclusiveMin: true, help: 'AdamW learning rate' },
-  decay: { kind: 'choice', choices: DECAYS, help: "arm: 'l2' weight decay or 'lrd' Low-Rank Decay" },
-  wd: { kind: 'float', min: 0, max: 100, help: 'AdamW weight decay' },
-  rate: { kind: 'float', min: 0, max: 10, help: 'Low-Rank Decay rate (lrd arm)' },
-  nsIters: { kind: 'int', min: 0, max: 100, help: 'Newton-Schulz iterations' },
-  steps: { kind: 'int', min: 1, max: 10_000_000, help: 'maximum optimiser steps' },
-  evalEvery: { kind: 'int', min: 1, max: 10_000_000, help: 'evaluate every N steps' },
-  seed: { kind: 'int', min: 0, max: 4294967295, help: 'seed of split, init and batch order' },
+  task: { kind: 'choice', label: 'Operation', choices: TASKS, help: `operation mod p: ${TASKS.map((t) => `${t} (${TASK_FORMULA[t]})`).join(', ')}` },
+  p: { kind: 'int', label: 'Modulus', min: 2, max: 2000, help: 'modulus (vocabulary p + 1)' },
+  frac: { kind: 'float', label: 'Training fraction', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true, help: 'training fraction of the p*p pairs' },
+  dim: { kind: 'int', label: 'Model width', min: 1, max: 2048, help: 'model width (divisible by heads)' },
+  depth: { kind: 'int', label: 'Blocks', min: 1, max: 32, help: 'transformer blocks' },
+  heads: { kind: 'int', label: 'Attention heads', min: 1, max: 64, help: 'attention heads' },
+  mlp: { kind: 'int', label: 'MLP width', min: 1, max: 16384, help: 'MLP hidden width' },
+  batch: { kind: 'int', label: 'Batch size', min: 1, max: 8192, help: 'training batch size' },
+  lr: { kind: 'float', label: 'Learning rate', min: 0, max: 1, exclusiveMin: true, help: 'AdamW learning rate' },
+  decay: { kind: 'choice', label: 'Arm', choices: DECAYS, help: "arm: 'l2' weight decay or 'lrd' Low-Rank Decay" },
+  wd: { kind: 'float', label: 'Weight decay', min: 0, max: 100, help: 'AdamW weight decay' },
+  rate: { kind: 'float', label: 'Low-Rank Decay rate', min: 0, max: 10, help: 'Low-Rank Decay rate (lrd arm)' },
+  nsIters: { kind: 'int', label: 'Newton-Schulz iterations', min: 0, max: 100, help: 'Newton-Schulz iterations' },
+  steps: { kind: 'int', label: 'Steps', min: 1, max: 10_000_000, help: 'maximum optimiser steps' },
+  evalEvery: { kind: 'int', label: 'Evaluate every', min: 1, max: 10_000_000, help: 'evaluate every N steps' },
+  seed: { kind: 'int', label: 'Seed', min: 0, max: 4294967295, help: 'seed of split, init and batch order' },
 };
 
 /** The reference LRD arm (../shared/reference-experiment.md). */
