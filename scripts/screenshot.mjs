@@ -1,5 +1,6 @@
-// Regenerates docs/images/web-app.png: the page after a quick mechanism run, with the WebGPU
-// check run on Chromium's SwiftShader adapter. Needs `npm run build:web` and /usr/bin/chromium.
+// Regenerates the README's screenshots of the page, as a student sees it: docs/images/web-app.png
+// (1280 x 800, the quick mechanism run finished) and docs/images/web-app-phone.png (390 x 844,
+// the same run in progress). Needs `npm run build:web` and /usr/bin/chromium.
 import { chromium } from 'playwright-core';
 import { preview } from 'vite';
 
@@ -7,15 +8,22 @@ const root = new URL('..', import.meta.url).pathname;
 const server = await preview({ configFile: `${root}vite.config.ts`, root: `${root}web`, preview: { host: '127.0.0.1', port: 0 }, logLevel: 'warn' });
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
-  args: ['--enable-unsafe-webgpu', '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost'],
+  args: ['--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost'],
 });
+const url = `${server.resolvedUrls.local[0]}?mode=mechanism&autorun=1`;
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  await page.goto(`${server.resolvedUrls.local[0]}?mode=mechanism&autorun=1`);
-  await page.getByTestId('checksum-lrd').filter({ hasText: /^[0-9a-f]{16}$/ }).waitFor({ timeout: 600_000 });
-  await page.click('#check-gpu');
-  await page.getByTestId('gpu-check').filter({ hasText: /Wasm matmul/ }).waitFor({ timeout: 120_000 });
-  await page.screenshot({ path: `${root}docs/images/web-app.png`, fullPage: true });
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+  await phone.goto(url);
+  await phone.waitForFunction(() => /step [1-9]\d{2,} of/.test(document.getElementById('progress-text').textContent), undefined, { timeout: 120_000 });
+  await phone.screenshot({ path: `${root}docs/images/web-app-phone.png` });
+  await phone.close();
+  const desk = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await desk.goto(url);
+  await desk.waitForFunction(() => document.body.dataset.state === 'done', undefined, { timeout: 900_000 });
+  // The page measures this browser's speed once nothing trains: wait for its estimate.
+  await desk.waitForFunction(() => document.getElementById('estimate').textContent !== '', undefined, { timeout: 60_000 });
+  await desk.screenshot({ path: `${root}docs/images/web-app.png` });
+  console.log(await desk.evaluate(() => `${document.getElementById('estimate').textContent} | ${document.getElementById('message').textContent}`));
 } finally {
   await browser.close();
   server.httpServer.close();

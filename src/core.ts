@@ -36,3 +36,4 @@ export { ARM_LABEL, figureSummary, mechanismSpec, phaseSpec, trainingSpec } from
 export type { Arm, MechanismData, PhaseCell } from './study/charts.js';
 export { PRESET, PRESETS, armConfig, canonicalOrder, cellKey, parseArms, parseList, resolveShard, historyCsv, mechanismConfigs, mechanismData, shardCells, summarize, summaryCsv, sweepBase, sweepCells } from './study/experiments.js';
 export type { CellRecord, Preset, PresetName, SweepCell } from './study/experiments.js';
+export { runFlops, stepFlops } from './study/cost.js';

@@ -225,6 +225,24 @@ describe.skipIf(!available)('browser app', () => {
     await page.close();
   }, 150_000);
 
+  it('shows an estimated duration from this browser\'s measured speed, for whatever is selected', async () => {
+    const page = await browser.newPage();
+    await page.goto(base);
+    const pattern = /^Estimated: about (\d+(?:\.\d)?) (s|min|h) in this browser at its measured [\d.]+ GFLOP\/s, less if a run stops early on grokking\.$/;
+    await expect.poll(() => page.getByTestId('estimate').textContent(), { timeout: 30_000 }).toMatch(pattern);
+    const seconds = async () => {
+      const [, n, unit] = pattern.exec((await page.getByTestId('estimate').textContent())!)!;
+      return Number(n) * (unit === 'h' ? 3600 : unit === 'min' ? 60 : 1);
+    };
+    const quick = await seconds();
+    await page.selectOption('select[name="preset"]', 'reference');
+    const reference = await seconds();
+    expect(reference).toBeGreaterThan(3 * quick); // p 113, dim 128, batch 512 against p 47, dim 64
+    await page.fill('input[name="steps"]', '0');
+    expect(await page.getByTestId('estimate').textContent()).toBe(''); // no estimate for an invalid setup
+    await page.close();
+  });
+
   it('lists what a link asks for that the page cannot use, in one message, and starts nothing', async () => {
     const page = await browser.newPage();
     await page.goto(`${base}?mode=nonsense&preset=huge&bogus=1&p=13&autorun=1`);

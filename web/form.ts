@@ -90,8 +90,8 @@ export function showFieldError(field: string, text: string): void {
 }
 
 /** The fields that differ from the base, each checked against its range: the CLI flags one would pass. */
-export function readOverrides(base: RunConfig): Partial<RunConfig> | null {
-  clearErrors();
+export function readOverrides(base: RunConfig, quiet = false): Partial<RunConfig> | null {
+  if (!quiet) clearErrors();
   const out: Record<string, unknown> = {};
   let ok = true;
   for (const [name, input] of inputs) {
@@ -102,7 +102,7 @@ export function readOverrides(base: RunConfig): Partial<RunConfig> | null {
       checkFieldValue(name, value);
     } catch {
       ok = false;
-      showFieldError(name, `must be ${describeRange(spec)}`);
+      if (!quiet) showFieldError(name, `must be ${describeRange(spec)}`);
       continue;
     }
     if (value !== base[name]) out[name] = value;

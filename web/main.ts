@@ -4,7 +4,7 @@
 // and wires the controls; form.ts, chart_view.ts and downloads.ts do the rest.
 import * as Comlink from 'comlink';
 import {
-  FormatError, figureSummary, mechanismData, mechanismSpec, parseJson, parseMechanism, parseRunResult, resolveConfig, trainingSpec,
+  FormatError, figureSummary, mechanismData, runFlops, sweepCells, mechanismSpec, parseJson, parseMechanism, parseRunResult, resolveConfig, trainingSpec,
   type Arm, type ArmAnalysis, type Backend, type EvalInfo, type PresetName, type RunConfig, type RunResult,
 } from '../src/core.js';
 import { draw } from './chart_view.js';
@@ -264,6 +264,48 @@ async function finish(): Promise<void> {
       `${r.last!.grokStep === null ? '' : `, 0.99 at step ${r.last!.grokStep}`}`).join('; ') || 'Stopped before the first step.');
   }
   setState(failed ? 'failed' : 'done');
+  if (gflops === null) void measureSpeed();
+}
+
+// ---- the estimate shown before a run: this browser's measured speed times the work asked for ----
+let gflops: number | null = null;
+
+/** Seconds the selected setup would take here, or null while unknown (speed not yet measured, or a field invalid). */
+function estimateSeconds(): number | null {
+  if (gflops === null) return null;
+  const mode = modeSelect.value as Mode, preset = presetSelect.value as PresetName;
+  const overrides = readOverrides(baseValues(mode, preset), true);
+  if (!overrides) return null;
+  try {
+    if (mode === 'sweep') {
+      const grid = gridFromForm(gridInputs);
+      if ('error' in grid) return null;
+      const cells = sweepCells(resolveConfig({ ...baseValues('sweep', preset), ...overrides }), grid);
+      const lanes = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, cells.length));
+      return cells.reduce((s, c) => s + runFlops(c.config), 0) / lanes / (gflops * 1e9);
+    }
+    // Both arms of the mechanism train side by side, one worker each.
+    const configs = Object.values(configsFor(mode, preset, overrides));
+    return Math.max(...configs.map((c) => runFlops(c))) / (gflops * 1e9);
+  } catch {
+    return null;
+  }
+}
+
+function showEstimate(): void {
+  const seconds = estimateSeconds();
+  $('estimate').textContent = seconds === null ? '' :
+    `Estimated: about ${formatDuration(seconds)} in this browser at its measured ${gflops!.toFixed(1)} GFLOP/s, less if a run stops early on grokking.`;
+}
+
+async function measureSpeed(): Promise<void> {
+  const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+  try {
+    gflops = await Comlink.wrap<WorkerApi>(worker).calibrate();
+    showEstimate();
+  } catch { /* no estimate then */ } finally {
+    worker.terminate();
+  }
 }
 
 function showLoaded(mode: Mode, config: RunConfig): void {
@@ -320,8 +362,10 @@ for (const select of [modeSelect, presetSelect]) {
     shown = { mode: modeSelect.value as Mode, preset: presetSelect.value as PresetName };
     fillForm({ ...baseValues(shown.mode, shown.preset), ...typed });
     showMode(shown.mode, shown.preset);
+    showEstimate();
   });
 }
+form.addEventListener('input', () => showEstimate());
 $<HTMLInputElement>('load').addEventListener('change', async (e) => {
   const file = (e.target as HTMLInputElement).files?.[0];
   if (!file) return;
@@ -353,6 +397,8 @@ const linkProblems = applyQuery(query);
 shown = { mode: modeSelect.value as Mode, preset: presetSelect.value as PresetName };
 setState('idle');
 $('boot').hidden = true;
+// The speed is measured while nothing else trains (a run started by the link is measured after it).
+if (query.get('autorun') !== '1' || linkProblems.length) void measureSpeed();
 if (linkProblems.length) say(`Not used from the link: ${linkProblems.join('; ')}. Nothing was started.`, true);
 else if (query.get('autorun') === '1') void start();
 // A run in progress is lost on reload or close: ask first.

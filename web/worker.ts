@@ -4,7 +4,7 @@
 import * as Comlink from 'comlink';
 import wasmUrl from '../build/grokwasm.wasm?url';
 import {
-  Trainer, WebGpuMatmul, analyse, applyBackend, checkGpuMatmul, compileKernels, loadKernels, parseBackend, requestGpu, resolveConfig, saveStateDict,
+  PRESET, Trainer, WebGpuMatmul, analyse, stepFlops, applyBackend, checkGpuMatmul, compileKernels, loadKernels, parseBackend, requestGpu, resolveConfig, saveStateDict,
   type ArmAnalysis, type CheckReport, type EvalInfo, type RunConfig, type RunResult, type StepInfo,
 } from '../src/core.js';
 
@@ -22,6 +22,19 @@ async function hold(make: () => Promise<Trainer>, backend: string): Promise<stri
 }
 
 const api = {
+  /** This browser's training speed in GFLOP/s (by stepFlops' count): a few steps of the quick preset, timed. */
+  async calibrate(): Promise<number> {
+    const config = resolveConfig({ ...PRESET.quick.base, decay: 'lrd' });
+    const probe = await Trainer.create(config, await kernelModule());
+    // Warm up first: engines run new WebAssembly on a baseline compiler and optimise it later.
+    const warm = performance.now();
+    while (performance.now() - warm < 500) probe.step();
+    const started = performance.now();
+    const steps = 8;
+    for (let i = 0; i < steps; i++) probe.step();
+    return (steps * stepFlops(config)) / ((performance.now() - started) * 1e6);
+  },
+
   /**
    * Builds a trainer for the config (validated as the CLI does) with its products on the
    * backend asked for; returns the resolved config and, when WebGPU was asked for, the line
