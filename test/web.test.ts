@@ -143,7 +143,7 @@ describe.skipIf(!available)('browser app', () => {
     await page.click('#run');
     await expect.poll(() => page.locator('#progress').evaluate((p: HTMLProgressElement) => p.value), { timeout: 30_000 }).toBeGreaterThan(100);
     await page.click('#stop');
-    await expect.poll(() => page.locator('#message').textContent(), { timeout: 30_000 }).toMatch(/^l2: \d+ steps \(stopped\)/);
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 30_000 }).toMatch(/^L2: \d+ steps \(stopped\)/);
     expect(await page.getByTestId('checksum').textContent()).toMatch(/^[0-9a-f]{16}$/);
     expect(await page.getByText('result.json').count()).toBe(1);
 
@@ -175,7 +175,7 @@ describe.skipIf(!available)('browser app', () => {
     expect(await page.getByTestId('status').textContent()).toMatch(new RegExp(`^Paused at step ${at} of 4000\\.`));
     await page.getByTestId('stop').click();
     await page.waitForFunction(() => document.body.dataset.state === 'done');
-    expect(await page.getByTestId('status').textContent()).toMatch(new RegExp(`^lrd: ${at} steps \\(stopped\\)`));
+    expect(await page.getByTestId('status').textContent()).toMatch(new RegExp(`^LRD: ${at} steps \\(stopped\\)`));
     await page.close();
   }, 120_000);
 
@@ -192,7 +192,7 @@ describe.skipIf(!available)('browser app', () => {
     }
     await page.waitForFunction(() => document.body.dataset.state === 'done', undefined, { timeout: 60_000 });
     expect(await page.getByTestId('checksum').textContent()).toBe(expected.checksum);
-    expect(await page.getByTestId('status').textContent()).toMatch(/^l2: 4000 steps, best validation accuracy/);
+    expect(await page.getByTestId('status').textContent()).toMatch(/^L2: 4000 steps, best validation accuracy/);
 
     await page.goto(`${base}?mode=sweep&p=11&dim=8&heads=2&mlp=16&batch=16&steps=3000&evalEvery=1000&fracs=0.5,0.6&rates=0.01,0.02&arms=lrd`);
     await page.getByTestId('run').click();

@@ -8,7 +8,13 @@ import { $, backendLine, backendSelect, form, modeSelect, presetSelect, say } fr
 
 export type Mode = 'run' | 'mechanism' | 'sweep';
 
-for (const p of PRESETS) presetSelect.add(new Option(`${p}: ${PRESET[p].description}`, p));
+// Short option names; the chosen preset's description is shown in full under the select.
+for (const p of PRESETS) presetSelect.add(new Option(p === 'quick' ? 'quick (minutes)' : 'reference (the paper)', p));
+const presetHelp = Object.assign(document.createElement('small'), { className: 'help', id: 'help-preset' });
+presetSelect.after(presetHelp);
+presetSelect.setAttribute('aria-describedby', presetHelp.id);
+const describePreset = () => { presetHelp.textContent = PRESET[presetSelect.value as PresetName].description; };
+presetSelect.addEventListener('change', describePreset);
 
 // ---- the form, generated from the same field table as the CLI flags ----
 export const inputs = new Map<keyof RunConfig, HTMLInputElement | HTMLSelectElement>();
@@ -164,6 +170,7 @@ export function applyQuery(query: URLSearchParams): string[] {
   const preset = (PRESETS as readonly string[]).includes(askedPreset ?? '') ? (askedPreset as PresetName) : DEFAULT_PRESET;
   modeSelect.value = mode;
   presetSelect.value = preset;
+  describePreset();
   fillForm(baseValues(mode, preset));
   showMode(mode, preset);
   for (const [key, value] of query) {

@@ -260,7 +260,7 @@ async function finish(): Promise<void> {
   }
   (window as unknown as { grokwasmResults: unknown }).grokwasmResults = Object.fromEntries(done.map((r) => [r.arm, r.last]));
   if (!failed) {
-    say(done.map((r) => `${r.arm}: ${r.last!.steps} steps${r.finished ? '' : ' (stopped)'}, best validation accuracy ${r.last!.bestValAcc.toFixed(4)}` +
+    say(done.map((r) => `${ARM_NAME[r.arm]}: ${r.last!.steps} steps${r.finished ? '' : ' (stopped)'}, best validation accuracy ${r.last!.bestValAcc.toFixed(4)}` +
       `${r.last!.grokStep === null ? '' : `, 0.99 at step ${r.last!.grokStep}`}`).join('; ') || 'Stopped before the first step.');
   }
   setState(failed ? 'failed' : 'done');

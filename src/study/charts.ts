@@ -25,7 +25,12 @@ function historyRows(data: MechanismData) {
     rows.map((r) => ({ arm: ARM_LABEL[arm], ...r })));
 }
 
-const color = { field: 'arm', type: 'nominal', title: null, scale: ARM_COLORS, legend: { orient: 'bottom' } } as const;
+/** The arm colour encoding, its legend listing only the arms present (labels as in rows' `arm`). */
+function armColor(present: Iterable<string>) {
+  const shown = new Set(present);
+  const keep = ARM_COLORS.domain.map((d, i) => [d, ARM_COLORS.range[i]] as const).filter(([d]) => shown.has(d));
+  return { field: 'arm', type: 'nominal', title: null, scale: { domain: keep.map(([d]) => d), range: keep.map(([, r]) => r) }, legend: { orient: 'bottom' } } as const;
+}
 const dashes = (domain: string[]) => ({ domain, range: [[1, 0], [5, 3]] });
 
 // One metric on the training and the validation set against steps, both arms.
@@ -44,7 +49,7 @@ function splitPanel(rows: ReturnType<typeof historyRows>, metric: 'accuracy' | '
       y: metric === 'accuracy'
         ? { field: 'value', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] } }
         : { field: 'value', type: 'quantitative', title: 'cross-entropy', scale: { type: 'log' } },
-      color,
+      color: armColor(rows.map((r) => r.arm)),
       strokeDash: { field: 'split', type: 'nominal', title: null, scale: dashes(['validation', 'training']), legend: null },
     },
   };
@@ -62,7 +67,7 @@ function ranksPanel(rows: ReturnType<typeof historyRows>, points = false) {
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'step' },
       y: { field: 'value', type: 'quantitative', title: 'rank (mean over q_proj, k_proj)', scale: { type: 'log' } },
-      color,
+      color: armColor(rows.map((r) => r.arm)),
       strokeDash: { field: 'rank', type: 'nominal', title: null, scale: dashes(['stable rank', 'effective rank']), legend: null },
     },
   };
@@ -78,7 +83,7 @@ function spectrumPanel(spectra: MechanismData['spectra']) {
     encoding: {
       x: { field: 'index', type: 'quantitative', title: 'singular value index' },
       y: { field: 'value', type: 'quantitative', title: 'sigma_i / sigma_1', scale: { type: 'log' }, axis: { format: '.0e', tickCount: 6 } },
-      color: { ...color, legend: null }, // the curves above carry the arms' legend
+      color: { ...armColor((Object.keys(spectra) as Arm[]).map((a) => ARM_LABEL[a])), legend: null }, // the curves above carry the arms' legend
     },
   };
 }
