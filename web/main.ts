@@ -124,8 +124,9 @@ function formatDuration(seconds: number): string {
 }
 
 function updateProgress(): void {
-  const total = runs.reduce((n, r) => n + r.config.steps, 0);
-  const done = runs.reduce((n, r) => n + (r.finished ? r.config.steps : r.steps), 0);
+  // An arm that stopped early (grokking, divergence) counts the steps it took, so the bar never jumps.
+  const total = runs.reduce((n, r) => n + (r.finished ? r.steps : r.config.steps), 0);
+  const done = runs.reduce((n, r) => n + r.steps, 0);
   progress.max = total;
   progress.value = done;
   const line = progressLine();
