@@ -33,7 +33,7 @@ export function registerVerify(program: Command): void {
       const progress = createProgress(total, 'verify', quiet);
       let before = 0, evaluations = 0, bad = 0, cutShort = false;
       let first = '';
-      const notChecked = new Set<string>();
+      const notChecked: string[] = [];
       for (const [i, target] of targets.entries()) {
         const prefix = targets.length > 1 ? `${target.label}: ` : '';
         if (target.result.backend === 'webgpu') {
@@ -51,12 +51,12 @@ export function registerVerify(program: Command): void {
         before += plans[i].steps;
         evaluations += report.rows.filter((r) => r.step !== 'final').length;
         bad += report.rows.filter((r) => r.differences.length).length;
-        report.notChecked.forEach((n) => notChecked.add(n));
+        if (report.notChecked.length) notChecked.push(`${prefix}${report.notChecked.join(', ')}`);
         if (report.cutShort) { cutShort = true; break; }
       }
       progress.stop();
       if (!quiet) console.log(IGNORED_NOTE);
-      if (notChecked.size) console.log(`partial check: the first ${upTo} steps of each run; NOT checked: ${[...notChecked].join(', ')}`);
+      if (notChecked.length) console.log(`partial check: the first ${upTo} steps of each run; NOT checked: ${notChecked.join('; ')}`);
       if (bad === 0) console.log(`verified: ${evaluations} evaluations and the final fields match${runs}`);
       else {
         console.log(`NOT verified: ${bad} mismatch${bad > 1 ? 'es' : ''}${runs}${cutShort ? '; stopped at the first (--all lists every one)' : ''}; first: ${first}`);
