@@ -61,6 +61,7 @@ export interface ParsedCells {
  */
 export function parseCells(text: string, file: string): ParsedCells {
   const records: CellRecord[] = [];
+  const encoder = new TextEncoder();
   const lines = text.split('\n');
   let offset = 0;
   for (let i = 0; i < lines.length; i++) {
@@ -81,7 +82,7 @@ export function parseCells(text: string, file: string): ParsedCells {
     const problem = cellLabelProblem(record);
     if (problem) throw new FormatError(`${where}: ${problem}`);
     records.push(record);
-    offset += new TextEncoder().encode(line).length + 1;
+    offset += encoder.encode(line).length + 1;
   }
   return { records, intactBytes: offset, torn: false };
 }

@@ -192,7 +192,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   }
 }
 
-/** Whether `path` exists (any type) without following a final symbolic link's absence. */
+/** Whether anything is at `path` (of any type; a dangling symbolic link counts). */
 export function exists(path: string): boolean {
   try {
     lstatSync(path);

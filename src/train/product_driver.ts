@@ -5,6 +5,21 @@
 import type { MatmulCall, MatmulWork } from '../kernel/matmul_call.js';
 import type { Model } from '../model/model.js';
 
+/** The most work between two turns of the event loop in the training loop (a step is never cut short). */
+export const YIELD_MS = 25;
+
+/**
+ * One turn of the event loop, so that queued messages and timers run: a MessageChannel round trip,
+ * which browsers do not clamp to 4 ms as they do nested setTimeout(0). Node has MessageChannel too.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => { channel.port1.close(); resolve(); };
+    channel.port2.postMessage(null);
+  });
+}
+
 /** Runs a model product somewhere other than the Wasm kernel (a WebGpuMatmul in practice). */
 export interface ProductRunner {
   run(call: MatmulCall, memory: WebAssembly.Memory): Promise<void>;
@@ -32,19 +47,18 @@ export class ProductDriver {
   }
 
   /**
-   * Runs `work` while letting the event loop in every `yieldMs`; gives up (returning null) when
+   * Runs `work` while letting the event loop in every YIELD_MS; gives up (returning null) when
    * `signal` is aborted at one of those turns. Only for work that changes no run state (an
    * evaluation), which can simply be run again later.
    */
-  async driveInterruptible<T>(work: MatmulWork<T>, step: number, signal: AbortSignal, yieldMs: number,
-    yieldToEventLoop: () => Promise<void>): Promise<T | null> {
+  async driveInterruptible<T>(work: MatmulWork<T>, step: number, signal: AbortSignal): Promise<T | null> {
     let last = performance.now();
     for (;;) {
       const next = work.next();
       if (next.done) return next.value;
       if (this.gpu) await this.runOne(next.value, step);
       else this.model.matmulOnWasm(next.value);
-      if (performance.now() - last >= yieldMs) {
+      if (performance.now() - last >= YIELD_MS) {
         await yieldToEventLoop();
         if (signal.aborted) return null;
         last = performance.now();

@@ -3,7 +3,7 @@
 import { Arena } from '../kernel/arena.js';
 import { ConfigError, resolveConfig, type RunConfig } from './config.js';
 import { Optimizer, type OptimizerGroup } from './optimizer.js';
-import { ProductDriver, type ProductRunner } from './product_driver.js';
+import { ProductDriver, YIELD_MS, yieldToEventLoop, type ProductRunner } from './product_driver.js';
 import { WeightSpectra } from './spectra.js';
 import { TrainingState } from './state_digest.js';
 import { ModularData, SEQ_LEN } from './data.js';
@@ -14,21 +14,6 @@ import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type CheckpointSta
 import { GROK_ACCURACY, summarizeHistory, type Divergence, type EvalInfo, type RunResult } from '../format/run_result.js';
 import type { Tensor, TensorData } from '../format/safetensors.js';
 import { loadKernels, type KernelExports, type WasmSource } from '../kernel/wasm.js';
-
-/** The most training time between two turns of the event loop (a step is never cut short). */
-const YIELD_MS = 25;
-
-/**
- * One turn of the event loop, so that queued messages and timers run: a MessageChannel round trip,
- * which browsers do not clamp to 4 ms as they do nested setTimeout(0). Node has MessageChannel too.
- */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => { channel.port1.close(); resolve(); };
-    channel.port2.postMessage(null);
-  });
-}
 
 /** Independent PRNG streams derived from the seed, so changing one use never shifts another. */
 const STREAM = { split: 1, init: 2, order: 3 } as const;
@@ -93,8 +78,8 @@ export class Trainer {
   private stopped = false;
   private elapsedMs = 0;
   private diverged: Divergence | null = null;
-  /** The step whose evaluation an interrupted run() left to do, or null. */
-  private pendingEval: number | null = null;
+  /** Whether an interrupted run() left the evaluation of its last step to do. */
+  private pendingEval = false;
 
   private constructor(kernels: KernelExports, config: RunConfig) {
     this.k = kernels;
@@ -364,7 +349,7 @@ export class Trainer {
     const every = options.checkpointEvery ?? 0;
     const end = Math.min(this.config.steps, options.stopAt ?? Infinity);
     let lastYield = performance.now();
-    if (this.pendingEval !== null) this.record(await this.drive(this.evaluateWork()), onEval);
+    if (this.pendingEval) this.record(await this.drive(this.evaluateWork()), onEval);
     while (!this.stopped && this.stepsDone < end && !options.signal?.aborted) {
       const info = await this.drive(this.stepWork());
       options.onStep?.(info);
@@ -380,10 +365,10 @@ export class Trainer {
       }
       if (evaluate) {
         const row = options.interruptEvaluation && options.signal
-          ? await this.driver.driveInterruptible(this.evaluateWork(), this.stepsDone, options.signal, YIELD_MS, yieldToEventLoop)
+          ? await this.driver.driveInterruptible(this.evaluateWork(), this.stepsDone, options.signal)
           : await this.drive(this.evaluateWork());
         if (row === null) {
-          this.pendingEval = info.step;
+          this.pendingEval = true;
           break;
         }
         if (!this.record(row, onEval)) break;
@@ -407,7 +392,7 @@ export class Trainer {
    * figure is not finite. Returns whether training may go on.
    */
   private record(row: EvalInfo, onEval?: (row: EvalInfo) => void): boolean {
-    this.pendingEval = null;
+    this.pendingEval = false;
     const bad = (['trainLoss', 'valLoss', 'stableRank', 'effectiveRank'] as const).find((f) => !Number.isFinite(row[f]));
     if (bad) {
       this.diverge(row.step, `the evaluation's ${bad} is ${row[bad]}`);
@@ -422,13 +407,13 @@ export class Trainer {
 
   /** Completes an evaluation an interrupted run() left pending (on Wasm); then the result. */
   settle(onEval?: (row: EvalInfo) => void): RunResult {
-    if (this.pendingEval !== null) this.record(this.evaluate(), onEval);
+    if (this.pendingEval) this.record(this.evaluate(), onEval);
     return this.result();
   }
 
   /** Whether an interrupted run() left the evaluation of its last step to do. */
   get evaluationPending(): boolean {
-    return this.pendingEval !== null;
+    return this.pendingEval;
   }
 
   /** Ends the run as diverged, its state stored with engine-independent NaNs. */
@@ -462,7 +447,7 @@ export class Trainer {
   /** Everything needed to continue this run exactly: parameters, Adam moments, PRNG and data order, loop state. */
   saveCheckpoint(extraElapsedMs = 0): Uint8Array {
     // A checkpoint holds no half-done step: a pending evaluation is made first.
-    if (this.pendingEval !== null) this.record(this.evaluate());
+    if (this.pendingEval) this.record(this.evaluate());
     const tensors: Record<string, { shape: number[]; data: TensorData }> = {};
     for (const spec of this.table) tensors[`param.${spec.name}`] = { shape: spec.shape, data: this.view(this.ptr.params, spec) };
     for (const spec of this.table) tensors[`adam.m.${spec.name}`] = { shape: spec.shape, data: this.view(this.ptr.m, spec) };
