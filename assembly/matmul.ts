@@ -160,42 +160,66 @@ function core(c: usize, ldc: i32, ap: usize, bp: usize, k: i32, height: i32, wid
   }
 }
 
-// C[m x n] (+)= A * B with A(i,k) = a[i*ai + k*ak], B(k,j) = b[k*bk + j*bj]; C row-major.
+// Rows r0..r1 and columns c0..c1 of C[m x n] (+)= A * B, with A(i,k) = a[i*ai + k*ak] and
+// B(k,j) = b[k*bk + j*bj]; C row-major. r0 is a multiple of ROWS and c0 of COLS, so any split of
+// C into such ranges computes every element exactly as the whole product does (threads split here).
 function gemm(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32,
-  ai: i32, ak: i32, bk: i32, bj: i32, accumulate: bool, scratch: usize): void {
-  if (m <= 0 || n <= 0) return;
+  ai: i32, ak: i32, bk: i32, bj: i32, accumulate: bool, scratch: usize,
+  r0: i32, r1: i32, c0: i32, c1: i32): void {
+  r1 = min(r1, m);
+  c1 = min(c1, n);
+  if (r0 < 0 || c0 < 0 || r1 <= r0 || c1 <= c0) return;
+  const width = c1 - c0;
   if (k <= 0) {
-    if (!accumulate) memory.fill(c, 0, (<usize>m * n) << 2);
+    if (!accumulate) {
+      for (let i = r0; i < r1; i++) memory.fill(c + ((<usize>i * n + c0) << 2), 0, (<usize>width) << 2);
+    }
     return;
   }
-  const panels = (n + COLS - 1) / COLS;
+  const panels = (width + COLS - 1) / COLS;
   const packedB = scratch;
   const packedA = packedB + ((<usize>panels * COLS * k) << 2);
   const tile = packedA + ((<usize>ROWS * k) << 2);
-  packB(packedB, b, k, n, bk, bj);
-  for (let i0 = 0; i0 < m; i0 += ROWS) {
-    packA(packedA, a, i0, m, k, ai, ak);
-    const height = min(ROWS, m - i0);
-    const crow = c + ((<usize>i0 * n) << 2);
+  packB(packedB, b + ((<usize>c0 * bj) << 2), k, width, bk, bj);
+  for (let i0 = r0; i0 < r1; i0 += ROWS) {
+    packA(packedA, a, i0, r1, k, ai, ak);
+    const height = min(ROWS, r1 - i0);
+    const crow = c + ((<usize>i0 * n + c0) << 2);
     for (let p = 0; p < panels; p++) {
       const j0 = p * COLS;
       core(crow + ((<usize>j0) << 2), n, packedA, packedB + ((<usize>p * COLS * k) << 2), k,
-        height, min(COLS, n - j0), accumulate, tile);
+        height, min(COLS, width - j0), accumulate, tile);
     }
   }
 }
 
+const ALL: i32 = 0x7fffffff;
+
 /** Forward of a linear layer. out[m x n] (+)= x[m x k] * w[n x k]^T (w is PyTorch's out x in). */
 export function matmulForward(out: usize, x: usize, w: usize, m: i32, k: i32, n: i32, accumulate: bool, scratch: usize): void {
-  gemm(out, x, w, m, k, n, k, 1, 1, k, accumulate, scratch);
+  gemm(out, x, w, m, k, n, k, 1, 1, k, accumulate, scratch, 0, ALL, 0, ALL);
 }
 
 /** Input gradient of a linear layer. dx[m x k] (+)= dy[m x n] * w[n x k]. */
 export function matmulBackwardInput(dx: usize, dy: usize, w: usize, m: i32, k: i32, n: i32, accumulate: bool, scratch: usize): void {
-  gemm(dx, dy, w, m, n, k, n, 1, k, 1, accumulate, scratch);
+  gemm(dx, dy, w, m, n, k, n, 1, k, 1, accumulate, scratch, 0, ALL, 0, ALL);
 }
 
 /** Weight gradient of a linear layer. dw[n x k] (+)= dy[m x n]^T * x[m x k], summed over m in order. */
 export function matmulBackwardWeight(dw: usize, dy: usize, x: usize, m: i32, k: i32, n: i32, accumulate: bool, scratch: usize): void {
-  gemm(dw, dy, x, n, m, k, 1, n, k, 1, accumulate, scratch);
+  gemm(dw, dy, x, n, m, k, 1, n, k, 1, accumulate, scratch, 0, ALL, 0, ALL);
+}
+
+/**
+ * One block of a product's output, for threads: rows rowStart..rowEnd and columns
+ * colStart..colEnd of out (out is m x n for layout 0 = forward, m x k for 1 = inputGrad, n x k
+ * for 2 = weightGrad); rowStart a multiple of 4 and colStart of 8. Bit-identical to the same
+ * block of the whole product. Scratch as for the whole product.
+ */
+export function matmulRange(layout: i32, out: usize, a: usize, b: usize, m: i32, k: i32, n: i32, accumulate: bool,
+  scratch: usize, rowStart: i32, rowEnd: i32, colStart: i32, colEnd: i32): void {
+  if ((rowStart & (ROWS - 1)) != 0 || (colStart & (COLS - 1)) != 0) unreachable();
+  if (layout == 0) gemm(out, a, b, m, k, n, k, 1, 1, k, accumulate, scratch, rowStart, rowEnd, colStart, colEnd);
+  else if (layout == 1) gemm(out, a, b, m, n, k, n, 1, k, 1, accumulate, scratch, rowStart, rowEnd, colStart, colEnd);
+  else gemm(out, a, b, n, m, k, 1, n, k, 1, accumulate, scratch, rowStart, rowEnd, colStart, colEnd);
 }

@@ -8,12 +8,17 @@ import {
   writeFileAtomic, CELLS_FILE, mergeSweeps, readCells, runSweep, writeSweepOutputs, renderSvg, svgToPng,
 } from '../src/node/index.js';
 import { UsageError, integerFlag } from './input.js';
-import { addBackendFlag, addConfigFlags, overridesFromFlags } from './options.js';
+import { addBackendFlag, addConfigFlags, overridesFromFlags, threadsFlag } from './options.js';
 import { createProgress } from './progress.js';
 import { formatResult } from './run.js';
 
 function presetFlag(cmd: Command, fallback: PresetName): Command {
   return cmd.addOption(new Option('--preset <name>', 'base setup; run flags override it').choices(PRESETS as string[]).default(fallback));
+}
+
+/** Threads per run when `total` threads are shared by `running` runs at a time: never fewer than one. */
+function threadsPerRun(total: number, running: number): number {
+  return Math.max(1, Math.floor(total / Math.max(1, running)));
 }
 
 /** --workers for `jobs` runs of configs like `config`, capped by poolSize (which says why). */
@@ -62,6 +67,7 @@ export function registerExperiments(program: Command): void {
     .description('the mechanism experiment: the L2 and LRD arms on the same split and seed, with figures')))
     .option('--out <dir>', 'output directory', 'results/mechanism')
     .option('--workers <n>', 'worker threads (the two arms run in parallel)')
+    .option('--threads <n>', 'threads in all, shared between the arms running at once (default: the cores)')
     .option('--quiet', 'print only where the results are')
     .option('--json', 'print mechanism.json on stdout')
     .action(async (opts: Record<string, unknown>) => {
@@ -70,6 +76,7 @@ export function registerExperiments(program: Command): void {
       const dir = String(opts.out);
       checkOutputDir('--out', dir, MECHANISM_OUTPUTS);
       const workers = workersFlag(opts, 2, configs.lrd);
+      const threads = threadsPerRun(threadsFlag(opts), workers);
       const quiet = Boolean(opts.quiet) || Boolean(opts.json);
       const total = configs.l2.steps + configs.lrd.steps;
       const progress = createProgress(total, `mechanism (${opts.preset})`, quiet);
@@ -80,7 +87,7 @@ export function registerExperiments(program: Command): void {
         onEval: (i, row) => progress.log(`${arms[i].padEnd(3)} step ${String(row.step).padStart(5)}  val acc ${row.valAcc.toFixed(3)}  train acc ${row.trainAcc.toFixed(3)}  QK stable rank ${row.stableRank.toFixed(2)}`),
         onDone: (i, o) => { done[i] = configs[arms[i]].steps; progress.update(done[0] + done[1]); progress.log(`${arms[i]} done: ${formatResult(o.result)}`); },
         onBackend: (i, line) => process.stderr.write(`${arms[i]} backend: ${line}\n`),
-      }, { analysis: true, backend: opts.backend as Backend });
+      }, { analysis: true, backend: opts.backend as Backend, threads });
       progress.stop();
       const analysed = (i: number) => ({ result: outcomes[i].result, spectrum: outcomes[i].spectrum ?? null, attention: outcomes[i].attention ?? null });
       const file = mechanismFile({ l2: analysed(0), lrd: analysed(1) });
@@ -99,6 +106,7 @@ export function registerExperiments(program: Command): void {
     .option('--arms <list>', 'arms to run', 'l2,lrd')
     .option('--seeds <list>', 'seeds, comma-separated', '0')
     .option('--workers <n>', 'worker threads (default: one per core)')
+    .option('--threads <n>', 'threads in all: one per cell, or shared by the cells when there are fewer cells than --threads (default: the cores)')
     .option('--shard <i/n>', 'run every n-th cell starting at i (default: from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX)')
     .option('--shard-count <n>', 'number of shards when JOB_COMPLETION_INDEX gives the index')
     .option('--out <dir>', 'output directory (rerun the same command to resume)', 'results/sweep')
@@ -132,7 +140,9 @@ export function registerExperiments(program: Command): void {
       const backendLines = new Set<string>();
       const show = () => progress.update(stepsDone + [...live.values()].reduce((a, b) => a + b, 0));
       const title = `Phase diagram (${opts.preset} preset, ${grid.seeds.length} seed${grid.seeds.length > 1 ? 's' : ''})`;
-      const run = await runSweep(dir, cells, workersFlag(opts, cells.length, cells[0]?.config ?? base), {
+      const workers = workersFlag(opts, cells.length, cells[0]?.config ?? base);
+      const threads = threadsPerRun(threadsFlag(opts), Math.min(workers, cells.length));
+      const run = await runSweep(dir, cells, workers, {
         onStart: (todo) => {
           const label = `sweep ${shard.count > 1 ? `shard ${shard.index}/${shard.count} ` : ''}(${todo.length} of ${cells.length} cells to run)`;
           progress = createProgress(Math.max(1, todo.reduce((n, c) => n + c.config.steps, 0)), label, quiet);
@@ -144,7 +154,7 @@ export function registerExperiments(program: Command): void {
         onDone: (i, outcome) => { live.delete(i); stepsDone += outcome.result.config.steps; show(); },
         // Every cell asks for its own device; say each different answer once.
         onBackend: (_, line) => { if (!backendLines.has(line)) { backendLines.add(line); process.stderr.write(`backend: ${line}\n`); } },
-      }, { backend: opts.backend as Backend, writeOutputs: (records) => writeSweepOutputs(dir, records, title) });
+      }, { backend: opts.backend as Backend, threads, writeOutputs: (records) => writeSweepOutputs(dir, records, title) });
       progress.stop();
       const summary = summarize(readCells(dir).records);
       if (opts.json) console.log(JSON.stringify({ ran: run.ran, skipped: run.skipped, shard, summary }));

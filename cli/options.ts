@@ -1,7 +1,8 @@
 // RunConfig flags, generated from the field table in src/config.ts so that names, help and
 // allowed ranges are written once.
 import { Option, type Command } from 'commander';
-import { BACKENDS, ConfigError, DEFAULT_CONFIG, FIELDS, checkFieldValue, describeRange, resolveConfig, type RunConfig } from '../src/node/index.js';
+import { BACKENDS, ConfigError, DEFAULT_CONFIG, FIELDS, MAX_THREADS, checkFieldValue, coreCount, describeRange, resolveConfig, type RunConfig } from '../src/node/index.js';
+import { integerFlag } from './input.js';
 
 /** Adds --p, --frac, ... (one flag per RunConfig field) to a command. */
 export function addConfigFlags(cmd: Command): Command {
@@ -16,6 +17,19 @@ export function addConfigFlags(cmd: Command): Command {
 export function addBackendFlag(cmd: Command): Command {
   return cmd.addOption(new Option('--backend <name>', "where the model's matrix products run: wasm (bit-reproducible) or webgpu " +
     '(tolerance-equal to wasm; falls back to wasm, saying why, when no adapter is found)').choices(BACKENDS as unknown as string[]).default('wasm'));
+}
+
+/** Adds --threads: the threads one training run computes on. */
+export function addThreadsFlag(cmd: Command, what: string): Command {
+  return cmd.option('--threads <n>', `${what}; the results are the same bits for any count (default: ${coreCount()}, this machine's cores)`);
+}
+
+/** --threads as an integer in [1, MAX_THREADS] (default: the cores); says in one line when it is more than the cores. */
+export function threadsFlag(opts: Record<string, unknown>): number {
+  if (opts.threads === undefined) return coreCount();
+  const threads = integerFlag('threads', opts.threads, 1, MAX_THREADS);
+  if (threads > coreCount()) process.stderr.write(`grokwasm: --threads ${threads} is more than this machine's ${coreCount()} cores; the extra threads share them\n`);
+  return threads;
 }
 
 /** Turns the parsed flag strings into a validated RunConfig; throws ConfigError naming the flag. */

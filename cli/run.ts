@@ -2,10 +2,10 @@
 // optional safetensors parameters in and out, and checkpoints to stop and resume.
 import type { Command } from 'commander';
 import {
-  FIELDS, createTrainer, type Backend, readStateDict, saveStateDict, Trainer, kernelModule, type EvalInfo, type RunResult,
+  FIELDS, createTrainer, resumeTrainer, type Backend, readStateDict, saveStateDict, Trainer, type EvalInfo, type RunResult,
   useNodeBackend, FileError, checkOutputs, writeFileAtomic,
 } from '../src/node/index.js';
-import { addBackendFlag, addConfigFlags, configFromFlags } from './options.js';
+import { addBackendFlag, addConfigFlags, addThreadsFlag, configFromFlags, threadsFlag } from './options.js';
 import { UsageError, integerFlag, readInput } from './input.js';
 import { createProgress } from './progress.js';
 
@@ -33,7 +33,8 @@ async function fileStep<T>(flag: string, path: string, read: () => Promise<T>): 
 }
 
 export function registerRun(program: Command): void {
-  addBackendFlag(addConfigFlags(program.command('run').description('train one arm (defaults: the reference LRD arm) and report its evaluations')))
+  addThreadsFlag(addBackendFlag(addConfigFlags(program.command('run').description('train one arm (defaults: the reference LRD arm) and report its evaluations'))),
+    'threads the run computes on')
     .option('--out <file>', 'write the run result as JSON to this file')
     .option('--save <file>', 'write the final parameters as a PyTorch state_dict in safetensors')
     .option('--init <file>', 'start from the parameters in this safetensors state_dict')
@@ -50,13 +51,14 @@ export function registerRun(program: Command): void {
       const outputs = named(['out', 'save', 'checkpoint']);
       if (resume && text('checkpoint') === undefined) outputs.push({ what: '--checkpoint', path: resume }); // rewritten as the run goes
       checkOutputs(outputs, named(['init', 'resume']), [['--resume', '--checkpoint']]);
+      const threads = threadsFlag(opts);
       let trainer: Trainer;
       if (resume) {
         const given = Object.keys(FIELDS).find((f) => opts[f] !== undefined) ?? (opts.init !== undefined ? 'init' : undefined);
         if (given) throw new UsageError(`--resume continues the checkpoint's own run; drop --${given}`);
-        trainer = await fileStep('resume', resume, () => Trainer.fromCheckpoint(readInput(resume, 'resume'), kernelModule()));
+        trainer = await fileStep('resume', resume, () => resumeTrainer(readInput(resume, 'resume'), threads));
       } else {
-        trainer = await createTrainer(configFromFlags(opts));
+        trainer = await createTrainer(configFromFlags(opts), threads);
         const init = text('init');
         if (init) {
           const params = await fileStep('init', init, async () => readStateDict(trainer, readInput(init, 'init')));
@@ -70,7 +72,8 @@ export function registerRun(program: Command): void {
       // The backend line goes to stderr, even when quiet: a run that asked for WebGPU says where it ran.
       const backend = await useNodeBackend(trainer, opts.backend as Backend);
       if (backend.line) process.stderr.write(`backend: ${backend.line}\n`);
-      const progress = createProgress(config.steps, `${config.decay} p=${config.p} frac=${config.frac}`, quiet);
+      if (trainer.threads < threads) process.stderr.write(`${trainer.threadsLine}\n`);
+      const progress = createProgress(config.steps, `${config.decay} p=${config.p} frac=${config.frac}${trainer.threads > 1 ? `, ${trainer.threads} threads` : ''}`, quiet);
       progress.update(trainer.stepCount);
       let result: RunResult;
       try {
@@ -82,7 +85,9 @@ export function registerRun(program: Command): void {
       } finally {
         progress.stop();
         backend.release();
+        trainer.close();
       }
+      if (trainer.threadsLine.includes('ended')) process.stderr.write(`${trainer.threadsLine}\n`);
       if (trainer.gpuFailure) process.stderr.write(`backend: ${trainer.backendLine}\n`);
       const out = text('out'), save = text('save');
       if (out) writeFileAtomic(out, `${JSON.stringify(result, null, 2)}\n`);

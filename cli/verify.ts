@@ -6,6 +6,7 @@ import {
   IGNORED_NOTE, createTrainer, planVerify, verifyResult, verifyTargets, type VerifyRow, readTextFile,
 } from '../src/node/index.js';
 import { integerFlag } from './input.js';
+import { threadsFlag } from './options.js';
 import { createProgress } from './progress.js';
 
 function formatRow(row: VerifyRow): string {
@@ -19,9 +20,11 @@ export function registerVerify(program: Command): void {
       'bestValAcc, grokStep, divergence, a mechanism file\'s spectra and attention); RESULT is a run result, a mechanism.json or a cells.jsonl')
     .option('--steps <n>', 'check only the first n steps of each run (a partial check, which says what it left out)')
     .option('--all', 'go on after a mismatch and list every one (default: stop at the first)')
+    .option('--threads <n>', 'threads each rerun computes on (default: the cores; any count gives the same bits)')
     .option('--quiet', 'print only the verdict')
     .action(async (file: string, opts: Record<string, unknown>) => {
       const upTo = opts.steps === undefined ? undefined : integerFlag('steps', opts.steps, 1, 1e7);
+      const threads = threadsFlag(opts);
       const targets = verifyTargets(readTextFile(file, 'result'), file);
       // Every run is checked for consistency before the first rerun starts.
       const plans = targets.map((t) => planVerify(t.result, t.label, upTo));
@@ -40,7 +43,7 @@ export function registerVerify(program: Command): void {
           progress.log(`${prefix}note: trained with the WebGPU matmul, which is tolerance-equal to Wasm, not bit-equal; ` +
             'this Wasm rerun may differ in the last bits even though nothing is wrong (docs/webgpu.md)');
         }
-        const report = await verifyResult(target, (config) => createTrainer(config), {
+        const report = await verifyResult(target, (config) => createTrainer(config, threads), {
           upTo, all: Boolean(opts.all),
           onRow: (row) => {
             if (row.differences.length && !first) first = `${prefix}${formatRow(row)}`;

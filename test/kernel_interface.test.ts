@@ -4,7 +4,7 @@
 // check fails when a function is added to or removed from the module without the host knowing.
 import { describe, expect, it } from 'vitest';
 import type { instantiate } from '../build/grokwasm.js';
-import { kernelModule, type KernelExports } from '../src/node/index.js';
+import { kernelModule, threadsModule, type KernelExports } from '../src/node/index.js';
 
 type Runtime = '__new' | '__pin' | '__unpin' | '__collect' | '__rtti_base';
 type Emitted = Omit<Awaited<ReturnType<typeof instantiate>>, Runtime>;
@@ -16,7 +16,7 @@ export const oursCoversEmitted = (o: KernelExports): Emitted => o;
 
 // Every name of KernelExports, once: `satisfies` rejects a missing or unknown name.
 const DECLARED = {
-  memory: true, heapBase: true, matmulForward: true, matmulBackwardInput: true, matmulBackwardWeight: true, matmulScratchFloats: true,
+  memory: true, heapBase: true, matmulForward: true, matmulBackwardInput: true, matmulBackwardWeight: true, matmulRange: true, matmulScratchFloats: true,
   rmsnormForward: true, rmsnormBackward: true, attentionForward: true, attentionBackward: true, siluForward: true, siluBackward: true,
   expForward: true, embeddingForward: true, embeddingBackward: true, gatherRows: true, scatterAddRows: true,
   crossEntropyForward: true, crossEntropyBackward: true, countCorrect: true, adamwUpdate: true, newtonSchulz: true, lowRankDecay: true,
@@ -30,5 +30,12 @@ describe('kernel interface', () => {
     const runtime = new Set(['__new', '__pin', '__unpin', '__collect', '__rtti_base', '__setArgumentsLength']);
     const exported = WebAssembly.Module.exports(kernelModule()).map((e) => e.name).filter((n) => !runtime.has(n));
     expect(exported.sort()).toEqual(Object.keys(DECLARED).sort());
+  });
+
+  it('the threads build exports the same kernels and imports one shared memory', () => {
+    const names = (m: WebAssembly.Module) => WebAssembly.Module.exports(m).map((e) => e.name).sort();
+    expect(names(threadsModule())).toEqual(names(kernelModule()));
+    expect(WebAssembly.Module.imports(threadsModule()).filter((i) => i.kind === 'memory')).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+    expect(WebAssembly.Module.imports(kernelModule()).filter((i) => i.kind === 'memory')).toEqual([]);
   });
 });

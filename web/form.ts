@@ -4,7 +4,7 @@ import {
   BACKENDS, ConfigError, FIELDS, PRESET, PRESETS, checkFieldValue, describeRange, mechanismConfigs, parseBackend, resolveConfig, sweepBase,
   type Arm, type Backend, type PresetName, type RunConfig,
 } from '../src/core.js';
-import { $, backendLine, backendSelect, form, modeSelect, presetSelect, say } from './page.js';
+import { $, backendLine, backendSelect, form, modeSelect, presetSelect, say, threadsInput, threadsLine } from './page.js';
 
 export type Mode = 'run' | 'mechanism' | 'sweep';
 
@@ -126,6 +126,37 @@ export function readBackend(): Backend | null {
   }
 }
 
+/** The most threads the field takes (as the CLI's --threads). */
+const MAX_THREADS = 64;
+
+/** This browser's hardware threads: what the threads field defaults to. */
+export function cores(): number {
+  return navigator.hardwareConcurrency || 1;
+}
+
+/** The threads field: threads in all (empty means every core), or null with the error shown next to it. */
+export function readThreads(): number | null {
+  const text = threadsInput.value.trim();
+  if (text === '') return cores();
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_THREADS) {
+    showFieldError('threads', `must be an integer in [1, ${MAX_THREADS}]`);
+    return null;
+  }
+  showFieldError('threads', '');
+  return value;
+}
+
+/** Threads per run when `total` are shared by `running` runs at a time: never fewer than one. */
+export function threadsPerRun(total: number, running: number): number {
+  return Math.max(1, Math.floor(total / Math.max(1, running)));
+}
+
+/** Shows how many threads each run computes on, and why fewer than asked. */
+export function showThreads(lines: string[]): void {
+  threadsLine.textContent = [...new Set(lines)].join('; ');
+}
+
 /** Shows where the products run: one line, or one per arm when the arms' lines differ. */
 export function showBackend(lines: { arm: string; line: string | null }[]): void {
   const distinct = [...new Set(lines.map((l) => l.line).filter((l): l is string => l !== null))];
@@ -144,6 +175,7 @@ export function writeUrl(mode: Mode, preset: PresetName, overrides: Partial<RunC
   if (mode !== 'run') q.set('mode', mode);
   if (preset !== DEFAULT_PRESET) q.set('preset', preset);
   if (backendSelect.value !== 'wasm') q.set('backend', backendSelect.value);
+  if (threadsInput.value.trim() !== '') q.set('threads', threadsInput.value.trim());
   for (const [k, v] of Object.entries(overrides)) q.set(k, String(v));
   if (mode === 'sweep') for (const input of gridInputs) q.set(input.name, input.value.trim());
   history.replaceState(null, '', `${location.pathname}${q.size ? `?${q}` : ''}`);
@@ -154,7 +186,7 @@ const DEFAULT_PRESET: PresetName = 'quick';
 
 const MODES: readonly Mode[] = ['run', 'mechanism', 'sweep'];
 // Keys a link may carry besides the config fields and the sweep grid.
-const PAGE_KEYS = ['mode', 'preset', 'backend', 'autorun'];
+const PAGE_KEYS = ['mode', 'preset', 'backend', 'threads', 'autorun'];
 
 /**
  * Sets the form from the URL query (the CLI's flag names, and mode, preset, backend and the
@@ -178,6 +210,9 @@ export function applyQuery(query: URLSearchParams): string[] {
     if (input) input.value = value;
     else if (!PAGE_KEYS.includes(key)) problems.push(`${key} (not a setting)`);
   }
+  threadsInput.placeholder = `all ${cores()}`;
+  const askedThreads = query.get('threads');
+  if (askedThreads !== null) threadsInput.value = askedThreads;
   const askedBackend = query.get('backend');
   if (askedBackend !== null) {
     // An unknown backend in a link is reported next to the field rather than silently replaced.

@@ -10,14 +10,15 @@ import {
 import { draw } from './chart_view.js';
 import { download, showChecksums, showDownloads } from './downloads.js';
 import {
-  applyQuery, baseValues, configsFor, fillForm, gridInputs, readBackend, readOverrides, reportConfigError, showBackend,
+  applyQuery, baseValues, configsFor, fillForm, gridInputs, readBackend, readOverrides, readThreads, reportConfigError, showBackend,
+  showThreads, threadsPerRun,
   showFieldError, showMode, writeUrl, type Mode,
 } from './form.js';
 import { $, backendLine, buttons, form, modeSelect, presetSelect, progress, progressText, say } from './page.js';
 import { gridFromForm, runSweepInPage, stopSweep } from './sweep.js';
 import type { WorkerApi } from './worker.js';
 
-async function startSweep(preset: PresetName, overrides: Partial<RunConfig>, backend: Backend): Promise<void> {
+async function startSweep(preset: PresetName, overrides: Partial<RunConfig>, backend: Backend, threads: number): Promise<void> {
   const grid = gridFromForm(gridInputs);
   if ('error' in grid) {
     showFieldError('grid', grid.error);
@@ -35,7 +36,7 @@ async function startSweep(preset: PresetName, overrides: Partial<RunConfig>, bac
   buttons.pause.disabled = true;
   $('checksums').replaceChildren();
   $('downloads').replaceChildren();
-  const outcome = await runSweepInPage(base, grid, backend, {
+  const outcome = await runSweepInPage(base, grid, backend, threads, {
     progress: (done, total) => {
       progress.max = total;
       progress.value = done;
@@ -46,6 +47,7 @@ async function startSweep(preset: PresetName, overrides: Partial<RunConfig>, bac
     },
     draw: (spec, summary) => void draw(spec, summary),
     backend: (lines) => { backendLine.textContent = lines.join('; '); },
+    threads: (lines) => showThreads(lines),
   });
   setState(outcome.error ? 'failed' : 'done');
   const box = $('downloads');
@@ -144,9 +146,11 @@ async function start(): Promise<void> {
   const overrides = readOverrides(baseValues(mode, preset));
   if (!overrides) return say('Fix the fields marked in red.', true);
   const backend = readBackend();
-  if (!backend) return;
+  const threads = readThreads();
+  if (!backend || threads === null) return;
   backendLine.textContent = '';
-  if (mode === 'sweep') return startSweep(preset, overrides, backend);
+  showThreads([]);
+  if (mode === 'sweep') return startSweep(preset, overrides, backend, threads);
   let configs: Partial<Record<Arm, RunConfig>>;
   try {
     configs = configsFor(mode, preset, overrides);
@@ -154,11 +158,12 @@ async function start(): Promise<void> {
     return reportConfigError(e);
   }
   writeUrl(mode, preset, overrides);
-  await launch(Object.values(configs).map((config) => (api) => api.create(config, backend)));
+  const runsAtOnce = Object.values(configs).length;
+  await launch(Object.values(configs).map((config) => (api) => api.create(config, backend, threadsPerRun(threads, runsAtOnce))));
 }
 
 /** What a worker holds once set up: its config (whose decay names the arm) and, for a checkpoint, the run so far. */
-type Ready = { config: RunConfig; backendLine: string | null; history?: EvalInfo[]; steps?: number };
+type Ready = { config: RunConfig; backendLine: string | null; threadsLine: string; history?: EvalInfo[]; steps?: number };
 
 /** One worker per set-up (a fresh run or a checkpoint), then training. */
 async function launch(setUps: ((api: Comlink.Remote<WorkerApi>) => Promise<Ready>)[]): Promise<void> {
@@ -176,6 +181,7 @@ async function launch(setUps: ((api: Comlink.Remote<WorkerApi>) => Promise<Ready
   });
   try {
     const ready = await Promise.all(started.map((s) => s.ready));
+    showThreads(ready.map((r) => r.threadsLine));
     runs = started.map(({ worker, api }, i): ArmRun => {
       const { config, backendLine, history = [], steps = 0 } = ready[i];
       return { arm: config.decay, config, worker, api, history, steps, finished: false, backendLine };
@@ -192,11 +198,13 @@ async function launch(setUps: ((api: Comlink.Remote<WorkerApi>) => Promise<Ready
 /** Continues a run saved by `grokwasm run --checkpoint` (or this page) to its end, on the chosen backend. */
 async function continueCheckpoint(name: string, bytes: Uint8Array): Promise<void> {
   const backend = readBackend();
-  if (!backend) return;
+  const threads = readThreads();
+  if (!backend || threads === null) return;
   backendLine.textContent = '';
+  showThreads([]);
   say(`Continuing ${name}...`);
   await launch([async (api) => {
-    const ready = await api.restore(Comlink.transfer(bytes, [bytes.buffer]), backend);
+    const ready = await api.restore(Comlink.transfer(bytes, [bytes.buffer]), backend, threads);
     // The form shows the checkpoint's config: the run it continues.
     modeSelect.value = 'run';
     showMode('run', presetSelect.value as PresetName);

@@ -7,6 +7,7 @@ import {
   type Arm, type Backend, type CellRecord, type RunConfig,
 } from '../src/core.js';
 import type { WorkerApi } from './worker.js';
+import { threadsPerRun } from './form.js';
 
 export interface Grid { arms: Arm[]; fracs: number[]; rates: number[]; seeds: number[] }
 
@@ -35,8 +36,8 @@ export function stopSweep(): void {
 }
 
 /** Runs every cell; keeps finished cells when stopped or when a worker fails. */
-export async function runSweepInPage(base: RunConfig, grid: Grid, backend: Backend,
-  ui: { progress(done: number, total: number): void; draw(spec: TopLevelSpec, summary: string): void; backend(lines: string[]): void }):
+export async function runSweepInPage(base: RunConfig, grid: Grid, backend: Backend, threads: number,
+  ui: { progress(done: number, total: number): void; draw(spec: TopLevelSpec, summary: string): void; backend(lines: string[]): void; threads(lines: string[]): void }):
   Promise<{ records: CellRecord[]; total: number; cellsJsonl: string; summaryCsv: string; error?: string }> {
   const cells = sweepCells(base, grid);
   const records: CellRecord[] = [];
@@ -45,7 +46,10 @@ export async function runSweepInPage(base: RunConfig, grid: Grid, backend: Backe
   const backendLines = new Set<string>();
   stopping = false;
   ui.progress(0, cells.length);
-  const size = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, cells.length));
+  // One worker per thread asked for, one thread per cell; fewer cells than threads share them out.
+  const size = Math.max(1, Math.min(threads, cells.length));
+  const perCell = threadsPerRun(threads, size);
+  const threadsLines = new Set<string>();
   const workers = Array.from({ length: size }, () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' }));
   live = workers.map((w) => Comlink.wrap<WorkerApi>(w));
   await Promise.all(live.map(async (api, i) => {
@@ -53,7 +57,8 @@ export async function runSweepInPage(base: RunConfig, grid: Grid, backend: Backe
     try {
       while (!stopping && !error && next < cells.length) {
         const cell = cells[next++];
-        const { backendLine } = await Promise.race([api.create(cell.config, backend), failed]);
+        const { backendLine, threadsLine } = await Promise.race([api.create(cell.config, backend, perCell), failed]);
+        if (!threadsLines.has(threadsLine)) { threadsLines.add(threadsLine); ui.threads([...threadsLines]); }
         const { result, finished, gpuFailure } = await Promise.race([api.run(Comlink.proxy(() => {}), Comlink.proxy(() => {})), failed]);
         // Each cell asks for its own device: show every different answer once.
         for (const line of [backendLine, gpuFailure]) {

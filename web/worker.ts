@@ -3,13 +3,48 @@
 // which continues exactly where it stopped.
 import * as Comlink from 'comlink';
 import wasmUrl from '../build/grokwasm.wasm?url';
+import threadsWasmUrl from '../build/grokwasm.threads.wasm?url';
 import {
   PRESET, Trainer, WebGpuMatmul, analyse, stepFlops, applyBackend, checkGpuMatmul, compileKernels, loadKernels, parseBackend, requestGpu, resolveConfig, saveStateDict,
-  type ArmAnalysis, type CheckReport, type EvalInfo, type RunConfig, type RunResult, type StepInfo,
+  type ArmAnalysis, type CheckReport, type EvalInfo, type RunConfig, type RunResult, type StepInfo, type SpawnHelper, type ThreadOptions,
 } from '../src/core.js';
 
 let kernels: Promise<WebAssembly.Module> | undefined;
 const kernelModule = () => (kernels ??= fetch(wasmUrl).then((r) => r.arrayBuffer()).then((b) => compileKernels(b)));
+let threadsBuild: Promise<WebAssembly.Module> | undefined;
+const threadsModule = () => (threadsBuild ??= fetch(threadsWasmUrl).then((r) => r.arrayBuffer()).then((b) => compileKernels(b)));
+
+/** A Web Worker running web/kernel_helper.ts; one that has not started within 10 s is given up. */
+const spawnHelper: SpawnHelper = (init, onExit) => new Promise((resolve, reject) => {
+  const worker = new Worker(new URL('./kernel_helper.ts', import.meta.url), { type: 'module' });
+  let ready = false;
+  const timer = setTimeout(() => { worker.terminate(); reject(new Error('it did not start within 10 s')); }, 10_000);
+  worker.onmessage = () => {
+    ready = true;
+    clearTimeout(timer);
+    resolve({ terminate: () => worker.terminate() });
+  };
+  worker.onerror = (e) => {
+    clearTimeout(timer);
+    if (ready) onExit(e.message || 'it crashed');
+    else reject(new Error(e.message || 'it failed to load'));
+  };
+  worker.postMessage(init);
+});
+
+/** ThreadOptions for `count` threads; none for one, or where the page is not cross-origin isolated (no shared memory). */
+async function threadOptions(count: number): Promise<ThreadOptions | undefined> {
+  if (count <= 1 || !self.crossOriginIsolated) return undefined;
+  return { count, cores: navigator.hardwareConcurrency || 1, module: await threadsModule(), spawn: spawnHelper };
+}
+
+/** The line the page shows about threads: the count, and why it is fewer than asked. */
+function threadsLine(asked: number): string {
+  if (asked > 1 && !self.crossOriginIsolated) {
+    return 'threads: 1 (this page is not cross-origin isolated, so it has no shared memory; the host must send COOP/COEP headers, see the README)';
+  }
+  return trainer!.threadsLine;
+}
 
 let trainer: Trainer | undefined;
 let controller: AbortController | undefined;
@@ -17,6 +52,7 @@ let controller: AbortController | undefined;
 // Holds a new trainer with its products on the backend asked for; returns the backend line.
 async function hold(make: () => Promise<Trainer>, backend: string): Promise<string | null> {
   const choice = parseBackend(backend);
+  trainer?.close();
   trainer = await make();
   return applyBackend(trainer, choice, () => requestGpu(navigator.gpu));
 }
@@ -40,16 +76,16 @@ const api = {
    * backend asked for; returns the resolved config and, when WebGPU was asked for, the line
    * saying where the products run (on the GPU, or on Wasm and why).
    */
-  async create(config: Partial<RunConfig>, backend: string = 'wasm'): Promise<{ config: RunConfig; backendLine: string | null }> {
-    const backendLine = await hold(async () => Trainer.create(resolveConfig(config), await kernelModule()), backend);
-    return { config: trainer!.config, backendLine };
+  async create(config: Partial<RunConfig>, backend: string = 'wasm', threads = 1): Promise<{ config: RunConfig; backendLine: string | null; threadsLine: string }> {
+    const backendLine = await hold(async () => Trainer.create(resolveConfig(config), await kernelModule(), await threadOptions(threads)), backend);
+    return { config: trainer!.config, backendLine, threadsLine: threadsLine(threads) };
   },
 
   /** Takes over a checkpoint's run (validated as `grokwasm run --resume` does); returns its config and the evaluations so far. */
-  async restore(bytes: Uint8Array, backend: string = 'wasm'): Promise<{ config: RunConfig; backendLine: string | null; history: EvalInfo[]; steps: number }> {
-    const backendLine = await hold(async () => Trainer.fromCheckpoint(bytes, await kernelModule()), backend);
+  async restore(bytes: Uint8Array, backend: string = 'wasm', threads = 1): Promise<{ config: RunConfig; backendLine: string | null; threadsLine: string; history: EvalInfo[]; steps: number }> {
+    const backendLine = await hold(async () => Trainer.fromCheckpoint(bytes, await kernelModule(), await threadOptions(threads)), backend);
     const so = trainer!.result();
-    return { config: trainer!.config, backendLine, history: so.history, steps: so.steps };
+    return { config: trainer!.config, backendLine, threadsLine: threadsLine(threads), history: so.history, steps: so.steps };
   },
 
   /**

@@ -11,6 +11,8 @@ export interface KernelExports {
   matmulForward(out: Ptr, x: Ptr, w: Ptr, m: number, k: number, n: number, accumulate: boolean, scratch: Ptr): void;
   matmulBackwardInput(dx: Ptr, dy: Ptr, w: Ptr, m: number, k: number, n: number, accumulate: boolean, scratch: Ptr): void;
   matmulBackwardWeight(dw: Ptr, dy: Ptr, x: Ptr, m: number, k: number, n: number, accumulate: boolean, scratch: Ptr): void;
+  matmulRange(layout: number, out: Ptr, a: Ptr, b: Ptr, m: number, k: number, n: number, accumulate: boolean, scratch: Ptr,
+    rowStart: number, rowEnd: number, colStart: number, colEnd: number): void;
   matmulScratchFloats(k: number, n: number): number;
   rmsnormForward(out: Ptr, norms: Ptr, x: Ptr, g: Ptr, rows: number, dim: number): void;
   rmsnormBackward(dx: Ptr, dg: Ptr, dy: Ptr, x: Ptr, g: Ptr, norms: Ptr, rows: number, dim: number, scratch: Ptr): void;
@@ -50,18 +52,28 @@ export interface KernelExports {
 /** What the module is built from: its bytes, or an already compiled WebAssembly.Module. */
 export type WasmSource = BufferSource | WebAssembly.Module;
 
-const imports = { env: {} };
+// The release build defines its own memory; the threads build (build/grokwasm.threads.wasm, the
+// same source with shared memory) imports the one memory every thread's instance works on.
+const imports = (memory?: WebAssembly.Memory) => ({ env: memory ? { memory } : {} });
 
-/** Instantiates a fresh kernel instance (its own memory) from the module's bytes. */
-export async function loadKernels(source: WasmSource): Promise<KernelExports> {
-  const { exports } = await instantiate<Record<string, unknown>>(source as never, imports);
+/** Instantiates a fresh kernel instance: its own memory, or `memory` for the threads build. */
+export async function loadKernels(source: WasmSource, memory?: WebAssembly.Memory): Promise<KernelExports> {
+  const { exports } = await instantiate<Record<string, unknown>>(source as never, imports(memory));
   return exports as unknown as KernelExports;
 }
 
 /** Synchronous variant, for small one-off computations (Node and workers allow it for any size). */
-export function loadKernelsSync(source: WasmSource): KernelExports {
-  const { exports } = instantiateSync<Record<string, unknown>>(source as never, imports);
+export function loadKernelsSync(source: WasmSource, memory?: WebAssembly.Memory): KernelExports {
+  const { exports } = instantiateSync<Record<string, unknown>>(source as never, imports(memory));
   return exports as unknown as KernelExports;
+}
+
+/** Pages of the threads build's shared memory: its declared maximum, 4 GiB (address space, not RAM). */
+export const SHARED_MAX_PAGES = 65536;
+
+/** A shared memory for the threads build; throws where the host has none (a page that is not cross-origin isolated). */
+export function sharedMemory(): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: 64, maximum: SHARED_MAX_PAGES, shared: true });
 }
 
 /** Compiles once so that many instances (one per trainer) skip recompilation. */

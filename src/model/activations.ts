@@ -44,8 +44,7 @@ export function activationLayout(shape: ModelShape, maxBatch: number, matmulScra
       dQ: [N, D], dK: [N, D], dV: [N, D], dQT: [U, D], dKT: [U, D], dVT: [U, D],
       dQRaw: [R, D], dKRaw: [R, D], dN1: [R, D], dN1Last: [B, D], dTable: [U, D], dLogits: [B, V], dNf: [B, D],
       rowScratch: [Math.max(D, T)],                                           // rmsnormBackward: D; attentionBackward: T keys
-      // The largest product: a summed dimension up to max(R, F, D, V) into up to max(F, D, V) columns.
-      matmulScratch: [matmulScratchFloats(Math.max(R, F, D, V), Math.max(F, D, V))],
+      matmulScratch: [largestProductScratch(shape, maxBatch, matmulScratchFloats)],
     },
     // attentionPattern: layer 0 over the V token embeddings at position 0.
     probe: V <= PROBE_MAX_VOCAB ? {
@@ -53,6 +52,13 @@ export function activationLayout(shape: ModelShape, maxBatch: number, matmulScra
       kRaw: [V, D], k: [V, D], kNorms: [V], out: [V, D], probs: [H, V, V],
     } : null,
   };
+}
+
+/** Scratch floats of the model's largest product: a summed dimension up to max(R, F, D, V) into up to max(F, D, V) columns. */
+export function largestProductScratch(shape: ModelShape, maxBatch: number, matmulScratchFloats: (k: number, n: number) => number): number {
+  const { dim: D, mlp: F, vocab: V } = shape;
+  const R = Math.max(maxBatch * shape.seqLen, maxUniqueRows(shape, maxBatch));
+  return matmulScratchFloats(Math.max(R, F, D, V), Math.max(F, D, V));
 }
 
 /** U: the most distinct (position, token) rows a batch of maxBatch examples can hold. */

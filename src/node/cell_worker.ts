@@ -13,6 +13,7 @@ export interface CellRequest {
   /** Also return the final q_proj spectrum and the layer-0 head-0 attention pattern. */
   analysis: boolean;
   backend: Backend;
+  threads: number;
 }
 
 export type CellMessage =
@@ -25,12 +26,13 @@ export type CellMessage =
 const port = parentPort!;
 port.on('message', async (req: CellRequest) => {
   try {
-    const trainer = await createTrainer(req.config);
+    const trainer = await createTrainer(req.config, req.threads);
     const backend = await useNodeBackend(trainer, req.backend);
     if (backend.line) port.postMessage({ type: 'backend', id: req.id, line: backend.line } satisfies CellMessage);
+    if (trainer.threads < req.threads) port.postMessage({ type: 'backend', id: req.id, line: trainer.threadsLine } satisfies CellMessage);
     const result = await trainer.run((row) => port.postMessage({ type: 'eval', id: req.id, row } satisfies CellMessage), {
       onStep: (s) => { if (s.step % 10 === 9) port.postMessage({ type: 'step', id: req.id, step: s.step + 1 } satisfies CellMessage); },
-    }).finally(() => backend.release());
+    }).finally(() => { backend.release(); trainer.close(); });
     if (trainer.gpuFailure) port.postMessage({ type: 'backend', id: req.id, line: trainer.backendLine } satisfies CellMessage);
     const done: CellMessage = { type: 'done', id: req.id, result };
     if (req.analysis) Object.assign(done, analyse(trainer));

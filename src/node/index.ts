@@ -5,8 +5,9 @@ import { readFileSync } from 'node:fs';
 import { packageFile } from './package_root.js';
 import type { RunConfig } from '../train/config.js';
 import { newtonSchulzWith, singularValuesWith } from '../kernel/linalg.js';
-import { Trainer } from '../train/trainer.js';
-import { loadKernelsSync, type KernelExports, type WasmSource } from '../kernel/wasm.js';
+import { Trainer, type ThreadOptions } from '../train/trainer.js';
+import { coreCount, spawnNodeHelper, threadsModule } from './threads.js';
+import { loadKernelsSync, type KernelExports } from '../kernel/wasm.js';
 
 export * from '../core.js';
 export { FileError, INPUT_CAP, checkOutputDir, checkOutputs, exists, readRegularFile, readTextFile, writeFileAtomic } from './files.js';
@@ -18,6 +19,7 @@ export { CELLS_FILE, SWEEP_OUTPUTS, SweepError, mergeSweeps, readCells, runSweep
 export type { Merged, SweepRun } from './sweep.js';
 export { renderSvg, svgToPng } from './render.js';
 export { nodeGpu, prepareGpuEnvironment, useNodeBackend } from './webgpu.js';
+export { THREADS_WASM_URL, coreCount, spawnNodeHelper, threadsModule } from './threads.js';
 
 /** Path of the release module inside this package. */
 export const WASM_URL = packageFile('build/grokwasm.wasm');
@@ -30,9 +32,19 @@ export function kernelModule(): WebAssembly.Module {
   return compiled;
 }
 
-/** A trainer on a fresh kernel instance; wasm defaults to this package's release build. */
-export function createTrainer(config: Partial<RunConfig> = {}, wasm: WasmSource = kernelModule()): Promise<Trainer> {
-  return Trainer.create(config, wasm);
+/** Node's ThreadOptions for `count` threads (none for one). */
+export function nodeThreads(count: number): ThreadOptions | undefined {
+  return count > 1 ? { count, cores: coreCount(), module: threadsModule(), spawn: spawnNodeHelper } : undefined;
+}
+
+/** A trainer on a fresh kernel instance (this package's build) computing on `threads` threads. */
+export function createTrainer(config: Partial<RunConfig> = {}, threads = 1): Promise<Trainer> {
+  return Trainer.create(config, kernelModule(), nodeThreads(threads));
+}
+
+/** A trainer continuing a checkpoint's run on `threads` threads (the same bits for any count). */
+export function resumeTrainer(checkpoint: Uint8Array, threads = 1): Promise<Trainer> {
+  return Trainer.fromCheckpoint(checkpoint, kernelModule(), nodeThreads(threads));
 }
 
 let utility: KernelExports | undefined;

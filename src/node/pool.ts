@@ -70,6 +70,8 @@ export interface PoolOptions {
   /** Also return each cell's final q_proj spectrum and attention pattern. */
   analysis?: boolean;
   backend?: Backend;
+  /** Threads each cell computes on (default 1). */
+  threads?: number;
 }
 
 /** Runs every config; resolves with the outcomes in input order. Rejects on the first failure. */
@@ -84,7 +86,9 @@ export function runPool(configs: RunConfig[], workers: number, handlers: PoolHan
     const stopAll = () => { for (const w of pool) void w.terminate(); };
     const feed = (w: Worker) => {
       if (next >= configs.length) return;
-      const request: CellRequest = { id: next, config: configs[next], analysis: options.analysis ?? false, backend: options.backend ?? 'wasm' };
+      const request: CellRequest = {
+        id: next, config: configs[next], analysis: options.analysis ?? false, backend: options.backend ?? 'wasm', threads: options.threads ?? 1,
+      };
       next++;
       w.postMessage(request);
     };

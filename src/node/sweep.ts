@@ -55,7 +55,7 @@ export function uniqueCells(cells: SweepCell[]): SweepCell[] {
  */
 export async function runSweep(dir: string, requested: SweepCell[], workers: number,
   handlers: PoolHandlers & { onStart?: (todo: SweepCell[]) => void; onRecord?: (r: CellRecord) => void },
-  options: { backend: Backend; writeOutputs: (records: CellRecord[]) => Promise<void> }): Promise<SweepRun> {
+  options: { backend: Backend; threads?: number; writeOutputs: (records: CellRecord[]) => Promise<void> }): Promise<SweepRun> {
   checkOutputDir('--out', dir, SWEEP_OUTPUTS);
   const release = await lockDirectory(dir, 'grokwasm sweep');
   try {
@@ -85,7 +85,7 @@ export async function runSweep(dir: string, requested: SweepCell[], workers: num
         handlers.onDone?.(i, outcome);
         handlers.onRecord?.(record);
       },
-    }, { backend: options.backend });
+    }, { backend: options.backend, threads: options.threads });
     const wanted = new Set(cells.map(cellKey));
     writeCells(dir, existing);
     await options.writeOutputs(canonicalOrder(existing));

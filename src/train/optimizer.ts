@@ -3,7 +3,7 @@
 // arm W <- W - rate * NewtonSchulz(W) on every q_proj and k_proj weight.
 import { ADAM, type RunConfig } from './config.js';
 import type { ParamSpec } from '../model/params.js';
-import type { KernelExports } from '../kernel/wasm.js';
+import type { ParallelKernels } from '../kernel/parallel.js';
 
 export interface OptimizerGroup {
   name: string;
@@ -32,7 +32,7 @@ export class Optimizer {
   /** AdamW's step count t (bias corrections use t); part of the run state and the checksum. */
   adamStep = 0;
 
-  constructor(private readonly k: KernelExports, private readonly config: RunConfig, private readonly table: ParamSpec[],
+  constructor(private readonly k: ParallelKernels, private readonly config: RunConfig, private readonly table: ParamSpec[],
     private readonly buf: OptimizerBuffers) {
     this.groups = optimizerGroups(config, table);
   }
@@ -51,11 +51,9 @@ export class Optimizer {
 
   /** The Low-Rank Decay update alone: W <- W - rate * NewtonSchulz(W) on every q_proj/k_proj weight. */
   lowRankDecay(): void {
-    const { rate, nsIters } = this.config;
-    for (let i = 0; i < this.table.length; i++) {
-      if (!this.groups[i].lowRankDecay) continue;
-      const spec = this.table[i];
-      this.k.lowRankDecay(this.buf.params + 4 * spec.offset, spec.rows, spec.cols, rate, nsIters, this.buf.polar, this.buf.nsScratch);
-    }
+    const weights = this.table.filter((_, i) => this.groups[i].lowRankDecay)
+      .map((spec) => ({ ptr: this.buf.params + 4 * spec.offset, rows: spec.rows, cols: spec.cols }));
+    // Each weight's update is independent of the others', so they may run on different threads.
+    this.k.lowRankDecayEach(weights, this.config.rate, this.config.nsIters, this.buf.polar, this.buf.nsScratch);
   }
 }

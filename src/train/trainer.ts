@@ -13,7 +13,19 @@ import { parameterArenaFloats, parameterTable, type ModelShape, type ParamSpec }
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type CheckpointState } from '../format/checkpoint.js';
 import { GROK_ACCURACY, summarizeHistory, type Divergence, type EvalInfo, type RunResult } from '../format/run_result.js';
 import type { Tensor, TensorData } from '../format/safetensors.js';
-import { loadKernels, type KernelExports, type WasmSource } from '../kernel/wasm.js';
+import { loadKernels, sharedMemory, type KernelExports, type WasmSource } from '../kernel/wasm.js';
+import { CONTROL_BYTES, KernelThreads, type SpawnHelper } from '../kernel/threads.js';
+import { parallelKernels } from '../kernel/parallel.js';
+import { largestProductScratch } from '../model/activations.js';
+
+/** A run on several threads: how many, the threads build of the module, and how to start a helper. */
+export interface ThreadOptions {
+  count: number;
+  /** Cores of the machine: threads poll for work only while count <= cores. */
+  cores: number;
+  module: WebAssembly.Module;
+  spawn: SpawnHelper;
+}
 
 /** Independent PRNG streams derived from the seed, so changing one use never shifts another. */
 const STREAM = { split: 1, init: 2, order: 3 } as const;
@@ -80,8 +92,12 @@ export class Trainer {
   private diverged: Divergence | null = null;
   /** Whether an interrupted run() left the evaluation of its last step to do. */
   private pendingEval = false;
+  private pool: KernelThreads | null = null;
+  /** Control block and per-thread scratch of a threaded run (reserved when threads > 1). */
+  private readonly slots: { control: number; scratch: number; slotBytes: number } | null;
+  private threadNote: string | null = null;
 
-  private constructor(kernels: KernelExports, config: RunConfig) {
+  private constructor(kernels: KernelExports, config: RunConfig, threads = 1) {
     this.k = kernels;
     this.config = config;
     this.shape = {
@@ -98,14 +114,23 @@ export class Trainer {
       polar: arena.words(D * D), nsScratch: arena.words(kernels.newtonSchulzScratchFloats(D, D)),
       sv: arena.doubles(D), svScratch: arena.doubles(kernels.spectralScratchDoubles(D, D)),
     };
-    this.model = new Model(kernels, arena, this.shape, this.table, { params: this.ptr.params, grads: this.ptr.grads }, config.batch);
+    // Each thread's scratch holds the largest product's, or a q/k weight's polar factor and Newton-Schulz scratch.
+    const polarFloats = Math.ceil((D * D) / 4) * 4;
+    const slotFloats = Math.max(largestProductScratch(this.shape, config.batch, kernels.matmulScratchFloats),
+      polarFloats + kernels.newtonSchulzScratchFloats(D, D));
+    const slotBytes = 4 * Math.ceil(slotFloats / 4) * 4 + 64;
+    this.slots = threads > 1
+      ? { control: arena.words(CONTROL_BYTES / 4), scratch: arena.words((threads * slotBytes) / 4), slotBytes }
+      : null;
+    const parallel = parallelKernels(kernels, () => this.pool, polarFloats);
+    this.model = new Model(parallel, arena, this.shape, this.table, { params: this.ptr.params, grads: this.ptr.grads }, config.batch);
     this.data = new ModularData(arena, config.p, config.frac, config.task);
     try {
       arena.commit();
     } catch (e) {
       throw new ConfigError('batch', `batch ${config.batch} with dim ${config.dim}, mlp ${config.mlp}, depth ${config.depth} and p ${config.p} ${(e as Error).message}; reduce batch, mlp or dim`);
     }
-    this.optimizer = new Optimizer(kernels, config, this.table, this.ptr);
+    this.optimizer = new Optimizer(parallel, config, this.table, this.ptr);
     this.driver = new ProductDriver(this.model, kernels.memory);
     this.spectra = new WeightSpectra(kernels, arena, this.table, this.ptr);
     this.state = new TrainingState(kernels, arena, this.ptr, this.floats);
@@ -120,10 +145,49 @@ export class Trainer {
     this.data.shuffleEpoch(kernels, this.rng('order'));
   }
 
-  /** Builds a trainer on a fresh instance of the kernel module. */
-  static async create(config: Partial<RunConfig>, wasm: WasmSource): Promise<Trainer> {
-    const resolved = resolveConfig(config);
-    return new Trainer(await loadKernels(wasm), resolved);
+  /**
+   * Builds a trainer on a fresh instance of the kernel module; with `threads` (count > 1), on the
+   * threads build over shared memory with count - 1 helpers. Where shared memory or a helper is
+   * not available it runs on fewer threads and threadsLine says why; the bits are the same.
+   */
+  static async create(config: Partial<RunConfig>, wasm: WasmSource, threads?: ThreadOptions): Promise<Trainer> {
+    return Trainer.build(resolveConfig(config), wasm, threads);
+  }
+
+  private static async build(config: RunConfig, wasm: WasmSource, threads?: ThreadOptions): Promise<Trainer> {
+    if (!threads || threads.count <= 1) return new Trainer(await loadKernels(wasm), config);
+    let memory: WebAssembly.Memory;
+    try {
+      memory = sharedMemory();
+    } catch (e) {
+      const trainer = new Trainer(await loadKernels(wasm), config);
+      trainer.threadNote = `threads: 1 (no shared memory here: ${(e as Error).message})`;
+      return trainer;
+    }
+    const trainer = new Trainer(await loadKernels(threads.module, memory), config, threads.count);
+    const s = trainer.slots!;
+    const { pool, line } = await KernelThreads.start(trainer.k, threads.module, memory, s.control, s.scratch, s.slotBytes,
+      threads.count, threads.cores, threads.spawn);
+    trainer.pool = pool;
+    trainer.threadNote = line;
+    return trainer;
+  }
+
+  /** Threads this run computes on now (1 when it runs on one, or its helpers could not start). */
+  get threads(): number {
+    return this.pool?.live ?? 1;
+  }
+
+  /** How many threads the run uses, and why fewer than asked where that happened, in one line. */
+  get threadsLine(): string {
+    const notes = [this.threadNote, ...(this.pool?.notices ?? [])].filter(Boolean);
+    return notes.length ? notes.join('; ') : `threads: ${this.threads}`;
+  }
+
+  /** Ends the helper threads, if any; the trainer then computes on one thread. */
+  close(): void {
+    this.pool?.stop();
+    this.pool = null;
   }
 
   private rng(stream: keyof typeof STREAM): number {
@@ -464,9 +528,9 @@ export class Trainer {
   }
 
   /** Continues a run from saveCheckpoint's bytes; a corrupt or mismatched file gets a CheckpointError. */
-  static async fromCheckpoint(bytes: Uint8Array, wasm: WasmSource): Promise<Trainer> {
+  static async fromCheckpoint(bytes: Uint8Array, wasm: WasmSource, threads?: ThreadOptions): Promise<Trainer> {
     const { config, state, tensors } = decodeCheckpoint(bytes);
-    const trainer = new Trainer(await loadKernels(wasm), config);
+    const trainer = await Trainer.build(config, wasm, threads);
     trainer.restore(tensors, state);
     return trainer;
   }

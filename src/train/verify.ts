@@ -122,7 +122,8 @@ export async function verifyResult(target: VerifyTarget, createTrainer: (config:
   let seen = 0;
   const rerun = await trainer.run((actual) => {
     report({ step: actual.step, differences: compareRow(expected[seen++], actual) });
-  }, { stopAt: plan.steps, signal: abort.signal, onStep: (s) => options.onStep?.(s.step + 1) });
+  }, { stopAt: plan.steps, signal: abort.signal, onStep: (s) => options.onStep?.(s.step + 1) })
+    .finally(() => trainer.close());
   const cutShort = abort.signal.aborted;
   if (!cutShort) {
     for (; seen < expected.length; seen++) report({ step: expected[seen].step, differences: compareRow(expected[seen], undefined) });
