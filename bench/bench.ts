@@ -1,7 +1,7 @@
 // npm run bench [-- --json] [-- --torch] [-- --webgpu] [-- --profile]: speed at the reference config.
 // Measures this core's f32x4 multiply-plus-add peak first, then prints GFLOP/s of each matmul
 // layout at the model's shapes with its share of that peak, the LRD step, a training step (per
-// thread count; one thread until runs are split across cores), an evaluation and a spectrum.
+// thread count, 1 up to the cores, with each count's speed-up), an evaluation and a spectrum.
 // --profile times every kernel call of a training step and prints each kernel's share;
 // --torch also times PyTorch's step (Debian's python3-torch) back to back and prints the ratio,
 // since single figures drift on a shared machine; --webgpu adds the WebGPU matmul and a forward
@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Arena } from '../src/kernel/arena.js';
-import { createTrainer, kernelModule, loadKernelsSync, singularValues, type KernelExports } from '../src/node/index.js';
+import { coreCount, createTrainer, kernelModule, loadKernelsSync, singularValues, type KernelExports, type Trainer } from '../src/node/index.js';
 
 type Layout = 'forward' | 'inputGrad' | 'weightGrad';
 const args = new Set(process.argv.slice(2));
@@ -89,6 +89,19 @@ function profileStep(kernels: KernelExports, step: () => void, steps: number): M
   return new Map([...spent].map(([name, ms]): [string, number] => [name, ms / steps]).sort((a, b) => b[1] - a[1]));
 }
 
+/** Median ms of a full-batch training step (the epoch's last batch is partial: 6384 = 12 x 512 + 240). */
+function medianStep(trainer: Trainer): number {
+  for (let i = 0; i < 3; i++) trainer.step();
+  const steps: number[] = [];
+  while (steps.length < 24) {
+    const t = performance.now();
+    const info = trainer.step();
+    const ms = performance.now() - t;
+    if (info.batch === 512) steps.push(ms);
+  }
+  return median(steps);
+}
+
 async function main() {
   const k = loadKernelsSync(kernelModule());
   const peakGflops = simdPeak(k);
@@ -109,19 +122,17 @@ async function main() {
   }
 
   const trainer = await createTrainer({});
-  for (let i = 0; i < 3; i++) trainer.step();
-  // Full batches only: the epoch's last batch is partial (6384 = 12 x 512 + 240).
-  const steps: number[] = [];
-  while (steps.length < 24) {
-    const t = performance.now();
-    const info = trainer.step();
-    const ms = performance.now() - t;
-    if (info.batch === 512) steps.push(ms);
-  }
-  const stepMs = median(steps);
-  log(`training step (batch 512, LRD arm): ${stepMs.toFixed(1)} ms`);
-  // One entry per thread count; a run uses one thread until steps are split across cores.
+  const stepMs = medianStep(trainer);
+  log(`training step (batch 512, LRD arm), 1 thread: ${stepMs.toFixed(1)} ms`);
+  // One entry per thread count up to the cores, each a fresh run measured right after the last.
   const threads = [{ threads: 1, stepMs, speedup: 1 }];
+  for (let t = 2; t <= coreCount(); t++) {
+    const threaded = await createTrainer({}, t);
+    const ms = medianStep(threaded);
+    threaded.close();
+    threads.push({ threads: t, stepMs: ms, speedup: stepMs / ms });
+    log(`training step, ${t} threads: ${ms.toFixed(1)} ms, ${(stepMs / ms).toFixed(2)}x the 1-thread speed`);
+  }
   let profile: { kernel: string; ms: number; share: number }[] | undefined;
   if (args.has('--profile')) {
     const kernels = (trainer as unknown as { k: KernelExports }).k;
@@ -145,21 +156,29 @@ async function main() {
 
   // PyTorch twice: with this machine's OpenBLAS settings as they are (OPENBLAS_CORETYPE may pin
   // an older kernel), and with them unset so OpenBLAS picks its best kernel for the CPU.
-  const torch: { setting: string; stepMs: number; ratio: number }[] = [];
+  const torch: { setting: string; threads: number; stepMs: number; ratio: number }[] = [];
   if (args.has('--torch') && existsSync('/usr/bin/python3')) {
     const script = new URL('../../shared/bench/torch_reference_step.py', new URL('../', import.meta.url)).pathname;
     const unset = { ...process.env };
     delete unset.OPENBLAS_CORETYPE;
     delete unset.OPENBLAS_L2_SIZE;
     for (const [setting, env] of [['environment', process.env], ['OPENBLAS_* unset', unset]] as const) {
-      try {
-        const out = execFileSync('/usr/bin/python3', [script, '--threads', '1'], { encoding: 'utf8', env: { ...env, OMP_NUM_THREADS: '1' } });
-        const t = JSON.parse(out.trim().split('\n').pop()!);
-        torch.push({ setting, stepMs: t.stepMs, ratio: t.stepMs / stepMs });
-        log(`PyTorch ${t.torch} step (${setting}): ${t.stepMs.toFixed(1)} ms; grokwasm takes ${(stepMs / t.stepMs).toFixed(2)}x its time`);
-      } catch (e) {
-        log(`PyTorch comparison skipped: ${(e as Error).message.split('\n')[0]}`);
+      for (const n of threads.map((t) => t.threads)) {
+        try {
+          const out = execFileSync('/usr/bin/python3', [script, '--threads', String(n)], { encoding: 'utf8', env: { ...env, OMP_NUM_THREADS: String(n) } });
+          const t = JSON.parse(out.trim().split('\n').pop()!);
+          const ours = threads.find((x) => x.threads === n)!.stepMs;
+          torch.push({ setting, threads: n, stepMs: t.stepMs, ratio: t.stepMs / ours });
+          log(`PyTorch ${t.torch} step (${setting}, ${n} thread${n > 1 ? 's' : ''}): ${t.stepMs.toFixed(1)} ms; grokwasm at ${n} is ${(t.stepMs / ours).toFixed(2)}x as fast`);
+        } catch (e) {
+          log(`PyTorch comparison skipped: ${(e as Error).message.split('\n')[0]}`);
+        }
       }
+    }
+    if (torch.length) {
+      const best = torch.reduce((a, b) => (b.stepMs < a.stepMs ? b : a));
+      const fastest = threads.reduce((a, b) => (b.stepMs < a.stepMs ? b : a));
+      log(`PyTorch at its best (${best.setting}, ${best.threads} threads) ${best.stepMs.toFixed(1)} ms against grokwasm at ${fastest.threads} threads ${fastest.stepMs.toFixed(1)} ms: ${(best.stepMs / fastest.stepMs).toFixed(2)}x`);
     }
   }
   // --webgpu: the WGSL matmul on whatever adapter Dawn finds (here Mesa's llvmpipe, a CPU

@@ -3,7 +3,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +74,49 @@ describe.skipIf(!available)('browser app', () => {
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     expect(errors).toEqual([]);
     await page.close();
+  }, 120_000);
+
+  it('threads: a run on 1, 2 and 3 threads in the page gives the bits of `grokwasm run`, and says how many it used', async () => {
+    // Large enough that products, SiLU and AdamW are split between the threads (src/kernel/parallel.ts).
+    const config = { p: 29, dim: 52, heads: 4, mlp: 340, batch: 250, steps: 24, evalEvery: 8, decay: 'lrd', rate: 0.01, lr: 0.003 };
+    const expected = cliRun({ ...config, threads: 1 });
+    for (const threads of [1, 2, 3]) {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${base}?${queryOf(config, { threads: String(threads), autorun: '1' })}`);
+      await expect.poll(() => page.getByTestId('checksum').textContent(), { timeout: 60_000 }).toMatch(/^[0-9a-f]{16}$/);
+      expect(await page.getByTestId('checksum').textContent()).toBe(expected.checksum);
+      expect(await page.getByTestId('threads').textContent()).toBe(`threads: ${threads}`);
+      const results = await page.evaluate(() => (window as unknown as { grokwasmResults: Record<string, { history: unknown[] }> }).grokwasmResults);
+      expect(results.lrd.history).toEqual(expected.history);
+      expect(errors).toEqual([]);
+      await page.close();
+    }
+  }, 180_000);
+
+  it('threads: a host without COOP/COEP headers runs on one thread, says why in one line, and gives the same bits', async () => {
+    // A bare static server over the built page: no cross-origin isolation, so no shared memory.
+    const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.svg': 'image/svg+xml' };
+    const dist = join(root, 'dist/web');
+    const plain = createServer((req, res) => {
+      const path = join(dist, decodeURIComponent(new URL(req.url!, 'http://x').pathname).replace(/\/$/, '/index.html'));
+      if (!path.startsWith(dist) || !existsSync(path)) { res.writeHead(404).end(); return; }
+      res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(readFileSync(path));
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = plain.address() as AddressInfo;
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${port}/?${queryOf(GUARD_CONFIG, { threads: '2', autorun: '1' })}`);
+      await expect.poll(() => page.getByTestId('checksum').textContent(), { timeout: 60_000 }).toMatch(/^[0-9a-f]{16}$/);
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
+      expect(await page.getByTestId('checksum').textContent()).toBe(GUARD_CHECKSUM);
+      expect(await page.getByTestId('threads').textContent()).toMatch(/^threads: 1 \(this page is not cross-origin isolated, .*COOP\/COEP headers.*\)$/);
+      await page.close();
+    } finally {
+      await new Promise<void>((resolve) => plain.close(() => resolve()));
+    }
   }, 120_000);
 
   it('phase-diagram mode runs the cells of `grokwasm sweep` on a pool of workers, with the same bits', async () => {

@@ -45,8 +45,9 @@ export function parallelKernels(raw: KernelExports, pool: () => KernelThreads | 
     if (!p || n < MIN_ELEMENTS) return whole();
     p.run(args, p.live);
   };
-  return {
-    ...raw,
+  // Everything not overridden is looked up on `raw` at each call (its prototype), so wrapping
+  // raw's functions later (the bench's profiler) is seen here too.
+  const overrides: Omit<ParallelKernels, Exclude<keyof KernelExports, 'matmulForward' | 'matmulBackwardInput' | 'matmulBackwardWeight' | 'siluForward' | 'siluBackward' | 'adamwUpdate'>> = {
     matmulForward: (out, x, w, m, k, n, acc, s) =>
       product(0, out, x, w, m, k, n, acc, s, () => raw.matmulForward(out, x, w, m, k, n, acc, s)),
     matmulBackwardInput: (dx, dy, w, m, k, n, acc, s) =>
@@ -72,4 +73,5 @@ export function parallelKernels(raw: KernelExports, pool: () => KernelThreads | 
       }
     },
   };
+  return Object.assign(Object.create(raw) as KernelExports, overrides);
 }
