@@ -1,11 +1,12 @@
 // grokwasm mechanism | sweep | merge | plot: the reference's two studies from the command line.
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
   ARMS, ARM_LABEL, MECHANISM_FILE, PRESET, PRESETS, historyCsv, mechanismConfigs, mechanismData, mechanismFile, mechanismSpec,
   parseArms, parseList, parseJson, parseMechanism, resolveShard, shardCells, summarize, sweepBase, sweepCells, type Arm, type Backend,
   type MechanismFile, type PhaseCell, type PresetName, type RunConfig, poolSize, runPool, checkOutputDir, exists, readTextFile,
-  writeFileAtomic, CELLS_FILE, mergeSweeps, readCells, runSweep, writeSweepOutputs, renderSvg, svgToPng,
+  writeFileAtomic, CELLS_FILE, mergeSweeps, readCells, runSweep, writeSweepOutputs, renderSvg, svgToPng, seedBandsSpec,
 } from '../src/node/index.js';
 import { UsageError, integerFlag } from './input.js';
 import { addBackendFlag, addConfigFlags, overridesFromFlags, threadsFlag } from './options.js';
@@ -14,6 +15,14 @@ import { formatResult } from './run.js';
 
 function presetFlag(cmd: Command, fallback: PresetName): Command {
   return cmd.addOption(new Option('--preset <name>', 'base setup; run flags override it').choices(PRESETS as string[]).default(fallback));
+}
+
+function existsDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** Threads per run when `total` threads are shared by `running` runs at a time: never fewer than one. */
@@ -28,6 +37,15 @@ function workersFlag(opts: Record<string, unknown>, jobs: number, config: RunCon
 }
 
 const MECHANISM_OUTPUTS = [MECHANISM_FILE, 'history.csv', 'mechanism.svg', 'mechanism.png'];
+const SEEDS_OUTPUTS = ['history.csv', 'seeds.svg', 'seeds.png'];
+
+/** The seeds figure of a `mechanism --seeds` directory from its seeds' mechanism files. */
+async function drawSeeds(dir: string, files: MechanismFile[]): Promise<void> {
+  const runs = files.flatMap((f) => ARMS.map((a) => ({ arm: a, seed: f.arms[a].config.seed, history: f.arms[a].history, spectrum: f.spectra[a] })));
+  const c = files[0].arms.lrd.config;
+  await writeFigure(dir, 'seeds', seedBandsSpec(runs, `L2 (wd ${files[0].arms.l2.config.wd}) versus LRD (rate ${c.rate}): p ${c.p}, fraction ${c.frac}; ` +
+    `mean and min-max over seeds ${files.map((f) => f.arms.lrd.config.seed).join(', ')}`));
+}
 
 async function writeFigure(dir: string, name: string, spec: Parameters<typeof renderSvg>[0]): Promise<void> {
   const svg = await renderSvg(spec);
@@ -65,38 +83,52 @@ export function phaseTable(cells: PhaseCell[]): string {
 export function registerExperiments(program: Command): void {
   addBackendFlag(addConfigFlags(presetFlag(program.command('mechanism'), 'quick')
     .description('the mechanism experiment: the L2 and LRD arms on the same split and seed, with figures')))
+    .option('--seeds <list>', 'several seeds, comma-separated: each seed\'s experiment in DIR/seed-S/, and DIR/seeds.png with the mean and min-max over seeds')
     .option('--out <dir>', 'output directory', 'results/mechanism')
     .option('--workers <n>', 'worker threads (the two arms run in parallel)')
     .option('--threads <n>', 'threads in all, shared between the arms running at once (default: the cores)')
     .option('--quiet', 'print only where the results are')
-    .option('--json', 'print mechanism.json on stdout')
+    .option('--json', 'print mechanism.json on stdout (with --seeds, one line per seed)')
     .action(async (opts: Record<string, unknown>) => {
       const preset = PRESET[opts.preset as PresetName];
-      const configs = mechanismConfigs(preset, overridesFromFlags(opts));
+      const overrides = overridesFromFlags(opts);
+      if (opts.seeds !== undefined && opts.seed !== undefined) throw new UsageError('give --seed or --seeds, not both');
+      const seeds = opts.seeds === undefined ? null : parseList('seeds', String(opts.seeds), 'seed');
+      const setups = (seeds ?? [overrides.seed]).map((seed) => mechanismConfigs(preset, seed === undefined ? overrides : { ...overrides, seed }));
       const dir = String(opts.out);
-      checkOutputDir('--out', dir, MECHANISM_OUTPUTS);
-      const workers = workersFlag(opts, 2, configs.lrd);
-      const threads = threadsPerRun(threadsFlag(opts), workers);
+      const dirs = seeds ? seeds.map((seed) => join(dir, `seed-${seed}`)) : [dir];
+      if (seeds) checkOutputDir('--out', dir, SEEDS_OUTPUTS);
+      for (const d of dirs) checkOutputDir('--out', d, MECHANISM_OUTPUTS);
+      const configs = setups.flatMap((c) => ARMS.map((a) => c[a]));
+      const label = (i: number) => `${seeds ? `seed ${configs[i].seed} ` : ''}${configs[i].decay}`;
+      const workers = workersFlag(opts, configs.length, configs[0]);
+      const threads = threadsPerRun(threadsFlag(opts), Math.min(workers, configs.length));
       const quiet = Boolean(opts.quiet) || Boolean(opts.json);
-      const total = configs.l2.steps + configs.lrd.steps;
-      const progress = createProgress(total, `mechanism (${opts.preset})`, quiet);
-      const done = [0, 0];
-      const arms = ARMS;
-      const outcomes = await runPool(arms.map((a) => configs[a]), workers, {
-        onStep: (i, step) => { done[i] = step; progress.update(done[0] + done[1]); },
-        onEval: (i, row) => progress.log(`${arms[i].padEnd(3)} step ${String(row.step).padStart(5)}  val acc ${row.valAcc.toFixed(3)}  train acc ${row.trainAcc.toFixed(3)}  QK stable rank ${row.stableRank.toFixed(2)}`),
-        onDone: (i, o) => { done[i] = configs[arms[i]].steps; progress.update(done[0] + done[1]); progress.log(`${arms[i]} done: ${formatResult(o.result)}`); },
-        onBackend: (i, line) => process.stderr.write(`${arms[i]} backend: ${line}\n`),
+      const progress = createProgress(configs.reduce((n, c) => n + c.steps, 0), `mechanism (${opts.preset}${seeds ? `, ${seeds.length} seeds` : ''})`, quiet);
+      const done = configs.map(() => 0);
+      const show = () => progress.update(done.reduce((a, b) => a + b, 0));
+      const outcomes = await runPool(configs, workers, {
+        onStep: (i, step) => { done[i] = step; show(); },
+        onEval: (i, row) => progress.log(`${label(i).padEnd(seeds ? 10 : 3)} step ${String(row.step).padStart(5)}  val acc ${row.valAcc.toFixed(3)}  train acc ${row.trainAcc.toFixed(3)}  QK stable rank ${row.stableRank.toFixed(2)}`),
+        onDone: (i, o) => { done[i] = configs[i].steps; show(); progress.log(`${label(i)} done: ${formatResult(o.result)}`); },
+        onBackend: (i, line) => process.stderr.write(`${label(i)} backend: ${line}\n`),
       }, { analysis: true, backend: opts.backend as Backend, threads });
       progress.stop();
       const analysed = (i: number) => ({ result: outcomes[i].result, spectrum: outcomes[i].spectrum ?? null, attention: outcomes[i].attention ?? null });
-      const file = mechanismFile({ l2: analysed(0), lrd: analysed(1) });
-      writeFileAtomic(join(dir, MECHANISM_FILE), JSON.stringify(file));
-      writeFileAtomic(join(dir, 'history.csv'), historyCsv(arms.map((a) => ({ label: { arm: a }, history: file.arms[a].history }))));
-      await drawMechanism(dir, file);
-      if (opts.json) console.log(JSON.stringify(file));
-      else console.log(`mechanism: L2 best ${file.arms.l2.bestValAcc.toFixed(4)}, LRD best ${file.arms.lrd.bestValAcc.toFixed(4)}` +
-        ` (grok step ${file.arms.lrd.grokStep ?? 'none'}); figure in ${join(dir, 'mechanism.png')} and .svg, data in ${join(dir, MECHANISM_FILE)}, ${join(dir, 'history.csv')}`);
+      const files = setups.map((_, s) => mechanismFile({ l2: analysed(2 * s), lrd: analysed(2 * s + 1) }));
+      for (const [s, file] of files.entries()) {
+        writeFileAtomic(join(dirs[s], MECHANISM_FILE), JSON.stringify(file));
+        writeFileAtomic(join(dirs[s], 'history.csv'), historyCsv(ARMS.map((a) => ({ label: { arm: a }, history: file.arms[a].history }))));
+        await drawMechanism(dirs[s], file);
+        if (opts.json) console.log(JSON.stringify(file));
+        else console.log(`mechanism${seeds ? ` seed ${file.arms.lrd.config.seed}` : ''}: L2 best ${file.arms.l2.bestValAcc.toFixed(4)}, LRD best ${file.arms.lrd.bestValAcc.toFixed(4)}` +
+          ` (grok step ${file.arms.lrd.grokStep ?? 'none'}); figure in ${join(dirs[s], 'mechanism.png')} and .svg, data in ${join(dirs[s], MECHANISM_FILE)}, ${join(dirs[s], 'history.csv')}`);
+      }
+      if (seeds) {
+        await drawSeeds(dir, files);
+        writeFileAtomic(join(dir, 'history.csv'), historyCsv(files.flatMap((f) => ARMS.map((a) => ({ label: { seed: f.arms[a].config.seed, arm: a }, history: f.arms[a].history })))));
+        if (!opts.json) console.log(`mechanism: ${seeds.length} seeds; mean and min-max bands in ${join(dir, 'seeds.png')} and .svg, every run in ${join(dir, 'history.csv')}`);
+      }
     });
 
   addBackendFlag(addConfigFlags(presetFlag(program.command('sweep'), 'reference')
@@ -193,6 +225,16 @@ export function registerExperiments(program: Command): void {
         console.log(`plot: ${join(dir, 'phase.svg')}, ${join(dir, 'phase.png')}, ${join(dir, 'summary.csv')}`);
         drew++;
       }
-      if (!drew) throw new UsageError(`${dir} has neither ${MECHANISM_FILE} nor ${CELLS_FILE}`);
+      const seedDirs = existsDir(dir) ? readdirSync(dir).filter((d) => /^seed-\d+$/.test(d) && exists(join(dir, d, MECHANISM_FILE))).sort() : [];
+      if (seedDirs.length) {
+        const files = seedDirs.map((d) => {
+          const path = join(dir, d, MECHANISM_FILE);
+          return parseMechanism(parseJson(readTextFile(path, 'mechanism'), path), path);
+        });
+        await drawSeeds(dir, files);
+        console.log(`plot: ${join(dir, 'seeds.svg')}, ${join(dir, 'seeds.png')} from ${seedDirs.length} seeds`);
+        drew++;
+      }
+      if (!drew) throw new UsageError(`${dir} has neither ${MECHANISM_FILE}, ${CELLS_FILE} nor seed-*/${MECHANISM_FILE}`);
     });
 }

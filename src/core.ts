@@ -35,7 +35,8 @@ export { ARMS, MECHANISM_FILE, mechanismFile, parseMechanism } from './format/me
 export type { ArmAnalysis, MechanismFile } from './format/mechanism.js';
 export { decodeCheckpoint, encodeCheckpoint } from './format/checkpoint.js';
 export type { CheckpointState } from './format/checkpoint.js';
-export { ARM_LABEL, figureSummary, mechanismSpec, phaseSpec, trainingSpec } from './study/charts.js';
+export { ARM_LABEL, figureSummary, mechanismSpec, phaseSpec, seedBands, seedBandsSpec, spectrumBands, trainingSpec } from './study/charts.js';
+export type { BandRow, SeedRun } from './study/charts.js';
 export type { Arm, MechanismData, PhaseCell } from './study/charts.js';
 export { PRESET, PRESETS, armConfig, canonicalOrder, cellKey, parseArms, parseList, resolveShard, historyCsv, mechanismConfigs, mechanismData, shardCells, summarize, summaryCsv, sweepBase, sweepCells } from './study/experiments.js';
 export type { CellRecord, Preset, PresetName, SweepCell } from './study/experiments.js';

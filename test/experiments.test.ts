@@ -200,15 +200,28 @@ describe('mechanism and plot', () => {
 
 describe('quick preset', () => {
   // The preset's promise: the published contrast within its budget. Both arms run in parallel.
-  it('LRD groks while L2 memorises and plateaus', async () => {
+  // `npm start`'s figure must tell the paper's story: LRD groks and ends low-rank, L2 memorises,
+  // plateaus on the mirrored pairs and keeps a high rank.
+  it('LRD groks and its QK rank and q_proj spectrum collapse; L2 memorises, plateaus at the mirrored pairs, stays high-rank', async () => {
     const { PRESET, mechanismConfigs } = await import('../src/node/index.js');
     const { runPool } = await import('../src/node/pool.js');
     const configs = mechanismConfigs(PRESET.quick);
-    const [l2, lrd] = await runPool([configs.l2, configs.lrd], 2);
+    const [l2, lrd] = await runPool([configs.l2, configs.lrd], 2, {}, { analysis: true });
     expect(lrd.result.grokStep).not.toBeNull();
     expect(lrd.result.bestValAcc).toBeGreaterThanOrEqual(0.99);
     expect(l2.result.grokStep).toBeNull();
     expect(l2.result.bestValAcc).toBeLessThan(0.9);
-    expect(l2.result.history.at(-1)!.trainAcc).toBe(1);
+    const [l2End, lrdEnd] = [l2.result.history.at(-1)!, lrd.result.history.at(-1)!];
+    expect(l2End.trainAcc).toBe(1);
+    expect(lrdEnd.stableRank).toBeLessThanOrEqual(3);
+    expect(l2End.stableRank).toBeGreaterThanOrEqual(10);
+    // Decades from sigma_1 to the smallest singular value, floored where they stop being resolved (1e-8 of sigma_1).
+    const span = (s: number[]) => -Math.log10(Math.max(Math.min(...s) / s[0], 1e-8));
+    expect(span(lrd.spectrum!)).toBeGreaterThanOrEqual(4);
+    expect(span(l2.spectrum!)).toBeLessThan(4);
+    // The L2 plateau is the commutativity shortcut: right on the mirrored pairs, near chance on the rest.
+    expect(l2End.valAccMirrored).toBeGreaterThanOrEqual(0.99);
+    expect(l2End.valAccUnmirrored).toBeLessThan(0.1);
+    expect(lrdEnd.valAccUnmirrored).toBeGreaterThan(0.95);
   }, 600_000);
 });

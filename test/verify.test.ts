@@ -35,6 +35,7 @@ describe('grokwasm verify', () => {
     ['a row checksum', (x: typeof result) => { x.history[4].checksum = '0000000000000000'; }, /step +40 +DIFFERS: checksum/],
     ['the final checksum', (x: typeof result) => { x.checksum = 'ffffffffffffffff'; }, /final +DIFFERS: checksum/],
     ['the seed', (x: typeof result) => { x.config.seed = 1; }, /DIFFERS/],
+    ['a mirror-pair accuracy', (x: typeof result) => { x.history[3].valAccUnmirrored = 0.5; }, /step +30 +DIFFERS: valAccUnmirrored/],
   ])('catches a changed %s, exit 1', (_, tamper, message) => {
     const copy = structuredClone(result);
     tamper(copy);
@@ -44,6 +45,16 @@ describe('grokwasm verify', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(message);
     expect(r.stdout).toContain('NOT verified');
+  });
+
+  it('verifies a result written before the mirror-pair fields existed (they are compared only where present)', () => {
+    const old = structuredClone(result);
+    for (const row of old.history) { delete row.valAccMirrored; delete row.valAccUnmirrored; }
+    const path = join(dir, 'before-mirror.json');
+    writeFileSync(path, JSON.stringify(old));
+    const r = cli('verify', path);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('verified: 5 evaluations and the final fields match');
   });
 
   it('says that a result trained with the WebGPU matmul is checked bit for bit on Wasm', () => {

@@ -13,6 +13,13 @@ export interface EvalInfo {
   trainAcc: number;
   valLoss: number;
   valAcc: number;
+  /**
+   * Validation accuracy on the pairs (a, b) whose mirror (b, a) is in the training set, and on
+   * the others: a model that only learned commutativity scores 1 and 0. Null for a task that is
+   * not commutative (sub, div, x3xy) or an empty set; absent in results written before them.
+   */
+  valAccMirrored?: number | null;
+  valAccUnmirrored?: number | null;
   /** Mean over all q_proj and k_proj weights of ||W||_F^2 / sigma_max^2. */
   stableRank: number;
   /** Mean over all q_proj and k_proj weights of exp(H(sigma / sum sigma)). */
@@ -61,6 +68,7 @@ const fraction = z.number().min(0).max(1);
 export const evalRowSchema = z.strictObject({
   step: z.number().int().nonnegative(),
   trainLoss: finite, trainAcc: fraction, valLoss: finite, valAcc: fraction,
+  valAccMirrored: fraction.nullable().optional(), valAccUnmirrored: fraction.nullable().optional(),
   stableRank: z.number().nonnegative(), effectiveRank: z.number().nonnegative(),
   checksum,
 });
@@ -80,6 +88,12 @@ export const runResultShape = {
   diverged: divergedSchema.optional(),
 };
 export const runResultSchema = z.strictObject(runResultShape);
+
+/** Every field of a history row, in the order of the CSV columns. */
+export const EVAL_FIELDS = ['step', 'trainLoss', 'trainAcc', 'valLoss', 'valAcc', 'valAccMirrored', 'valAccUnmirrored',
+  'stableRank', 'effectiveRank', 'checksum'] as const;
+/** Row fields that results written before them lack: verify compares them only where the result has them. */
+export const LATER_EVAL_FIELDS: readonly (typeof EVAL_FIELDS)[number][] = ['valAccMirrored', 'valAccUnmirrored'];
 
 /** Fields a rerun cannot reproduce; verify ignores them and says so. */
 export const MACHINE_FIELDS = ['wallMs', 'backend'] as const;

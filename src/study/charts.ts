@@ -73,6 +73,31 @@ function ranksPanel(rows: ReturnType<typeof historyRows>, points = false) {
   };
 }
 
+// Validation accuracy on the pairs whose mirror (b, a) was trained on, and on the others: the
+// L2 plateau is the first at 1 and the second at 0. Only for commutative tasks.
+function mirrorPanel(rows: ReturnType<typeof historyRows>, points = false) {
+  return {
+    title: 'Validation pairs (solid: mirror trained, dashed: not)',
+    width: WIDTH, height: HEIGHT,
+    data: { values: rows.filter((r) => r.valAccMirrored != null || r.valAccUnmirrored != null).flatMap((r) => [
+      { arm: r.arm, step: r.step, pairs: 'mirror (b, a) in training', value: r.valAccMirrored },
+      { arm: r.arm, step: r.step, pairs: 'mirror not in training', value: r.valAccUnmirrored },
+    ]).filter((v) => v.value != null) },
+    mark: points ? { type: 'line', point: true } : 'line',
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'step' },
+      y: { field: 'value', type: 'quantitative', title: 'validation accuracy', scale: { domain: [0, 1] } },
+      color: armColor(rows.map((r) => r.arm)),
+      strokeDash: { field: 'pairs', type: 'nominal', title: null, scale: dashes(['mirror (b, a) in training', 'mirror not in training']), legend: null },
+    },
+  };
+}
+
+/** Whether any row carries the mirror-pair accuracies (a commutative task, a result that has them). */
+function hasMirror(rows: ReturnType<typeof historyRows>): boolean {
+  return rows.some((r) => r.valAccMirrored != null);
+}
+
 function spectrumPanel(spectra: MechanismData['spectra']) {
   return {
     title: 'layers.0 q_proj spectrum (normalised)',
@@ -118,16 +143,28 @@ export function figureSummary(histories: MechanismData['histories']): string {
     const last = rows[rows.length - 1];
     return `${ARM_LABEL[arm]}: ${rows.length} evaluation${rows.length > 1 ? 's' : ''}, the last after step ${last.step}: ` +
       `validation accuracy ${last.valAcc.toFixed(3)}, training accuracy ${last.trainAcc.toFixed(3)}, ` +
-      `validation loss ${last.valLoss.toFixed(4)}, QK stable rank ${last.stableRank.toFixed(2)}, effective rank ${last.effectiveRank.toFixed(2)}.`;
+      `validation loss ${last.valLoss.toFixed(4)}, QK stable rank ${last.stableRank.toFixed(2)}, effective rank ${last.effectiveRank.toFixed(2)}` +
+      (last.valAccMirrored != null && last.valAccUnmirrored != null
+        ? `; validation accuracy ${last.valAccMirrored.toFixed(3)} on pairs whose mirror was trained on, ${last.valAccUnmirrored.toFixed(3)} on the others.`
+        : '.');
   });
   return parts.length ? parts.join(' ') : 'No evaluation yet.';
+}
+
+// The curves two panels to a row, so that a figure fits a laptop screen's width: accuracy and
+// loss, then the ranks and (for a commutative task) the mirror-pair accuracies.
+function curveRows(rows: ReturnType<typeof historyRows>, points = false) {
+  return [
+    { hconcat: [splitPanel(rows, 'accuracy', points), splitPanel(rows, 'loss', points)], resolve: { scale: { strokeDash: 'independent' } } },
+    { hconcat: [ranksPanel(rows, points), ...(hasMirror(rows) ? [mirrorPanel(rows, points)] : [])], resolve: { scale: { strokeDash: 'independent' } } },
+  ];
 }
 
 /** Live training curves: accuracy, loss and QK ranks of every arm so far. */
 export function trainingSpec(histories: MechanismData['histories'], title = 'Training'): TopLevelSpec {
   const rows = historyRows({ histories, spectra: {}, attention: {} });
   // Points on the lines: the first evaluation shows at once, before there is a line to draw.
-  return { ...FRAME, title, hconcat: [splitPanel(rows, 'accuracy', true), splitPanel(rows, 'loss', true), ranksPanel(rows, true)], resolve: { scale: { strokeDash: 'independent' } } } as TopLevelSpec;
+  return { ...FRAME, title, vconcat: curveRows(rows, true), resolve: { scale: { strokeDash: 'independent' } } } as TopLevelSpec;
 }
 
 /** The mechanism figure: accuracy, QK ranks, q_proj spectrum, attention heatmaps. */
@@ -141,7 +178,7 @@ export function mechanismSpec(data: MechanismData): TopLevelSpec {
     // The title says what ran: both arms, or the one.
     title: data.title ?? (arms.length === 1 ? ARM_LABEL[arms[0]] : 'L2 weight decay versus Low-Rank Decay'),
     vconcat: [
-      { hconcat: [splitPanel(rows, 'accuracy'), splitPanel(rows, 'loss'), ranksPanel(rows)], resolve: { scale: { strokeDash: 'independent' } } },
+      ...curveRows(rows),
       { hconcat: [...spectra, ...heatmaps], resolve: { scale: { color: 'independent' } } },
     ],
   } as TopLevelSpec;
@@ -176,6 +213,7 @@ export function phaseSpec(cells: PhaseCell[], title = 'Phase diagram'): TopLevel
     accText: (c.seeds > 1 ? `${c.accMean.toFixed(2)}±${(c.accSpread / 2).toFixed(2)}` : c.accMean.toFixed(2)) +
       (c.diverged ? ` (${c.diverged} diverged)` : ''),
     grokText: c.grokMean === null ? '-' : `${Math.round(c.grokMean)}${c.seeds > 1 ? ` (${c.grokked}/${c.seeds})` : ''}`,
+    spreadText: c.accSpread.toFixed(2),
   }));
   // Steps to 0.99 has no scale when no cell grokked: a fixed domain and no legend, not NaN ticks.
   const groks = cells.map((c) => c.grokMean).filter((g): g is number => g !== null);
@@ -190,10 +228,10 @@ export function phaseSpec(cells: PhaseCell[], title = 'Phase diagram'): TopLevel
     },
     layer: [
       { mark: 'rect' as const, encoding: { color: { field, type: 'quantitative' as const, title: legendTitle,
-        scale: { scheme, domain: field === 'accMean' ? [0, 1] : groks.length ? undefined : [0, 1] }, ...(field === 'grokMean' && !groks.length ? { legend: null } : {}) } } },
+        scale: { scheme, domain: field === 'grokMean' ? (groks.length ? undefined : [0, 1]) : [0, 1] }, ...(field === 'grokMean' && !groks.length ? { legend: null } : {}) } } },
       // Dark text on light cells and white on dark ones, for contrast at every value.
       { mark: { type: 'text' as const, fontSize: 11 }, encoding: { text: { field: text, type: 'nominal' as const },
-        color: { condition: { test: field === 'accMean' ? 'datum.accMean > 0.6' : `datum.grokMean > ${0.6 * grokTop}`, value: 'white' }, value: 'black' } } },
+        color: { condition: { test: field === 'grokMean' ? `datum.grokMean > ${0.6 * grokTop}` : `datum.${field} > 0.6`, value: 'white' }, value: 'black' } } },
     ],
   });
   const arms = [...new Set(cells.map((c) => c.arm))].sort() as Arm[];
@@ -204,8 +242,96 @@ export function phaseSpec(cells: PhaseCell[], title = 'Phase diagram'): TopLevel
     vconcat: [
       { hconcat: arms.map((a) => panel('accMean', 'accText', `${ARM_LABEL[a]}: best validation accuracy`, 'blues', 'accuracy', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } },
       { hconcat: arms.map((a) => panel('grokMean', 'grokText', `${ARM_LABEL[a]}: steps to 0.99 (grokked/seeds)`, 'oranges', 'steps', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } },
+      // With several seeds, how far apart they land: max - min of the best validation accuracy.
+      ...(cells.some((c) => c.seeds > 1)
+        ? [{ hconcat: arms.map((a) => panel('accSpread', 'spreadText', `${ARM_LABEL[a]}: spread over seeds (max - min)`, 'purples', 'spread', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } }]
+        : []),
     ],
     resolve: { scale: { color: 'independent' } },
   } as TopLevelSpec;
 }
 
+
+/** One run of a seeds study: an arm at one seed, with its history and final q_proj spectrum. */
+export interface SeedRun {
+  arm: Arm;
+  seed: number;
+  history: EvalInfo[];
+  spectrum: number[] | null;
+}
+
+export interface BandRow { arm: string; x: number; metric: string; mean: number; min: number; max: number }
+
+const BAND_METRICS = [
+  ['valAcc', 'validation accuracy'], ['stableRank', 'QK stable rank'], ['valAccUnmirrored', 'validation accuracy, mirror not trained'],
+] as const;
+
+/**
+ * Mean and min-max over seeds of each metric at each evaluation step, per arm. A run that
+ * stopped early (two evaluations above 0.99) holds its last values to the longest run's end,
+ * so every point averages the same seeds.
+ */
+export function seedBands(runs: SeedRun[]): BandRow[] {
+  const out: BandRow[] = [];
+  for (const arm of [...new Set(runs.map((r) => r.arm))].sort()) {
+    const mine = runs.filter((r) => r.arm === arm && r.history.length);
+    const steps = [...new Set(mine.flatMap((r) => r.history.map((h) => h.step)))].sort((a, b) => a - b);
+    for (const [metric, label] of BAND_METRICS) {
+      for (const step of steps) {
+        const values = mine.map((r) => {
+          const row = [...r.history].reverse().find((h) => h.step <= step) ?? r.history[0];
+          return row[metric];
+        }).filter((v): v is number => typeof v === 'number');
+        if (!values.length) continue;
+        out.push({ arm: ARM_LABEL[arm], x: step, metric: label, mean: values.reduce((a, b) => a + b, 0) / values.length,
+          min: Math.min(...values), max: Math.max(...values) });
+      }
+    }
+  }
+  return out;
+}
+
+/** Per arm and singular value index: log10(sigma_i / sigma_1) mean and min-max over seeds (floored at 1e-16). */
+export function spectrumBands(runs: SeedRun[]): BandRow[] {
+  const out: BandRow[] = [];
+  for (const arm of [...new Set(runs.map((r) => r.arm))].sort()) {
+    const spectra = runs.filter((r) => r.arm === arm && r.spectrum?.length).map((r) => r.spectrum!.map((v) => Math.log10(Math.max(v / r.spectrum![0], 1e-16))));
+    if (!spectra.length) continue;
+    for (let i = 0; i < Math.min(...spectra.map((s) => s.length)); i++) {
+      const values = spectra.map((s) => s[i]);
+      out.push({ arm: ARM_LABEL[arm], x: i + 1, metric: 'spectrum', mean: values.reduce((a, b) => a + b, 0) / values.length,
+        min: Math.min(...values), max: Math.max(...values) });
+    }
+  }
+  return out;
+}
+
+function bandPanel(rows: BandRow[], title: string, xTitle: string, yTitle: string, scale: Record<string, unknown>) {
+  const color = { ...armColor(rows.map((r) => r.arm)) };
+  return {
+    title, width: WIDTH, height: HEIGHT,
+    data: { values: rows },
+    encoding: { x: { field: 'x', type: 'quantitative', title: xTitle }, color },
+    layer: [
+      { mark: { type: 'area', opacity: 0.25 }, encoding: { y: { field: 'min', type: 'quantitative', title: yTitle, scale }, y2: { field: 'max' } } },
+      { mark: 'line', encoding: { y: { field: 'mean', type: 'quantitative', title: yTitle, scale } } },
+    ],
+  };
+}
+
+/** The seeds figure: mean (line) and min-max (band) over seeds of accuracy, ranks, mirror accuracy and the q_proj spectrum. */
+export function seedBandsSpec(runs: SeedRun[], title: string): TopLevelSpec {
+  const bands = seedBands(runs);
+  const of = (label: string) => bands.filter((b) => b.metric === label);
+  const spectrum = spectrumBands(runs);
+  const top = [
+    bandPanel(of('validation accuracy'), 'Validation accuracy', 'step', 'accuracy', { domain: [0, 1] }),
+    bandPanel(of('QK stable rank'), 'QK stable rank', 'step', 'stable rank', { type: 'log' }),
+  ];
+  const bottom = [
+    ...(of('validation accuracy, mirror not trained').length
+      ? [bandPanel(of('validation accuracy, mirror not trained'), 'Validation pairs whose mirror was not trained', 'step', 'accuracy', { domain: [0, 1] })] : []),
+    ...(spectrum.length ? [bandPanel(spectrum, 'layers.0 q_proj spectrum at the end', 'singular value index', 'log10(sigma_i / sigma_1)', {})] : []),
+  ];
+  return { ...FRAME, title, vconcat: [{ hconcat: top }, ...(bottom.length ? [{ hconcat: bottom }] : [])] } as TopLevelSpec;
+}

@@ -2,7 +2,7 @@
 // rows (a, b, '=') with '=' = p. The split and every epoch's order come from the run's PRNG in
 // linear memory.
 import type { Arena } from '../kernel/arena.js';
-import { inDomain, taskTarget, type Task } from './tasks.js';
+import { COMMUTATIVE, inDomain, taskTarget, type Task } from './tasks.js';
 import type { KernelExports } from '../kernel/wasm.js';
 
 export const SEQ_LEN = 3;
@@ -40,6 +40,17 @@ export class ModularData {
   shuffleEpoch(kernels: KernelExports, orderState: number): void {
     this.orderView.set(this.pairsView.subarray(0, this.trainCount));
     kernels.randomShuffle(orderState, this.order, this.trainCount);
+  }
+
+  /**
+   * For each validation pair (a, b), whether its mirror (b, a) is a training pair; null for a
+   * task that is not commutative, where the mirror says nothing about the answer.
+   */
+  valMirrored(): Uint8Array | null {
+    if (!COMMUTATIVE[this.task]) return null;
+    const p = this.p;
+    const train = new Set(this.trainIds());
+    return Uint8Array.from(this.valIds(), (id) => (train.has((id % p) * p + Math.floor(id / p)) ? 1 : 0));
   }
 
   trainIds(): Int32Array { return this.pairsView.subarray(0, this.trainCount); }

@@ -4,6 +4,11 @@
 export const TASKS = ['add', 'sub', 'mul', 'div', 'x2y2', 'x2xyy2', 'x3xy'] as const;
 export type Task = (typeof TASKS)[number];
 
+/** Tasks with a op b = b op a: for them a validation pair's mirror (b, a) can carry its answer. */
+export const COMMUTATIVE: Record<Task, boolean> = {
+  add: true, sub: false, mul: true, div: false, x2y2: true, x2xyy2: true, x3xy: false,
+};
+
 export const TASK_FORMULA: Record<Task, string> = {
   add: 'a + b', sub: 'a - b', mul: 'a * b', div: 'a / b (b != 0, p prime)',
   x2y2: 'a^2 + b^2', x2xyy2: 'a^2 + ab + b^2', x3xy: 'a^3 + ab',

@@ -93,6 +93,8 @@ export class Trainer {
   /** Whether an interrupted run() left the evaluation of its last step to do. */
   private pendingEval = false;
   private pool: KernelThreads | null = null;
+  /** Per validation pair, whether its mirror is a training pair (null: the task is not commutative). */
+  private valMirrored: Uint8Array | null = null;
   /** Control block and per-thread scratch of a threaded run (reserved when threads > 1). */
   private readonly slots: { control: number; scratch: number; slotBytes: number } | null;
   private threadNote: string | null = null;
@@ -141,6 +143,7 @@ export class Trainer {
     kernels.randomSeed(this.rng('init'), config.seed, STREAM.init);
     kernels.randomSeed(this.rng('order'), config.seed, STREAM.order);
     this.data.init(arena, kernels, this.rng('split'));
+    this.valMirrored = this.data.valMirrored();
     this.initParams();
     this.data.shuffleEpoch(kernels, this.rng('order'));
   }
@@ -352,16 +355,31 @@ export class Trainer {
   /** Steps taken so far. */
   get stepCount(): number { return this.stepsDone; }
 
-  private *evaluateSetWork(ids: Int32Array): MatmulWork<{ loss: number; acc: number }> {
+  /**
+   * Mean loss and accuracy over `ids`; with `mirrored` (one flag per id), also the accuracy on
+   * the flagged ids and on the others, or null for an empty group.
+   */
+  private *evaluateSetWork(ids: Int32Array, mirrored: Uint8Array | null = null):
+    MatmulWork<{ loss: number; acc: number; accMirrored: number | null; accUnmirrored: number | null }> {
     const chunk = this.config.batch;
-    let lossSum = 0, correct = 0;
+    let lossSum = 0, correct = 0, correctMirrored = 0;
     for (let from = 0; from < ids.length; from += chunk) {
       const b = Math.min(chunk, ids.length - from);
       this.data.fill(this.inputs.tokens, this.inputs.targets, ids, from, b);
       lossSum += yield* this.model.forwardWork(b);
       correct += this.model.correct();
+      if (mirrored) {
+        // Count again with the unflagged examples' targets set to a class no argmax returns.
+        for (let n = 0; n < b; n++) if (!mirrored[from + n]) this.inputs.targets[n] = -1;
+        correctMirrored += this.model.correct();
+      }
     }
-    return { loss: lossSum / ids.length, acc: correct / ids.length };
+    const flagged = mirrored ? mirrored.reduce((a, f) => a + f, 0) : 0;
+    const share = (hits: number, of: number) => (mirrored && of > 0 ? hits / of : null);
+    return {
+      loss: lossSum / ids.length, acc: correct / ids.length,
+      accMirrored: share(correctMirrored, flagged), accUnmirrored: share(correct - correctMirrored, ids.length - flagged),
+    };
   }
 
   /** Mean stable and effective rank over every q_proj and k_proj weight. */
@@ -388,10 +406,11 @@ export class Trainer {
 
   private *evaluateWork(): MatmulWork<EvalInfo> {
     const train = yield* this.evaluateSetWork(this.data.trainIds());
-    const val = yield* this.evaluateSetWork(this.data.valIds());
+    const val = yield* this.evaluateSetWork(this.data.valIds(), this.valMirrored);
     return {
       step: this.stepsDone - 1,
       trainLoss: train.loss, trainAcc: train.acc, valLoss: val.loss, valAcc: val.acc,
+      valAccMirrored: val.accMirrored, valAccUnmirrored: val.accUnmirrored,
       ...this.queryKeyRanks(),
       checksum: this.checksum(),
     };

@@ -5,11 +5,11 @@
 import { parseCells } from '../format/cells.js';
 import { ARMS, ATTENTION_HEAD, SPECTRUM_PARAMETER, parseMechanism, type ArmAnalysis } from '../format/mechanism.js';
 import { FormatError, parseJson } from '../format/problem.js';
-import { MACHINE_FIELDS, parseRunResult, resultProblem, summarizeHistory } from '../format/run_result.js';
+import { EVAL_FIELDS, LATER_EVAL_FIELDS, MACHINE_FIELDS, parseRunResult, resultProblem, summarizeHistory } from '../format/run_result.js';
 import type { RunConfig } from './config.js';
 import type { EvalInfo, RunResult, Trainer } from './trainer.js';
 
-const ROW_FIELDS = ['step', 'trainLoss', 'trainAcc', 'valLoss', 'valAcc', 'stableRank', 'effectiveRank', 'checksum'] as const;
+
 
 /** One run to check: a result, and for a mechanism arm the spectrum and attention it claims. */
 export interface VerifyTarget {
@@ -62,7 +62,8 @@ export const IGNORED_NOTE = `not compared: ${MACHINE_FIELDS.join(' and ')} (they
 function compareRow(claimed: EvalInfo | undefined, rerun: EvalInfo | undefined): string[] {
   if (!claimed) return [`the rerun evaluated step ${rerun!.step}, which the result does not have`];
   if (!rerun) return [`the result has an evaluation at step ${claimed.step}, which the rerun did not make`];
-  return ROW_FIELDS.filter((f) => claimed[f] !== rerun[f]).map((f) => `${f} ${claimed[f]} -> ${rerun[f]}`);
+  return EVAL_FIELDS.filter((f) => !(LATER_EVAL_FIELDS.includes(f) && claimed[f] === undefined))
+    .filter((f) => claimed[f] !== rerun[f]).map((f) => `${f} ${claimed[f]} -> ${rerun[f]}`);
 }
 
 function compareArrays(name: string, claimed: number[] | null, rerun: number[] | null): string[] {
