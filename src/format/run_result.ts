@@ -20,6 +20,14 @@ export interface EvalInfo {
    */
   valAccMirrored?: number | null;
   valAccUnmirrored?: number | null;
+  /**
+   * Fourier progress measures (src/train/fourier.ts), for modular addition only (null for other
+   * tasks): the token embedding's share of squared norm per frequency 0..floor(p/2), and the
+   * training loss of the logits restricted to, or without, the five largest frequencies' components.
+   */
+  frequencyShares?: number[] | null;
+  restrictedLoss?: number | null;
+  excludedLoss?: number | null;
   /** Mean over all q_proj and k_proj weights of ||W||_F^2 / sigma_max^2. */
   stableRank: number;
   /** Mean over all q_proj and k_proj weights of exp(H(sigma / sum sigma)). */
@@ -69,6 +77,7 @@ export const evalRowSchema = z.strictObject({
   step: z.number().int().nonnegative(),
   trainLoss: finite, trainAcc: fraction, valLoss: finite, valAcc: fraction,
   valAccMirrored: fraction.nullable().optional(), valAccUnmirrored: fraction.nullable().optional(),
+  frequencyShares: z.array(fraction).nullable().optional(), restrictedLoss: finite.nullable().optional(), excludedLoss: finite.nullable().optional(),
   stableRank: z.number().nonnegative(), effectiveRank: z.number().nonnegative(),
   checksum,
 });
@@ -91,9 +100,9 @@ export const runResultSchema = z.strictObject(runResultShape);
 
 /** Every field of a history row, in the order of the CSV columns. */
 export const EVAL_FIELDS = ['step', 'trainLoss', 'trainAcc', 'valLoss', 'valAcc', 'valAccMirrored', 'valAccUnmirrored',
-  'stableRank', 'effectiveRank', 'checksum'] as const;
+  'restrictedLoss', 'excludedLoss', 'stableRank', 'effectiveRank', 'checksum', 'frequencyShares'] as const;
 /** Row fields that results written before them lack: verify compares them only where the result has them. */
-export const LATER_EVAL_FIELDS: readonly (typeof EVAL_FIELDS)[number][] = ['valAccMirrored', 'valAccUnmirrored'];
+export const LATER_EVAL_FIELDS: readonly (typeof EVAL_FIELDS)[number][] = ['valAccMirrored', 'valAccUnmirrored', 'restrictedLoss', 'excludedLoss', 'frequencyShares'];
 
 /** Fields a rerun cannot reproduce; verify ignores them and says so. */
 export const MACHINE_FIELDS = ['wallMs', 'backend'] as const;

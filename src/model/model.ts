@@ -112,6 +112,17 @@ export class Model {
     return this.head.logits;
   }
 
+  /**
+   * Summed cross-entropy of given logits rows [b x classes] (classes <= vocab) against targets,
+   * through the forward's own kernel, in the head's buffers (b <= the largest batch).
+   */
+  crossEntropyOf(rows: Float32Array, targets: Int32Array, b: number, classes: number): number {
+    if (!(b >= 1 && b <= this.maxBatch && classes >= 1 && classes <= this.shape.vocab)) throw new RangeError(`${b} rows of ${classes} classes`);
+    new Float32Array(this.k.memory.buffer, this.head.logits, b * classes).set(rows.subarray(0, b * classes));
+    new Int32Array(this.k.memory.buffer, this.io.targets, b).set(targets.subarray(0, b));
+    return this.k.crossEntropyForward(this.head.ceProbs, this.head.logits, this.io.targets, b, classes);
+  }
+
   /** Takes views of the integer inputs; call once after the arena is committed. */
   bindViews(arena: Arena): void {
     const { seqLen: T } = this.shape;

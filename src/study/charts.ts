@@ -93,6 +93,46 @@ function mirrorPanel(rows: ReturnType<typeof historyRows>, points = false) {
   };
 }
 
+// Fourier progress measures (addition only): the training loss of the logits restricted to the
+// key frequencies (solid) and without them (dashed), against steps.
+function fourierLossPanel(rows: ReturnType<typeof historyRows>) {
+  return {
+    title: 'Key frequencies (solid: restricted loss, dashed: excluded)',
+    width: WIDTH, height: HEIGHT,
+    data: { values: rows.filter((r) => r.restrictedLoss != null).flatMap((r) => [
+      { arm: r.arm, step: r.step, part: 'restricted', value: r.restrictedLoss },
+      { arm: r.arm, step: r.step, part: 'excluded', value: r.excludedLoss },
+    ]) },
+    mark: 'line',
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'step' },
+      y: { field: 'value', type: 'quantitative', title: 'training cross-entropy', scale: { type: 'log' } },
+      color: armColor(rows.map((r) => r.arm)),
+      strokeDash: { field: 'part', type: 'nominal', title: null, scale: dashes(['restricted', 'excluded']), legend: null },
+    },
+  };
+}
+
+// The token embedding's share of squared norm per frequency at the last evaluation, per arm:
+// a generalising model on addition concentrates it on a few key frequencies.
+function frequencyPanel(histories: MechanismData['histories']) {
+  const values = (Object.entries(histories) as [Arm, EvalInfo[]][]).flatMap(([arm, rows]) => {
+    const shares = rows.at(-1)?.frequencyShares;
+    return shares ? shares.map((share, k) => ({ arm: ARM_LABEL[arm], k, share })).slice(1) : [];
+  });
+  return {
+    title: 'Embedding norm per frequency, at the end',
+    width: WIDTH, height: HEIGHT,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'k', type: 'quantitative', title: 'frequency k (of 2 pi k / p)' },
+      y: { field: 'share', type: 'quantitative', title: 'share of squared norm' },
+      color: armColor(values.map((v) => v.arm)),
+    },
+  };
+}
+
 /** Whether any row carries the mirror-pair accuracies (a commutative task, a result that has them). */
 function hasMirror(rows: ReturnType<typeof historyRows>): boolean {
   return rows.some((r) => r.valAccMirrored != null);
@@ -179,6 +219,7 @@ export function mechanismSpec(data: MechanismData): TopLevelSpec {
     title: data.title ?? (arms.length === 1 ? ARM_LABEL[arms[0]] : 'L2 weight decay versus Low-Rank Decay'),
     vconcat: [
       ...curveRows(rows),
+      ...(rows.some((r) => r.restrictedLoss != null) ? [{ hconcat: [fourierLossPanel(rows), frequencyPanel(data.histories)], resolve: { scale: { strokeDash: 'independent' } } }] : []),
       { hconcat: [...spectra, ...heatmaps], resolve: { scale: { color: 'independent' } } },
     ],
   } as TopLevelSpec;

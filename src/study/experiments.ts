@@ -124,7 +124,8 @@ export function historyCsv(runs: { label: Record<string, string | number>; histo
   const lines = [[...labelKeys, ...EVAL_FIELDS].join(',')];
   // A diagnostic that does not apply (a non-commutative task), or a result written before it, is an empty cell.
   for (const run of runs) for (const r of run.history) {
-    lines.push([...labelKeys.map((k) => run.label[k]), ...EVAL_FIELDS.map((f) => r[f] ?? '')].join(','));
+    // frequencyShares is one cell of space-separated values (frequency 0 first).
+    lines.push([...labelKeys.map((k) => run.label[k]), ...EVAL_FIELDS.map((f) => { const v = r[f]; return Array.isArray(v) ? v.join(' ') : v ?? ''; })].join(','));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -17,6 +17,12 @@ import { loadKernels, sharedMemory, type KernelExports, type WasmSource } from '
 import { CONTROL_BYTES, KernelThreads, type SpawnHelper } from '../kernel/threads.js';
 import { parallelKernels } from '../kernel/parallel.js';
 import { largestProductScratch } from '../model/activations.js';
+import { FOURIER_MAX_P, embeddingFrequencyShares, keyFrequencies, splitLogits } from './fourier.js';
+
+/** Whether the Fourier measures are computed: modular addition, at a modulus whose p^3 logits fit in memory. */
+export function fourierApplies(config: RunConfig): boolean {
+  return config.task === 'add' && config.p <= FOURIER_MAX_P;
+}
 
 /** A run on several threads: how many, the threads build of the module, and how to start a helper. */
 export interface ThreadOptions {
@@ -359,15 +365,21 @@ export class Trainer {
    * Mean loss and accuracy over `ids`; with `mirrored` (one flag per id), also the accuracy on
    * the flagged ids and on the others, or null for an empty group.
    */
-  private *evaluateSetWork(ids: Int32Array, mirrored: Uint8Array | null = null):
+  private *evaluateSetWork(ids: Int32Array, mirrored: Uint8Array | null = null, logits: Float64Array | null = null):
     MatmulWork<{ loss: number; acc: number; accMirrored: number | null; accUnmirrored: number | null }> {
     const chunk = this.config.batch;
+    const { p } = this.config, V = this.shape.vocab;
     let lossSum = 0, correct = 0, correctMirrored = 0;
     for (let from = 0; from < ids.length; from += chunk) {
       const b = Math.min(chunk, ids.length - from);
       this.data.fill(this.inputs.tokens, this.inputs.targets, ids, from, b);
       lossSum += yield* this.model.forwardWork(b);
       correct += this.model.correct();
+      if (logits) {
+        // The number classes of each pair's logits, at row id (for the Fourier measures).
+        const rows = this.arena.f32(this.model.logits, b * V);
+        for (let n = 0; n < b; n++) for (let c = 0; c < p; c++) logits[ids[from + n] * p + c] = rows[n * V + c];
+      }
       if (mirrored) {
         // Count again with the unflagged examples' targets set to a class no argmax returns.
         for (let n = 0; n < b; n++) if (!mirrored[from + n]) this.inputs.targets[n] = -1;
@@ -380,6 +392,36 @@ export class Trainer {
       loss: lossSum / ids.length, acc: correct / ids.length,
       accMirrored: share(correctMirrored, flagged), accUnmirrored: share(correct - correctMirrored, ids.length - flagged),
     };
+  }
+
+  /**
+   * The Fourier progress measures (src/train/fourier.ts) from the embedding and every pair's
+   * logits, or nulls for a task other than addition. Losses are means over the training pairs
+   * of the cross-entropy over the p number classes.
+   */
+  private fourierMeasures(logits: Float64Array | null): Pick<EvalInfo, 'frequencyShares' | 'restrictedLoss' | 'excludedLoss'> {
+    if (!logits) return { frequencyShares: null, restrictedLoss: null, excludedLoss: null };
+    const { p, dim } = this.config;
+    const embedding = this.view(this.ptr.params, this.table.find((s) => s.name === 'embedding.weight')!);
+    const shares = embeddingFrequencyShares(embedding, p, dim);
+    const { restricted, excluded } = splitLogits(logits, p, keyFrequencies(shares));
+    const ids = this.data.trainIds();
+    const loss = (values: Float64Array) => {
+      const b = this.config.batch;
+      const rows = new Float32Array(b * p), targets = new Int32Array(b);
+      let sum = 0;
+      for (let from = 0; from < ids.length; from += b) {
+        const n = Math.min(b, ids.length - from);
+        for (let i = 0; i < n; i++) {
+          const id = ids[from + i];
+          rows.set(values.subarray(id * p, (id + 1) * p), i * p);
+          targets[i] = (Math.floor(id / p) + (id % p)) % p;
+        }
+        sum += this.model.crossEntropyOf(rows, targets, n, p);
+      }
+      return sum / ids.length;
+    };
+    return { frequencyShares: shares, restrictedLoss: loss(restricted), excludedLoss: loss(excluded) };
   }
 
   /** Mean stable and effective rank over every q_proj and k_proj weight. */
@@ -405,12 +447,15 @@ export class Trainer {
   }
 
   private *evaluateWork(): MatmulWork<EvalInfo> {
-    const train = yield* this.evaluateSetWork(this.data.trainIds());
-    const val = yield* this.evaluateSetWork(this.data.valIds(), this.valMirrored);
+    const { p } = this.config;
+    const logits = fourierApplies(this.config) ? new Float64Array(p * p * p) : null;
+    const train = yield* this.evaluateSetWork(this.data.trainIds(), null, logits);
+    const val = yield* this.evaluateSetWork(this.data.valIds(), this.valMirrored, logits);
     return {
       step: this.stepsDone - 1,
       trainLoss: train.loss, trainAcc: train.acc, valLoss: val.loss, valAcc: val.acc,
       valAccMirrored: val.accMirrored, valAccUnmirrored: val.accUnmirrored,
+      ...this.fourierMeasures(logits),
       ...this.queryKeyRanks(),
       checksum: this.checksum(),
     };

@@ -63,7 +63,8 @@ function compareRow(claimed: EvalInfo | undefined, rerun: EvalInfo | undefined):
   if (!claimed) return [`the rerun evaluated step ${rerun!.step}, which the result does not have`];
   if (!rerun) return [`the result has an evaluation at step ${claimed.step}, which the rerun did not make`];
   return EVAL_FIELDS.filter((f) => !(LATER_EVAL_FIELDS.includes(f) && claimed[f] === undefined))
-    .filter((f) => claimed[f] !== rerun[f]).map((f) => `${f} ${claimed[f]} -> ${rerun[f]}`);
+    .filter((f) => JSON.stringify(claimed[f]) !== JSON.stringify(rerun[f]))
+    .map((f) => (Array.isArray(claimed[f]) || Array.isArray(rerun[f]) ? `${f} differs` : `${f} ${claimed[f]} -> ${rerun[f]}`));
 }
 
 function compareArrays(name: string, claimed: number[] | null, rerun: number[] | null): string[] {

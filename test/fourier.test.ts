@@ -1,0 +1,64 @@
+// Fourier progress measures (src/train/fourier.ts) against constructed inputs whose answer is known.
+import { describe, expect, it } from 'vitest';
+import { embeddingFrequencyShares, keyFrequencies, splitLogits, trigTable } from '../src/train/fourier.js';
+import { createTrainer } from '../src/node/index.js';
+
+describe('Fourier measures', () => {
+  it('the cosine and sine table (IEEE basic operations only) agrees with Math.cos and Math.sin to 1e-15', () => {
+    for (const p of [2, 7, 47, 113, 256]) {
+      const { cos, sin } = trigTable(p);
+      for (let j = 0; j < p; j++) {
+        expect(Math.abs(cos[j] - Math.cos((2 * Math.PI * j) / p))).toBeLessThan(1e-15);
+        expect(Math.abs(sin[j] - Math.sin((2 * Math.PI * j) / p))).toBeLessThan(1e-15);
+      }
+    }
+  });
+
+  it('an embedding made of two frequencies puts its norm on exactly those, in proportion', () => {
+    const p = 31, dim = 6;
+    const e = new Float32Array(p * dim);
+    for (let a = 0; a < p; a++) {
+      e[a * dim] = Math.cos((2 * Math.PI * 4 * a) / p);           // frequency 4, power (p/2)^2
+      e[a * dim + 3] = 2 * Math.sin((2 * Math.PI * 11 * a) / p);  // frequency 11, power (p)^2: four times as much
+    }
+    const shares = embeddingFrequencyShares(e, p, dim);
+    expect(shares).toHaveLength(16);
+    expect(shares[4]).toBeCloseTo(0.2, 6);
+    expect(shares[11]).toBeCloseTo(0.8, 6);
+    expect(shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    expect(keyFrequencies(shares, 2)).toEqual([4, 11]);
+  });
+
+  it('splitting logits recovers a planted cos/sin(w (a + b - c)) component exactly, and the parts add up', () => {
+    const p = 13;
+    const logits = new Float64Array(p * p * p), planted = new Float64Array(p * p * p);
+    for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) for (let c = 0; c < p; c++) {
+      const t = (2 * Math.PI * 5 * (a + b - c)) / p;
+      const i = (a * p + b) * p + c;
+      planted[i] = 1.5 * Math.cos(t) - 0.5 * Math.sin(t);
+      // Other structure: a different frequency of a + b - c, and a function of a alone.
+      logits[i] = planted[i] + 0.7 * Math.cos((2 * Math.PI * 2 * (a + b - c)) / p) + Math.sin(a);
+    }
+    const { restricted, excluded } = splitLogits(logits, p, [5]);
+    for (let i = 0; i < logits.length; i++) {
+      expect(Math.abs(restricted[i] - planted[i])).toBeLessThan(1e-12);
+      expect(restricted[i] + excluded[i]).toBeCloseTo(logits[i], 12);
+    }
+  });
+
+  it('a run on addition reports the measures at every evaluation; other tasks report null', async () => {
+    const base = { p: 17, dim: 16, heads: 2, mlp: 24, batch: 60, steps: 41, evalEvery: 20 };
+    const add = await (await createTrainer({ ...base, task: 'add' })).run();
+    for (const row of add.history) {
+      expect(row.frequencyShares).toHaveLength(9);
+      expect(row.restrictedLoss).toBeGreaterThan(0);
+      expect(row.excludedLoss).toBeGreaterThan(0);
+    }
+    const mul = await (await createTrainer({ ...base, task: 'mul' })).run();
+    for (const row of mul.history) {
+      expect(row.frequencyShares).toBeNull();
+      expect(row.restrictedLoss).toBeNull();
+      expect(row.excludedLoss).toBeNull();
+    }
+  });
+});
