@@ -170,7 +170,7 @@ describe('mechanism and plot', () => {
     expect(m.attention.l2).toHaveLength(11);
     for (const row of m.attention.lrd) expect(row.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 5);
     const csv = readFileSync(join(dir, 'history.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('arm,step,trainLoss,trainAcc,valLoss,valAcc,stableRank,effectiveRank,checksum');
+    expect(csv[0]).toBe('arm,step,trainLoss,trainAcc,valLoss,valAcc,valAccMirrored,valAccUnmirrored,restrictedLoss,excludedLoss,stableRank,effectiveRank,checksum,frequencyShares');
     expect(csv).toHaveLength(1 + 3 + 3);
     const svg = readFileSync(join(dir, 'mechanism.svg'), 'utf8');
     expect(svg).toContain('<svg');

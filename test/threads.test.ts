@@ -95,19 +95,20 @@ describe('threads', () => {
 
   it('a helper that ends between steps: the others take its parts, one line says so, the bits stay', async () => {
     const whole = await runWith(1);
-    const handles: HelperHandle[] = [];
-    const exited: Promise<void>[] = [];
+    // By thread index: helpers start concurrently and become ready in any order.
+    const handles = new Map<number, HelperHandle>();
+    const exited = new Map<number, Promise<void>>();
     const spawn: SpawnHelper = async (init, onExit) => {
       let ended!: () => void;
-      exited.push(new Promise((r) => { ended = r; }));
+      exited.set(init.thread, new Promise((r) => { ended = r; }));
       const handle = await spawnNodeHelper(init, (why) => { onExit(why); ended(); });
-      handles.push(handle);
+      handles.set(init.thread, handle);
       return handle;
     };
     const trainer = await Trainer.create(CONFIG, kernelModule(), { count: 3, cores: 2, module: threadsModule(), spawn });
     await trainer.run(undefined, { stopAt: 9 });
-    handles[0].terminate();
-    await exited[0];
+    handles.get(1)!.terminate();
+    await exited.get(1);
     expect(trainer.threads).toBe(2);
     expect(trainer.threadsLine).toMatch(/^threads: helper 1 ended \(exit code \d+\); continuing on 2 threads$/);
     expect((await trainer.run()).checksum).toBe(whole.result.checksum);
