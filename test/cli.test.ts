@@ -48,7 +48,8 @@ describe('grokwasm run', () => {
     // Same config and seed as the guard test in trainer.test.ts: the same bits.
     expect(result.checksum).toBe(GUARD_CHECKSUM);
     expect(result.history.map((h: { step: number }) => h.step)).toEqual([0, 10, 20, 30, 40]);
-    expect(Object.keys(result.history[0])).toEqual(['step', 'trainLoss', 'trainAcc', 'valLoss', 'valAcc', 'stableRank', 'effectiveRank', 'checksum']);
+    expect(Object.keys(result.history[0])).toEqual(['step', 'trainLoss', 'trainAcc', 'valLoss', 'valAcc', 'valAccMirrored', 'valAccUnmirrored',
+      'frequencyShares', 'restrictedLoss', 'excludedLoss', 'stableRank', 'effectiveRank', 'checksum']);
   });
 
   it('--backend webgpu says in one line where the products ran, and records it in the result', () => {

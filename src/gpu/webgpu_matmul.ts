@@ -146,14 +146,12 @@ export class WebGpuMatmul {
   /** Runs one of the model's products: operands read from, and the result written into, the kernel module's memory. */
   async run(call: MatmulCall, memory: WebAssembly.Memory): Promise<void> {
     const size = operandSizes(call.layout, call.m, call.k, call.n);
+    const view = (ptr: number, n: number) => new Float32Array(memory.buffer, ptr, n);
     // A threaded run's memory is shared; queue.writeBuffer is given private copies of its operands.
     const shared = !(memory.buffer instanceof ArrayBuffer);
-    const view = (ptr: number, n: number) => {
-      const v = new Float32Array(memory.buffer, ptr, n);
-      return shared ? v.slice() : v;
-    };
-    const result = await this.multiply(call.layout, view(call.a, size.a), view(call.b, size.b), call.m, call.k, call.n,
-      call.accumulate ? view(call.out, size.out) : undefined);
+    const operand = (ptr: number, n: number) => (shared ? view(ptr, n).slice() : view(ptr, n));
+    const result = await this.multiply(call.layout, operand(call.a, size.a), operand(call.b, size.b), call.m, call.k, call.n,
+      call.accumulate ? operand(call.out, size.out) : undefined);
     view(call.out, size.out).set(result);
   }
 

@@ -173,7 +173,16 @@ export class Trainer {
       trainer.threadNote = `threads: 1 (no shared memory here: ${(e as Error).message})`;
       return trainer;
     }
-    const trainer = new Trainer(await loadKernels(threads.module, memory), config, threads.count);
+    let trainer: Trainer;
+    try {
+      trainer = new Trainer(await loadKernels(threads.module, memory), config, threads.count);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      // Each thread's scratch may not fit beside the run where one thread's does: run on one.
+      const single = new Trainer(await loadKernels(wasm), config);
+      single.threadNote = `threads: 1 (${threads.count} threads' scratch does not fit in WebAssembly's 4 GiB beside this run)`;
+      return single;
+    }
     const s = trainer.slots!;
     const { pool, line } = await KernelThreads.start(trainer.k, threads.module, memory, s.control, s.scratch, s.slotBytes,
       threads.count, threads.cores, threads.spawn);
