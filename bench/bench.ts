@@ -89,17 +89,16 @@ function profileStep(kernels: KernelExports, step: () => void, steps: number): M
   return new Map([...spent].map(([name, ms]): [string, number] => [name, ms / steps]).sort((a, b) => b[1] - a[1]));
 }
 
-/** Median ms of a full-batch training step (the epoch's last batch is partial: 6384 = 12 x 512 + 240). */
-function medianStep(trainer: Trainer): number {
-  for (let i = 0; i < 3; i++) trainer.step();
+/** ms of `count` full-batch training steps (the epoch's last batch is partial: 6384 = 12 x 512 + 240). */
+function fullBatchSteps(trainer: Trainer, count: number): number[] {
   const steps: number[] = [];
-  while (steps.length < 24) {
+  while (steps.length < count) {
     const t = performance.now();
     const info = trainer.step();
     const ms = performance.now() - t;
     if (info.batch === 512) steps.push(ms);
   }
-  return median(steps);
+  return steps;
 }
 
 async function main() {
@@ -121,18 +120,18 @@ async function main() {
     log(`matmul ${r.layout.padEnd(10)} ${String(r.m).padStart(5)} x ${String(r.k).padStart(4)} x ${String(r.n).padStart(4)}: ${r.gflops.toFixed(1)} GFLOP/s, ${(100 * r.share).toFixed(0)}% of the peak`);
   }
 
-  const trainer = await createTrainer({});
-  const stepMs = medianStep(trainer);
-  log(`training step (batch 512, LRD arm), 1 thread: ${stepMs.toFixed(1)} ms`);
-  // One entry per thread count up to the cores, each a fresh run measured right after the last.
-  const threads = [{ threads: 1, stepMs, speedup: 1 }];
-  for (let t = 2; t <= coreCount(); t++) {
-    const threaded = await createTrainer({}, t);
-    const ms = medianStep(threaded);
-    threaded.close();
-    threads.push({ threads: t, stepMs: ms, speedup: stepMs / ms });
-    log(`training step, ${t} threads: ${ms.toFixed(1)} ms, ${(stepMs / ms).toFixed(2)}x the 1-thread speed`);
-  }
+  // One run per thread count up to the cores, measured in turns (8 steps each, 4 rounds) so
+  // that a drift of the machine's speed touches every count alike; medians per count.
+  const counts = Array.from({ length: coreCount() }, (_, i) => i + 1);
+  const runs = await Promise.all(counts.map((t) => createTrainer({}, t)));
+  const samples = counts.map(() => [] as number[]);
+  for (const r of runs) for (let i = 0; i < 3; i++) r.step();
+  for (let round = 0; round < 4; round++) runs.forEach((r, i) => samples[i].push(...fullBatchSteps(r, 8)));
+  const trainer = runs[0];
+  const stepMs = median(samples[0]);
+  const threads = counts.map((t, i) => ({ threads: t, stepMs: median(samples[i]), speedup: stepMs / median(samples[i]) }));
+  for (const t of threads) log(`training step (batch 512, LRD arm), ${t.threads} thread${t.threads > 1 ? 's' : ''}: ${t.stepMs.toFixed(1)} ms, ${t.speedup.toFixed(2)}x the 1-thread speed`);
+  for (const r of runs.slice(1)) r.close();
   let profile: { kernel: string; ms: number; share: number }[] | undefined;
   if (args.has('--profile')) {
     const kernels = (trainer as unknown as { k: KernelExports }).k;
