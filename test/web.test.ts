@@ -76,11 +76,11 @@ describe.skipIf(!available)('browser app', () => {
     await page.close();
   }, 120_000);
 
-  it('threads: a run on 1, 2 and 3 threads in the page gives the bits of `grokwasm run`, and says how many it used', async () => {
+  it('threads: a run on 1, 2, 3 and 4 threads in the page gives the bits of `grokwasm run`, and says how many it used', async () => {
     // Large enough that products, SiLU and AdamW are split between the threads (src/kernel/parallel.ts).
     const config = { p: 29, dim: 52, heads: 4, mlp: 340, batch: 250, steps: 24, evalEvery: 8, decay: 'lrd', rate: 0.01, lr: 0.003 };
     const expected = cliRun({ ...config, threads: 1 });
-    for (const threads of [1, 2, 3]) {
+    for (const threads of [1, 2, 3, 4]) {
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
