@@ -163,10 +163,10 @@ const OUTPUTS: Case[] = [
   { name: '--checkpoint a FIFO', setup: fifo('ck.fifo'), args: ['run', ...TINY, '--checkpoint', 'ck.fifo'], code: 2, says: /--checkpoint ck\.fifo: a FIFO; only regular files are replaced/ },
   // A device node of our own (as root), so that a regression could never replace the machine's /dev/null.
   { name: '--out a character device', setup: (d) => execFileSync('mknod', [join(d, 'null'), 'c', '1', '3']), args: ['run', ...TINY, '--out', 'null'], code: 2, says: /--out null: a character device; only regular files are replaced/ },
-  { name: '--out under a regular file', args: ['run', ...TINY, '--out', 'r.json/x.json'], code: 2, says: /--out: .*r\.json is not a regular file, not a directory|--out: .*r\.json is a directory|cannot create the directory .*r\.json \(E(NOTDIR|EXIST)\)/ },
+  { name: '--out under a regular file', args: ['run', ...TINY, '--out', 'r.json/x.json'], code: 2, says: /--out: .*r\.json is a regular file, not a directory|--out: .*r\.json is a directory|cannot create the directory .*r\.json \(E(NOTDIR|EXIST)\)/ },
   { name: '--out over the --init file', args: ['run', ...TINY, '--init', 'params.safetensors', '--out', 'params.safetensors'], code: 2, says: /--init and --out name the same file params\.safetensors; the input would be overwritten/ },
   { name: '--out over the --resume file', args: ['run', '--resume', 'ck.safetensors', '--out', 'ck.safetensors'], code: 2, says: /--resume and --out name the same file ck\.safetensors; the input would be overwritten/ },
-  { name: 'mechanism --out a regular file', args: ['mechanism', ...TINY, '--out', 'r.json'], code: 2, says: /--out: .*r\.json is not a regular file, not a directory|--out: .*r\.json is .*not a directory/ },
+  { name: 'mechanism --out a regular file', args: ['mechanism', ...TINY, '--out', 'r.json'], code: 2, says: /--out: .*r\.json is a regular file, not a directory|--out: .*r\.json is .*not a directory/ },
   { name: 'mechanism --out where mechanism.json is a directory', setup: (d) => mkdirSync(join(d, 'm2/mechanism.json'), { recursive: true }), args: ['mechanism', ...TINY, '--out', 'm2'], code: 2, says: /mechanism\.json in --out m2\/mechanism\.json: a directory/ },
   { name: 'sweep --out a regular file', args: ['sweep', ...SWEEP, '--out', 'r.json'], code: 2, says: /--out: .*r\.json is .*not a directory/ },
   { name: 'merge --out a regular file', args: ['merge', 'sw', '--out', 'r.json'], code: 2, says: /--out: .*r\.json is .*not a directory/ },

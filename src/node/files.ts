@@ -33,6 +33,7 @@ function kindOf(stats: Stats): string {
   if (stats.isCharacterDevice()) return 'a character device';
   if (stats.isBlockDevice()) return 'a block device';
   if (stats.isSocket()) return 'a socket';
+  if (stats.isFile()) return 'a regular file';
   return 'not a regular file';
 }
 
