@@ -371,6 +371,8 @@ describe.skipIf(!available)('browser app', () => {
     await expect.poll(() => page.locator('.field-error[data-field="grid"]').textContent()).toBe("fracs must be a comma-separated list of a number in (0, 1) (got '1.5')");
     await page.goto(`${base}?backend=cuda&autorun=1`);
     await expect.poll(() => page.locator('.field-error[data-field="backend"]').textContent()).toBe("backend must be one of wasm, webgpu (got 'cuda')");
+    await page.goto(`${base}?threads=0&autorun=1`);
+    await expect.poll(() => page.locator('.field-error[data-field="threads"]').textContent()).toBe('must be an integer in [1, 64]');
     expect(await page.getByTestId('checksum').count()).toBe(0);
     await page.close();
   });
