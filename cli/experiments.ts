@@ -6,7 +6,7 @@ import {
   ARMS, ARM_LABEL, MECHANISM_FILE, PRESET, PRESETS, historyCsv, mechanismConfigs, mechanismData, mechanismFile, mechanismSpec,
   parseArms, parseList, parseJson, parseMechanism, resolveShard, shardCells, summarize, sweepBase, sweepCells, type Arm, type Backend,
   type MechanismFile, type PhaseCell, type PresetName, type RunConfig, poolSize, runPool, checkOutputDir, exists, readTextFile,
-  writeFileAtomic, CELLS_FILE, mergeSweeps, readCells, runSweep, writeSweepOutputs, renderSvg, svgToPng, seedBandsSpec,
+  writeFileAtomic, CELLS_FILE, mergeSweeps, readCells, runSweep, writeSweepOutputs, renderSvg, svgToPng, seedBandsSpec, threadsPerRun,
 } from '../src/node/index.js';
 import { UsageError, integerFlag } from './input.js';
 import { addBackendFlag, addConfigFlags, overridesFromFlags, threadsFlag } from './options.js';
@@ -23,11 +23,6 @@ function existsDir(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Threads per run when `total` threads are shared by `running` runs at a time: never fewer than one. */
-function threadsPerRun(total: number, running: number): number {
-  return Math.max(1, Math.floor(total / Math.max(1, running)));
 }
 
 /** --workers for `jobs` runs of configs like `config`, capped by poolSize (which says why). */

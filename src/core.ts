@@ -7,7 +7,7 @@ export { parameterTable, parameterCount } from './model/params.js';
 export type { ModelShape, ParamSpec } from './model/params.js';
 export { CHECKPOINT_FORMAT, CheckpointError, GROK_ACCURACY, Trainer, optimizerGroups } from './train/trainer.js';
 export type { ThreadOptions } from './train/trainer.js';
-export { KernelThreads, MAX_THREADS, ThreadError, helperLoop } from './kernel/threads.js';
+export { KernelThreads, MAX_THREADS, ThreadError, helperLoop, threadsPerRun } from './kernel/threads.js';
 export type { HelperHandle, HelperInit, SpawnHelper } from './kernel/threads.js';
 export type { Divergence, EvalInfo, OptimizerGroup, ProductRunner, RunOptions, RunResult, StepInfo } from './train/trainer.js';
 export { BACKENDS, operandSizes } from './kernel/matmul_call.js';

@@ -3,6 +3,7 @@
 import {
   BACKENDS, ConfigError, FIELDS, PRESET, PRESETS, checkFieldValue, describeRange, mechanismConfigs, parseBackend, resolveConfig, sweepBase,
   type Arm, type Backend, type PresetName, type RunConfig,
+  MAX_THREADS,
 } from '../src/core.js';
 import { $, backendLine, backendSelect, form, modeSelect, presetSelect, say, threadsInput, threadsLine } from './page.js';
 
@@ -126,9 +127,6 @@ export function readBackend(): Backend | null {
   }
 }
 
-/** The most threads the field takes (as the CLI's --threads). */
-const MAX_THREADS = 64;
-
 /** This browser's hardware threads: what the threads field defaults to. */
 export function cores(): number {
   return navigator.hardwareConcurrency || 1;
@@ -145,11 +143,6 @@ export function readThreads(): number | null {
   }
   showFieldError('threads', '');
   return value;
-}
-
-/** Threads per run when `total` are shared by `running` runs at a time: never fewer than one. */
-export function threadsPerRun(total: number, running: number): number {
-  return Math.max(1, Math.floor(total / Math.max(1, running)));
 }
 
 /** Shows how many threads each run computes on, and why fewer than asked. */

@@ -4,14 +4,14 @@
 // and wires the controls; form.ts, chart_view.ts and downloads.ts do the rest.
 import * as Comlink from 'comlink';
 import {
-  FormatError, figureSummary, mechanismData, runFlops, sweepCells, mechanismSpec, parseJson, parseMechanism, parseRunResult, resolveConfig, trainingSpec,
+  FormatError, figureSummary, mechanismData, runFlops, sweepCells, mechanismSpec, parseJson, parseMechanism, parseRunResult, resolveConfig, threadsPerRun, trainingSpec,
   type Arm, type ArmAnalysis, type Backend, type EvalInfo, type PresetName, type RunConfig, type RunResult,
 } from '../src/core.js';
 import { draw } from './chart_view.js';
 import { download, showChecksums, showDownloads } from './downloads.js';
 import {
   applyQuery, baseValues, configsFor, fillForm, gridInputs, readBackend, readOverrides, readThreads, reportConfigError, showBackend,
-  showThreads, threadsPerRun,
+  showThreads,
   showFieldError, showMode, writeUrl, type Mode,
 } from './form.js';
 import { $, backendLine, buttons, form, modeSelect, presetSelect, progress, progressText, say } from './page.js';

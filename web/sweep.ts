@@ -7,7 +7,7 @@ import {
   type Arm, type Backend, type CellRecord, type RunConfig,
 } from '../src/core.js';
 import type { WorkerApi } from './worker.js';
-import { threadsPerRun } from './form.js';
+import { threadsPerRun } from '../src/core.js';
 
 export interface Grid { arms: Arm[]; fracs: number[]; rates: number[]; seeds: number[] }
 

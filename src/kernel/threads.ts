@@ -25,6 +25,11 @@ const STALL_MS = 60_000;
 const SPIN_POLLS = 20_000;
 /** The most threads one run may ask for. */
 export const MAX_THREADS = 64;
+/** Threads per run when `total` threads are shared by `running` runs at a time: never fewer than one. */
+export function threadsPerRun(total: number, running: number): number {
+  return Math.max(1, Math.floor(total / Math.max(1, running)));
+}
+
 /** Parts of one job at most (the NEXT word holds the count in its high 16 bits). */
 const MAX_PARTS = 256;
 
