@@ -1,7 +1,7 @@
 // The one Wasm module: every kernel the trainer uses, over raw pointers into linear memory.
 // Memory is laid out by the host (src/kernel/arena.ts) from heapBase() upward, grown once before any
 // view is taken, and never grown again, so host views never detach.
-export { matmulForward, matmulBackwardInput, matmulBackwardWeight, matmulRange, matmulScratchFloats } from './matmul';
+export { matmulForward, matmulBackwardInput, matmulBackwardWeight, matmulRange, matmulScratchFloats, matmulBlockSize } from './matmul';
 export { rmsnormForward, rmsnormBackward } from './rmsnorm';
 export { attentionForward, attentionBackward } from './attention';
 export { siluForward, siluBackward } from './silu';

@@ -4,20 +4,39 @@
 // Determinism contract: every output element is `C[i,j] (+)= sum_k A[i,k] * B[k,j]`, summed in
 // ascending k with one f32 accumulator, multiply and add rounded separately (no FMA). The
 // result is therefore bit-identical to the scalar triple loop, independent of tiling, and
-// independent of how rows might later be split across threads.
+// independent of how rows might later be split across threads. Blocking over k keeps that: a
+// block's running sums are parked as f32 (exact) and picked up again by the next block, and in
+// accumulate mode the old C is added once, to the complete sum, after the last block.
 //
 // Scratch: `scratch` must hold matmulScratchFloats(summed dim, output columns) floats, 16-byte
 // aligned: (k, n) for matmulForward, (n, k) for matmulBackwardInput, (m, k) for matmulBackwardWeight.
-
-// 4 rows x 8 columns per block = 8 f32x4 accumulators. V8 exposes 15 vector registers on x64;
-// larger blocks spill and lose about half the speed (measured), so do not grow this.
+// 4 rows x 8 columns per register block = 8 f32x4 accumulators. V8 exposes 15 vector registers
+// on x64; larger blocks (or a k loop unrolled by two) spill and lose a third to a half of the
+// speed (measured), so do not grow this.
 const ROWS: i32 = 4;
 const COLS: i32 = 8;
 
-/** Floats of scratch for a product summing over `k` into `n` output columns (packed B + one A block). */
+// The cache blocks around the register block (the Goto/BLIS loop nest), sized for the smallest
+// caches in use (32 KB L1, 256 KB L2) so that no core's cache sizes need to be known:
+// - KC k-steps per pass: one packed A strip (4 x KC, 4 KB) and one packed B panel (KC x 8, 8 KB)
+//   live in L1 while the core runs;
+// - NC output columns per packed B block: the slice one pass reads (KC x NC, 128 KB) stays in
+//   L2 while every 4-row strip of an MC block walks it;
+// - MC output rows per block: the running sums parked between passes (MC x NC, 64 KB).
+const KC: i32 = 256;
+const MC: i32 = 128;
+const NC: i32 = 128;
+
+/** The block sizes, for tests at their boundaries: 0 rows, 1 columns (register block), 2 KC, 3 MC, 4 NC. */
+export function matmulBlockSize(which: i32): i32 {
+  return which == 0 ? ROWS : which == 1 ? COLS : which == 2 ? KC : which == 3 ? MC : NC;
+}
+
+/** Floats of scratch for a product summing over `k` into `n` output columns. */
 export function matmulScratchFloats(k: i32, n: i32): i32 {
-  const panels = (n + COLS - 1) / COLS;
-  return panels * COLS * k + ROWS * k + ROWS * COLS;
+  const columns = ((min(n, NC) + COLS - 1) / COLS) * COLS;
+  const parked = k > KC ? MC * columns : 0;
+  return columns * k + parked + ROWS * min(k, KC) + ROWS * COLS;
 }
 
 // Packs B(k, j) = b[k*bk + j*bj] into panels of 8 columns: panel p, step kk holds
@@ -102,8 +121,7 @@ function packA(dst: usize, a: usize, i0: i32, m: i32, k: i32, ai: i32, ak: i32):
   }
 }
 
-// C block (ldc floats per row) <- acc, or C += acc. Partial blocks go through `tile` so only
-// the valid height x width corner is touched.
+// C block (ldc floats per row) <- acc, or C += acc.
 // @ts-ignore: decorator
 @inline
 function storeRow(dst: usize, lo: v128, hi: v128, accumulate: bool): void {
@@ -116,11 +134,22 @@ function storeRow(dst: usize, lo: v128, hi: v128, accumulate: bool): void {
   }
 }
 
-function core(c: usize, ldc: i32, ap: usize, bp: usize, k: i32, height: i32, width: i32, accumulate: bool, tile: usize): void {
+// One 4 x 8 block over k steps of packed A (ap) and B (bp). The sums start at zero on the first
+// pass over k, else from the 32 floats parked at `park`; they are parked there again unless this
+// is the last pass, which writes them to C. Partial blocks go through `tile` so only the valid
+// height x width corner of C is touched.
+function core(c: usize, ldc: i32, ap: usize, bp: usize, k: i32, height: i32, width: i32, accumulate: bool,
+  first: bool, last: bool, park: usize, tile: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  if (!first) {
+    c00 = v128.load(park); c01 = v128.load(park, 16);
+    c10 = v128.load(park, 32); c11 = v128.load(park, 48);
+    c20 = v128.load(park, 64); c21 = v128.load(park, 80);
+    c30 = v128.load(park, 96); c31 = v128.load(park, 112);
+  }
   for (let kk = 0; kk < k; kk++) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
@@ -140,17 +169,19 @@ function core(c: usize, ldc: i32, ap: usize, bp: usize, k: i32, height: i32, wid
     bp += 32;
   }
   const row = (<usize>ldc) << 2;
-  if (height == ROWS && width == COLS) {
+  if (last && height == ROWS && width == COLS) {
     storeRow(c, c00, c01, accumulate);
     storeRow(c + row, c10, c11, accumulate);
     storeRow(c + 2 * row, c20, c21, accumulate);
     storeRow(c + 3 * row, c30, c31, accumulate);
     return;
   }
-  v128.store(tile, c00); v128.store(tile, c01, 16);
-  v128.store(tile, c10, 32); v128.store(tile, c11, 48);
-  v128.store(tile, c20, 64); v128.store(tile, c21, 80);
-  v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+  const t = last ? tile : park;
+  v128.store(t, c00); v128.store(t, c01, 16);
+  v128.store(t, c10, 32); v128.store(t, c11, 48);
+  v128.store(t, c20, 64); v128.store(t, c21, 80);
+  v128.store(t, c30, 96); v128.store(t, c31, 112);
+  if (!last) return;
   for (let r = 0; r < height; r++) {
     for (let j = 0; j < width; j++) {
       const dst = c + <usize>r * row + ((<usize>j) << 2);
@@ -169,26 +200,39 @@ function gemm(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32,
   r1 = min(r1, m);
   c1 = min(c1, n);
   if (r0 < 0 || c0 < 0 || r1 <= r0 || c1 <= c0) return;
-  const width = c1 - c0;
   if (k <= 0) {
     if (!accumulate) {
-      for (let i = r0; i < r1; i++) memory.fill(c + ((<usize>i * n + c0) << 2), 0, (<usize>width) << 2);
+      for (let i = r0; i < r1; i++) memory.fill(c + ((<usize>i * n + c0) << 2), 0, (<usize>(c1 - c0)) << 2);
     }
     return;
   }
-  const panels = (width + COLS - 1) / COLS;
+  // Scratch as matmulScratchFloats lays it out: packed B block, parked sums, A strip, edge tile.
+  const columns = ((min(c1 - c0, NC) + COLS - 1) / COLS) * COLS;
   const packedB = scratch;
-  const packedA = packedB + ((<usize>panels * COLS * k) << 2);
-  const tile = packedA + ((<usize>ROWS * k) << 2);
-  packB(packedB, b + ((<usize>c0 * bj) << 2), k, width, bk, bj);
-  for (let i0 = r0; i0 < r1; i0 += ROWS) {
-    packA(packedA, a, i0, r1, k, ai, ak);
-    const height = min(ROWS, r1 - i0);
-    const crow = c + ((<usize>i0 * n + c0) << 2);
-    for (let p = 0; p < panels; p++) {
-      const j0 = p * COLS;
-      core(crow + ((<usize>j0) << 2), n, packedA, packedB + ((<usize>p * COLS * k) << 2), k,
-        height, min(COLS, width - j0), accumulate, tile);
+  const parked = packedB + ((<usize>columns * k) << 2);
+  const packedA = parked + (k > KC ? (<usize>MC * columns) << 2 : 0);
+  const tile = packedA + ((<usize>ROWS * min(k, KC)) << 2);
+  for (let jc = c0; jc < c1; jc += NC) {
+    const nb = min(NC, c1 - jc);
+    const panels = (nb + COLS - 1) / COLS;
+    packB(packedB, b + ((<usize>jc * bj) << 2), k, nb, bk, bj);
+    for (let ic = r0; ic < r1; ic += MC) {
+      const icEnd = min(ic + MC, r1);
+      for (let pc = 0; pc < k; pc += KC) {
+        const kb = min(KC, k - pc);
+        const first = pc == 0, last = pc + kb == k;
+        for (let i0 = ic; i0 < icEnd; i0 += ROWS) {
+          packA(packedA, a + ((<usize>pc * ak) << 2), i0, icEnd, kb, ai, ak);
+          const height = min(ROWS, icEnd - i0);
+          const crow = c + ((<usize>i0 * n + jc) << 2);
+          const park = parked + ((<usize>(i0 - ic) * columns) << 2);
+          for (let p = 0; p < panels; p++) {
+            const j0 = p * COLS;
+            core(crow + ((<usize>j0) << 2), n, packedA, packedB + ((<usize>(j0 * k + pc * COLS)) << 2), kb,
+              height, min(COLS, nb - j0), accumulate, first, last, park + ((<usize>j0 * ROWS) << 2), tile);
+          }
+        }
+      }
     }
   }
 }

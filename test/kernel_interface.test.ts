@@ -16,7 +16,7 @@ export const oursCoversEmitted = (o: KernelExports): Emitted => o;
 
 // Every name of KernelExports, once: `satisfies` rejects a missing or unknown name.
 const DECLARED = {
-  memory: true, heapBase: true, matmulForward: true, matmulBackwardInput: true, matmulBackwardWeight: true, matmulRange: true, matmulScratchFloats: true,
+  memory: true, heapBase: true, matmulForward: true, matmulBackwardInput: true, matmulBackwardWeight: true, matmulRange: true, matmulScratchFloats: true, matmulBlockSize: true,
   rmsnormForward: true, rmsnormBackward: true, attentionForward: true, attentionBackward: true, siluForward: true, siluBackward: true,
   expForward: true, embeddingForward: true, embeddingBackward: true, gatherRows: true, scatterAddRows: true,
   crossEntropyForward: true, crossEntropyBackward: true, countCorrect: true, adamwUpdate: true, newtonSchulz: true, lowRankDecay: true,

@@ -48,6 +48,37 @@ describe('matmul', () => {
     });
   }
 
+  // The cache blocks (assembly/matmul.ts): KC steps of the summed dimension per pass, MC output
+  // rows and NC output columns per block. Each layout at output sizes and summed lengths just
+  // below, at and just above every block boundary, and across several blocks of each, so the
+  // sums parked between passes and the edge blocks of every loop are all exercised.
+  const probe = new Workspace().k;
+  const [KC, MC, NC] = [2, 3, 4].map((i) => probe.matmulBlockSize(i));
+  const BLOCKED: [number, number, number][] = [
+    [MC - 1, KC - 1, NC - 1], [MC, KC, NC], [MC + 1, KC + 1, NC + 1],
+    [5, 2 * KC + 1, 9], [2 * MC + 3, 3, 2 * NC + 5], [MC + 5, 2 * KC, NC + 9], [7, 3 * KC - 1, 2 * NC - 3],
+  ];
+  /** (m, k, n) of a layout whose output is rows x cols and whose summed dimension is inner. */
+  const dims = (layout: MatmulLayout, rows: number, inner: number, cols: number): [number, number, number] =>
+    layout === 'forward' ? [rows, inner, cols] : layout === 'inputGrad' ? [rows, cols, inner] : [inner, cols, rows];
+  for (const [layout, title, operands] of LAYOUTS) {
+    it.each(BLOCKED)(`${title} across cache-block boundaries equals the scalar loop bit for bit (rows %i, summed %i, columns %i)`, (rows, inner, cols) => {
+      const [m, k, n] = dims(layout, rows, inner, cols);
+      const ws = new Workspace();
+      const size = operandSizes(layout, m, k, n);
+      const a = randomArray(size.a, rand), b = randomArray(size.b, rand), c0 = randomArray(size.out, rand);
+      const pa = ws.f32(a), pb = ws.f32(b), out = ws.f32(c0);
+      const r = operands(a, b, m, k, n);
+      expect([r.rows, r.inner, r.cols]).toEqual([rows, inner, cols]);
+      const scratch = ws.f32(ws.k.matmulScratchFloats(inner, cols));
+      for (const accumulate of [false, true]) {
+        ws.write(out, c0);
+        matmulOnKernel(ws.k, { layout, out, a: pa, b: pb, m, k, n, accumulate }, scratch);
+        expect(ws.read(out, size.out)).toEqual(reference(r.A, r.B, r.rows, r.inner, r.cols, accumulate ? c0 : undefined));
+      }
+    });
+  }
+
   it('backward kernels are the gradients of the forward (finite differences in f64)', () => {
     const [m, k, n] = [5, 7, 6];
     const ws = new Workspace();

@@ -19,7 +19,11 @@ function bandAfter(ws: Workspace, floats: number, kernel: (scratch: number) => v
 }
 
 const untouched = new Array(BAND).fill(SENTINEL);
-const SHAPES: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 9, 13], [33, 64, 40]];
+// The last shape spans the matmul's cache blocks (KC, MC, NC) in every layout, so its parked sums are used.
+const blocks = new Workspace().k;
+const [KC, MC, NC] = [2, 3, 4].map((i) => blocks.matmulBlockSize(i));
+const span = Math.max(KC, MC, NC) + 5;
+const SHAPES: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 9, 13], [33, 64, 40], [span, span + 2, span + 4]];
 
 describe('scratch sizes are exact', () => {
   it.each(SHAPES)('matmul, all three layouts, m %i k %i n %i', (m, k, n) => {

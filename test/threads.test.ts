@@ -12,7 +12,10 @@ const LAYOUT_CODE: Record<MatmulLayout, number> = { forward: 0, inputGrad: 1, we
 describe('matmulRange', () => {
   const rand = seeded(5);
   // Output shapes just below, at and above the 4-row and 8-column block sizes.
-  const SHAPES: [number, number, number][] = [[3, 5, 7], [4, 8, 8], [5, 9, 9], [13, 17, 23], [31, 6, 17], [36, 41, 33]];
+  // The last spans the cache blocks (KC, MC, NC of assembly/matmul.ts) in every layout.
+  const blocks = new Workspace().k;
+  const span = Math.max(...[2, 3, 4].map((i) => blocks.matmulBlockSize(i))) + 9;
+  const SHAPES: [number, number, number][] = [[3, 5, 7], [4, 8, 8], [5, 9, 9], [13, 17, 23], [31, 6, 17], [36, 41, 33], [span, span + 5, span + 2]];
   for (const layout of ['forward', 'inputGrad', 'weightGrad'] as MatmulLayout[]) {
     it.each(SHAPES)(`${layout}: every split into row or column blocks equals the whole product bit for bit (m %i, k %i, n %i)`, (m, k, n) => {
       const ws = new Workspace();

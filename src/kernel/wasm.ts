@@ -14,6 +14,8 @@ export interface KernelExports {
   matmulRange(layout: number, out: Ptr, a: Ptr, b: Ptr, m: number, k: number, n: number, accumulate: boolean, scratch: Ptr,
     rowStart: number, rowEnd: number, colStart: number, colEnd: number): void;
   matmulScratchFloats(k: number, n: number): number;
+  /** Block sizes for tests: 0 register rows, 1 register columns, 2 KC, 3 MC, 4 NC. */
+  matmulBlockSize(which: number): number;
   rmsnormForward(out: Ptr, norms: Ptr, x: Ptr, g: Ptr, rows: number, dim: number): void;
   rmsnormBackward(dx: Ptr, dg: Ptr, dy: Ptr, x: Ptr, g: Ptr, norms: Ptr, rows: number, dim: number, scratch: Ptr): void;
   attentionForward(out: Ptr, probs: Ptr, q: Ptr, k: Ptr, v: Ptr, b: number, tq: number, tk: number, heads: number, hd: number): void;
