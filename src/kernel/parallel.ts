@@ -1,5 +1,7 @@
 // The kernels as the model and the optimiser call them, with the ones worth splitting routed
-// through a KernelThreads pool when one is running: products, SiLU, AdamW and Low-Rank Decay.
+// through a KernelThreads pool when one is running: products, SiLU, AdamW, Low-Rank Decay,
+// attention (by examples) and the RMSNorm forward (by rows). The RMSNorm backward sums its gain
+// gradient over rows and cross-entropy sums its loss over examples, so they stay on one thread.
 // Everything else, and any call too small to repay waking the helpers, runs on the calling
 // thread. The split never changes a bit (src/kernel/threads.ts), so this choice is free.
 import { JOB, type KernelThreads } from './threads.js';
@@ -40,14 +42,17 @@ export function parallelKernels(raw: KernelExports, pool: () => KernelThreads | 
     if (parts < 2) return whole();
     p.run([JOB.matmul, layout, out, a, b, m, k, n, accumulate ? 1 : 0, byRows ? 1 : 0, outRows, outCols], parts);
   };
-  const elementwise = (n: number, args: number[], whole: () => void): void => {
+  // `units`: how many pieces the work can be cut into at most (floats, examples or rows).
+  const elementwise = (n: number, args: number[], whole: () => void, units = n): void => {
     const p = threads();
-    if (!p || n < MIN_ELEMENTS) return whole();
-    p.run(args, p.live);
+    if (!p || n < MIN_ELEMENTS || units < 2) return whole();
+    p.run(args, Math.min(p.live, units));
   };
   // Everything not overridden is looked up on `raw` at each call (its prototype), so wrapping
   // raw's functions later (the bench's profiler) is seen here too.
-  const overrides: Omit<ParallelKernels, Exclude<keyof KernelExports, 'matmulForward' | 'matmulBackwardInput' | 'matmulBackwardWeight' | 'siluForward' | 'siluBackward' | 'adamwUpdate'>> = {
+  type Split = 'matmulForward' | 'matmulBackwardInput' | 'matmulBackwardWeight' | 'siluForward' | 'siluBackward' | 'adamwUpdate'
+    | 'attentionForward' | 'attentionBackward' | 'rmsnormForward';
+  const overrides: Omit<ParallelKernels, Exclude<keyof KernelExports, Split>> = {
     matmulForward: (out, x, w, m, k, n, acc, s) =>
       product(0, out, x, w, m, k, n, acc, s, () => raw.matmulForward(out, x, w, m, k, n, acc, s)),
     matmulBackwardInput: (dx, dy, w, m, k, n, acc, s) =>
@@ -61,6 +66,15 @@ export function parallelKernels(raw: KernelExports, pool: () => KernelThreads | 
     adamwUpdate: (param, grad, m, v, n, lr, beta1, beta2, eps, wd, step) =>
       elementwise(n, [JOB.adamw, param, grad, m, v, n, lr, beta1, beta2, eps, wd, step],
         () => raw.adamwUpdate(param, grad, m, v, n, lr, beta1, beta2, eps, wd, step)),
+    // Examples (attention) and rows (RMSNorm) are the units; each part gets a run of them.
+    attentionForward: (out, probs, q, k, v, b, tq, tk, heads, hd) =>
+      elementwise(b * tq * tk * heads * hd, [JOB.attentionForward, out, probs, q, k, v, b, tq, tk, heads, hd],
+        () => raw.attentionForward(out, probs, q, k, v, b, tq, tk, heads, hd), b),
+    attentionBackward: (dq, dk, dv, dout, probs, q, k, v, b, tq, tk, heads, hd, dscratch) =>
+      elementwise(b * tq * tk * heads * hd, [JOB.attentionBackward, dq, dk, dv, dout, probs, q, k, v, b, tq, tk, heads, hd],
+        () => raw.attentionBackward(dq, dk, dv, dout, probs, q, k, v, b, tq, tk, heads, hd, dscratch), b),
+    rmsnormForward: (out, norms, x, g, rows, dim) =>
+      elementwise(rows * dim, [JOB.rmsnormForward, out, norms, x, g, rows, dim], () => raw.rmsnormForward(out, norms, x, g, rows, dim), rows),
     lowRankDecayEach(weights, rate, iters, polar, scratch) {
       const p = threads();
       if (!p || weights.length < 2) {

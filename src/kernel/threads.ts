@@ -33,7 +33,7 @@ export function threadsPerRun(total: number, running: number): number {
 /** Parts of one job at most (the NEXT word holds the count in its high 16 bits). */
 const MAX_PARTS = 256;
 
-export const JOB = { matmul: 1, adamw: 2, lowRankDecay: 3, siluForward: 4, siluBackward: 5 } as const;
+export const JOB = { matmul: 1, adamw: 2, lowRankDecay: 3, siluForward: 4, siluBackward: 5, attentionForward: 6, attentionBackward: 7, rmsnormForward: 8 } as const;
 
 /** Where a helper finds the control block and its own scratch. */
 export interface HelperInit {
@@ -97,6 +97,30 @@ export function runPart(k: KernelExports, a: Float64Array, part: number, parts: 
     case JOB.siluBackward: {
       const [lo, hi] = span(Math.ceil(a[5] / 4), part, parts).map((u) => Math.min(u * 4, a[5]));
       k.siluBackward(a[1] + 4 * lo, a[2] + 4 * lo, a[3] + 4 * lo, a[4] + 4 * lo, hi - lo);
+      return;
+    }
+    case JOB.attentionForward: {
+      // out, probs, q, k, v, b, tq, tk, heads, hd; parts are runs of examples, which share nothing
+      const [b, tq, tk, heads, hd] = [a[6], a[7], a[8], a[9], a[10]];
+      const [lo, hi] = span(b, part, parts);
+      const qRow = 4 * lo * tq * heads * hd, kRow = 4 * lo * tk * heads * hd, pRow = 4 * lo * heads * tq * tk;
+      k.attentionForward(a[1] + qRow, a[2] + pRow, a[3] + qRow, a[4] + kRow, a[5] + kRow, hi - lo, tq, tk, heads, hd);
+      return;
+    }
+    case JOB.attentionBackward: {
+      // dq, dk, dv, dout, probs, q, k, v, b, tq, tk, heads, hd; runs of examples, each with this thread's scratch
+      const [b, tq, tk, heads, hd] = [a[9], a[10], a[11], a[12], a[13]];
+      const [lo, hi] = span(b, part, parts);
+      const qRow = 4 * lo * tq * heads * hd, kRow = 4 * lo * tk * heads * hd, pRow = 4 * lo * heads * tq * tk;
+      k.attentionBackward(a[1] + qRow, a[2] + kRow, a[3] + kRow, a[4] + qRow, a[5] + pRow, a[6] + qRow, a[7] + kRow, a[8] + kRow,
+        hi - lo, tq, tk, heads, hd, scratch);
+      return;
+    }
+    case JOB.rmsnormForward: {
+      // out, norms, x, g, rows, dim; runs of rows
+      const [lo, hi] = span(a[5], part, parts);
+      const row = 4 * lo * a[6];
+      k.rmsnormForward(a[1] + row, a[2] + 4 * lo, a[3] + row, a[4], hi - lo, a[6]);
       return;
     }
     default:

@@ -122,10 +122,11 @@ export class Trainer {
       polar: arena.words(D * D), nsScratch: arena.words(kernels.newtonSchulzScratchFloats(D, D)),
       sv: arena.doubles(D), svScratch: arena.doubles(kernels.spectralScratchDoubles(D, D)),
     };
-    // Each thread's scratch holds the largest product's, or a q/k weight's polar factor and Newton-Schulz scratch.
+    // Each thread's scratch holds the largest product's, or a q/k weight's polar factor and
+    // Newton-Schulz scratch, or the attention backward's one row of scores per key.
     const polarFloats = Math.ceil((D * D) / 4) * 4;
     const slotFloats = Math.max(largestProductScratch(this.shape, config.batch, kernels.matmulScratchFloats),
-      polarFloats + kernels.newtonSchulzScratchFloats(D, D));
+      polarFloats + kernels.newtonSchulzScratchFloats(D, D), this.shape.seqLen);
     const slotBytes = 4 * Math.ceil(slotFloats / 4) * 4 + 64;
     this.slots = threads > 1
       ? { control: arena.words(CONTROL_BYTES / 4), scratch: arena.words((threads * slotBytes) / 4), slotBytes }
