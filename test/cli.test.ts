@@ -21,7 +21,7 @@ describe('grokwasm run', () => {
     [['--bogus', '1'], "unknown option '--bogus'"],
     [['--backend', 'cuda'], "option '--backend <name>' argument 'cuda' is invalid. Allowed choices are wasm, webgpu."],
     [['--p', '2000', '--dim', '2048', '--heads', '8', '--mlp', '16384', '--batch', '8192'],
-      "--batch 8192 with dim 2048, mlp 16384, depth 2 and p 2000 needs 18.7 GiB of memory, over WebAssembly's 4 GiB; reduce batch, mlp or dim"],
+      "--batch 8192 with dim 2048, mlp 16384, depth 2 and p 2000 needs 17.2 GiB of memory, over WebAssembly's 4 GiB; reduce batch, mlp or dim"],
   ])('refuses %j with one line naming the flag, exit code 2', (args, message) => {
     const r = cli('run', ...args);
     expect(r.status).toBe(2);
