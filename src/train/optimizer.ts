@@ -27,24 +27,50 @@ export interface OptimizerBuffers {
   polar: number; nsScratch: number;
 }
 
+/** A stretch of consecutive parameters (floats from `offset`) that share one weight decay. */
+export interface AdamRun { offset: number; size: number; weightDecay: number }
+
+/**
+ * The parameters as few AdamW calls as possible: neighbours with the same weight decay become one
+ * call (one wake-up of the threads instead of one per tensor). The gaps between them are the
+ * table's padding to 4 floats, zero in every buffer, and AdamW keeps a zero parameter with a zero
+ * gradient and moments at zero; each float's update does not depend on where its call starts
+ * (the kernel's vector body and scalar tail round alike), so the bits are those of one call per tensor.
+ */
+export function adamRuns(table: ParamSpec[], groups: OptimizerGroup[]): AdamRun[] {
+  const runs: AdamRun[] = [];
+  table.forEach((p, i) => {
+    const last = runs[runs.length - 1];
+    const wd = groups[i].weightDecay;
+    if (last && last.weightDecay === wd && p.offset === last.offset + Math.ceil(last.size / 4) * 4) {
+      last.size = p.offset + p.size - last.offset;
+    } else {
+      runs.push({ offset: p.offset, size: p.size, weightDecay: wd });
+    }
+  });
+  return runs;
+}
+
 export class Optimizer {
   readonly groups: OptimizerGroup[];
+  private readonly runs: AdamRun[];
   /** AdamW's step count t (bias corrections use t); part of the run state and the checksum. */
   adamStep = 0;
 
   constructor(private readonly k: ParallelKernels, private readonly config: RunConfig, private readonly table: ParamSpec[],
     private readonly buf: OptimizerBuffers) {
     this.groups = optimizerGroups(config, table);
+    this.runs = adamRuns(table, this.groups);
   }
 
   /** One step from the gradients in buf.grads: AdamW on every parameter, then Low-Rank Decay in the lrd arm. */
   step(): void {
     this.adamStep++;
     const { lr } = this.config;
-    for (let i = 0; i < this.table.length; i++) {
-      const off = 4 * this.table[i].offset;
-      this.k.adamwUpdate(this.buf.params + off, this.buf.grads + off, this.buf.m + off, this.buf.v + off, this.table[i].size,
-        lr, ADAM.beta1, ADAM.beta2, ADAM.eps, this.groups[i].weightDecay, this.adamStep);
+    for (const run of this.runs) {
+      const off = 4 * run.offset;
+      this.k.adamwUpdate(this.buf.params + off, this.buf.grads + off, this.buf.m + off, this.buf.v + off, run.size,
+        lr, ADAM.beta1, ADAM.beta2, ADAM.eps, run.weightDecay, this.adamStep);
     }
     if (this.config.decay === 'lrd') this.lowRankDecay();
   }
