@@ -136,9 +136,9 @@ function storeRow(dst: usize, lo: v128, hi: v128, accumulate: bool): void {
 }
 
 // One 4 x 8 block over k steps of packed A (ap) and B (bp). Inlined into gemm: as a call (twelve
-// arguments, gemm's loop state saved around it) it cost 14-17% of the whole product's time. The sums start at zero on the first
-// pass over k, else from the 32 floats parked at `park`; they are parked there again unless this
-// is the last pass, which writes them to C. Partial blocks go through `tile` so only the valid
+// arguments, gemm's loop state saved around it) it cost 14-17% of the whole product's time.
+// The sums start at zero on the first pass over k, else from the 32 floats parked at `park`;
+// they are parked there again unless this is the last pass, which writes them to C. Partial blocks go through `tile` so only the valid
 // height x width corner of C is touched.
 // @ts-ignore: decorator
 @inline
@@ -243,19 +243,27 @@ function gemm(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32,
 
 const ALL: i32 = 0x7fffffff;
 
+// The three layouts are one gemm with the strides of their operands; rows and columns of the output.
+function product(layout: i32, out: usize, a: usize, b: usize, m: i32, k: i32, n: i32, accumulate: bool,
+  scratch: usize, r0: i32, r1: i32, c0: i32, c1: i32): void {
+  if (layout == 0) gemm(out, a, b, m, k, n, k, 1, 1, k, accumulate, scratch, r0, r1, c0, c1);
+  else if (layout == 1) gemm(out, a, b, m, n, k, n, 1, k, 1, accumulate, scratch, r0, r1, c0, c1);
+  else gemm(out, a, b, n, m, k, 1, n, k, 1, accumulate, scratch, r0, r1, c0, c1);
+}
+
 /** Forward of a linear layer. out[m x n] (+)= x[m x k] * w[n x k]^T (w is PyTorch's out x in). */
 export function matmulForward(out: usize, x: usize, w: usize, m: i32, k: i32, n: i32, accumulate: bool, scratch: usize): void {
-  gemm(out, x, w, m, k, n, k, 1, 1, k, accumulate, scratch, 0, ALL, 0, ALL);
+  product(0, out, x, w, m, k, n, accumulate, scratch, 0, ALL, 0, ALL);
 }
 
 /** Input gradient of a linear layer. dx[m x k] (+)= dy[m x n] * w[n x k]. */
 export function matmulBackwardInput(dx: usize, dy: usize, w: usize, m: i32, k: i32, n: i32, accumulate: bool, scratch: usize): void {
-  gemm(dx, dy, w, m, n, k, n, 1, k, 1, accumulate, scratch, 0, ALL, 0, ALL);
+  product(1, dx, dy, w, m, k, n, accumulate, scratch, 0, ALL, 0, ALL);
 }
 
 /** Weight gradient of a linear layer. dw[n x k] (+)= dy[m x n]^T * x[m x k], summed over m in order. */
 export function matmulBackwardWeight(dw: usize, dy: usize, x: usize, m: i32, k: i32, n: i32, accumulate: bool, scratch: usize): void {
-  gemm(dw, dy, x, n, m, k, 1, n, k, 1, accumulate, scratch, 0, ALL, 0, ALL);
+  product(2, dw, dy, x, m, k, n, accumulate, scratch, 0, ALL, 0, ALL);
 }
 
 /**
@@ -267,7 +275,5 @@ export function matmulBackwardWeight(dw: usize, dy: usize, x: usize, m: i32, k: 
 export function matmulRange(layout: i32, out: usize, a: usize, b: usize, m: i32, k: i32, n: i32, accumulate: bool,
   scratch: usize, rowStart: i32, rowEnd: i32, colStart: i32, colEnd: i32): void {
   if ((rowStart & (ROWS - 1)) != 0 || (colStart & (COLS - 1)) != 0) unreachable();
-  if (layout == 0) gemm(out, a, b, m, k, n, k, 1, 1, k, accumulate, scratch, rowStart, rowEnd, colStart, colEnd);
-  else if (layout == 1) gemm(out, a, b, m, n, k, n, 1, k, 1, accumulate, scratch, rowStart, rowEnd, colStart, colEnd);
-  else gemm(out, a, b, n, m, k, 1, n, k, 1, accumulate, scratch, rowStart, rowEnd, colStart, colEnd);
+  product(layout, out, a, b, m, k, n, accumulate, scratch, rowStart, rowEnd, colStart, colEnd);
 }

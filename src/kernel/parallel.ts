@@ -4,7 +4,7 @@
 // gradient over rows and cross-entropy sums its loss over examples, so they stay on one thread.
 // Everything else, and any call too small to repay waking the helpers, runs on the calling
 // thread. The split never changes a bit (src/kernel/threads.ts), so this choice is free.
-import { JOB, type KernelThreads } from './threads.js';
+import { JOB, PRODUCT_COLS, PRODUCT_ROWS, type KernelThreads } from './threads.js';
 import type { KernelExports } from './wasm.js';
 
 /** Multiply-adds below which a product runs on one thread (a wake-up costs tens of microseconds). */
@@ -38,16 +38,17 @@ export function parallelKernels(raw: KernelExports, pool: () => KernelThreads | 
     const outRows = layout === 2 ? n : m, outCols = layout === 0 ? n : k;
     // Split the weight gradient by columns: each thread then packs only its share of the
     // summed-over operand, which is the largest packed panel of a step. Others split by rows.
-    const rowUnits = Math.ceil(outRows / 4), colUnits = Math.ceil(outCols / 8);
+    const rowUnits = Math.ceil(outRows / PRODUCT_ROWS), colUnits = Math.ceil(outCols / PRODUCT_COLS);
     const byRows = layout === 2 ? colUnits < p.live : rowUnits >= p.live;
     const parts = Math.min(p.live, byRows ? rowUnits : colUnits);
     if (parts < 2) return whole();
     p.run([JOB.matmul, layout, out, a, b, m, k, n, accumulate ? 1 : 0, byRows ? 1 : 0, outRows, outCols], parts);
   };
-  // `units`: how many pieces the work can be cut into at most (floats, examples or rows).
-  const elementwise = (n: number, args: number[], whole: () => void, units = n): void => {
+  // `units`: how many pieces the work can be cut into at most (floats, examples or rows);
+  // below `least` floats the call stays on one thread.
+  const elementwise = (n: number, args: number[], whole: () => void, units = n, least = MIN_ELEMENTS): void => {
     const p = threads();
-    if (!p || n < MIN_ELEMENTS || units < 2) return whole();
+    if (!p || n < least || units < 2) return whole();
     p.run(args, Math.min(p.live, units));
   };
   // Everything not overridden is looked up on `raw` at each call (its prototype), so wrapping
@@ -76,8 +77,8 @@ export function parallelKernels(raw: KernelExports, pool: () => KernelThreads | 
       elementwise(b * tq * tk * heads * hd, [JOB.attentionBackward, dq, dk, dv, dout, probs, q, k, v, b, tq, tk, heads, hd],
         () => raw.attentionBackward(dq, dk, dv, dout, probs, q, k, v, b, tq, tk, heads, hd, dscratch), b),
     rmsnormForward: (out, norms, x, g, rows, dim) =>
-      (rows * dim < MIN_NORM_ELEMENTS ? raw.rmsnormForward(out, norms, x, g, rows, dim)
-        : elementwise(rows * dim, [JOB.rmsnormForward, out, norms, x, g, rows, dim], () => raw.rmsnormForward(out, norms, x, g, rows, dim), rows)),
+      elementwise(rows * dim, [JOB.rmsnormForward, out, norms, x, g, rows, dim],
+        () => raw.rmsnormForward(out, norms, x, g, rows, dim), rows, MIN_NORM_ELEMENTS),
     lowRankDecayEach(weights, rate, iters, polar, scratch) {
       const p = threads();
       if (!p || weights.length < 2) {

@@ -62,9 +62,18 @@ export interface HelperHandle {
  */
 export type SpawnHelper = (init: HelperInit, onExit: (why: string) => void) => Promise<HelperHandle>;
 
+/** Output rows and columns of the matmul's register block (assembly/matmul.ts): a product splits only on these. */
+export const PRODUCT_ROWS = 4, PRODUCT_COLS = 8;
+
 /** Parts [lo, hi) of `units` split into `parts` near-equal runs. */
 function span(units: number, part: number, parts: number): [number, number] {
   return [Math.floor((units * part) / parts), Math.floor((units * (part + 1)) / parts)];
+}
+
+/** Part [lo, hi) of n floats, cut on multiples of 4 so each float takes the same (vector or tail) path as in one call. */
+function floatSpan(n: number, part: number, parts: number): [number, number] {
+  const [lo, hi] = span(Math.ceil(n / 4), part, parts);
+  return [Math.min(lo * 4, n), Math.min(hi * 4, n)];
 }
 
 /** Runs part `part` of `parts` of the job described by args, with this thread's scratch. */
@@ -74,15 +83,14 @@ export function runPart(k: KernelExports, a: Float64Array, part: number, parts: 
       // layout, out, a, b, m, k, n, accumulate, byRows, outRows, outCols
       const byRows = a[9] === 1, outRows = a[10], outCols = a[11];
       let r0 = 0, r1 = outRows, c0 = 0, c1 = outCols;
-      if (byRows) [r0, r1] = span(Math.ceil(outRows / 4), part, parts).map((u) => u * 4);
-      else [c0, c1] = span(Math.ceil(outCols / 8), part, parts).map((u) => u * 8);
+      if (byRows) [r0, r1] = span(Math.ceil(outRows / PRODUCT_ROWS), part, parts).map((u) => u * PRODUCT_ROWS);
+      else [c0, c1] = span(Math.ceil(outCols / PRODUCT_COLS), part, parts).map((u) => u * PRODUCT_COLS);
       k.matmulRange(a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8] === 1, scratch, r0, r1, c0, c1);
       return;
     }
     case JOB.adamw: {
-      // param, grad, m, v, n, lr, beta1, beta2, eps, wd, step; parts on multiples of 4 floats
-      // so each float takes the same (vector or tail) path as in one call.
-      const [lo, hi] = span(Math.ceil(a[5] / 4), part, parts).map((u) => Math.min(u * 4, a[5]));
+      // param, grad, m, v, n, lr, beta1, beta2, eps, wd, step
+      const [lo, hi] = floatSpan(a[5], part, parts);
       const off = 4 * lo;
       k.adamwUpdate(a[1] + off, a[2] + off, a[3] + off, a[4] + off, hi - lo, a[6], a[7], a[8], a[9], a[10], a[11]);
       return;
@@ -94,12 +102,12 @@ export function runPart(k: KernelExports, a: Float64Array, part: number, parts: 
       return;
     }
     case JOB.siluForward: {
-      const [lo, hi] = span(Math.ceil(a[4] / 4), part, parts).map((u) => Math.min(u * 4, a[4]));
+      const [lo, hi] = floatSpan(a[4], part, parts);
       k.siluForward(a[1] + 4 * lo, a[2] + 4 * lo, a[3] + 4 * lo, hi - lo);
       return;
     }
     case JOB.siluBackward: {
-      const [lo, hi] = span(Math.ceil(a[5] / 4), part, parts).map((u) => Math.min(u * 4, a[5]));
+      const [lo, hi] = floatSpan(a[5], part, parts);
       k.siluBackward(a[1] + 4 * lo, a[2] + 4 * lo, a[3] + 4 * lo, a[4] + 4 * lo, hi - lo);
       return;
     }

@@ -71,16 +71,19 @@ export function parameterTable(m: ModelShape): ParamSpec[] {
   let offset = 0;
   return specs.map((s) => {
     const spec = { ...s, offset };
-    // Keep every tensor 16-byte aligned so kernels may use aligned vector loads.
-    offset += Math.ceil(s.size / 4) * 4;
+    offset = paddedEnd(spec);
     return spec;
   });
 }
 
+/** Where the next tensor after `spec` starts: every tensor is 16-byte aligned so kernels may use aligned vector loads. */
+export function paddedEnd(spec: Pick<ParamSpec, 'offset' | 'size'>): number {
+  return spec.offset + Math.ceil(spec.size / 4) * 4;
+}
+
 /** Floats the parameter arena needs (with alignment padding). */
 export function parameterArenaFloats(table: ParamSpec[]): number {
-  const last = table[table.length - 1];
-  return last.offset + Math.ceil(last.size / 4) * 4;
+  return paddedEnd(table[table.length - 1]);
 }
 
 /** Total number of trainable scalars. */

@@ -16,7 +16,9 @@ export const FOURIER_MAX_P = 256;
 
 // cos and sin of 2 pi j / p for j = 0..p-1: angles reduced to [-pi, pi], then a Taylor series
 // to 30 terms (error below 1e-16 there).
-export function trigTable(p: number): { cos: Float64Array; sin: Float64Array } {
+export interface TrigTable { cos: Float64Array; sin: Float64Array }
+
+export function trigTable(p: number): TrigTable {
   const cos = new Float64Array(p), sin = new Float64Array(p);
   for (let j = 0; j < p; j++) {
     const turn = j / p <= 0.5 ? j / p : j / p - 1;
@@ -38,8 +40,8 @@ export function trigTable(p: number): { cos: Float64Array; sin: Float64Array } {
  * Share of the token embedding's squared norm on each frequency k = 0..floor(p/2) of the number
  * tokens: || sum_a E[a] exp(-2 pi i k a / p) ||^2, normalised to sum to 1 (frequency 0 is the mean).
  */
-export function embeddingFrequencyShares(embedding: Float32Array, p: number, dim: number): number[] {
-  const { cos, sin } = trigTable(p);
+export function embeddingFrequencyShares(embedding: Float32Array, p: number, dim: number, trig = trigTable(p)): number[] {
+  const { cos, sin } = trig;
   const power: number[] = [];
   for (let k = 0; k <= Math.floor(p / 2); k++) {
     let total = 0;
@@ -69,8 +71,9 @@ export function keyFrequencies(shares: number[], count = KEY_FREQUENCIES): numbe
  * cos/sin(2 pi w (a + b - c) / p) for w in `keys`, `excluded` everything else. `logits` holds
  * the number classes 0..p-1 of pair id a * p + b at row id (p classes per row).
  */
-export function splitLogits(logits: Float64Array, p: number, keys: number[]): { restricted: Float64Array; excluded: Float64Array } {
-  const { cos, sin } = trigTable(p);
+export function splitLogits(logits: Float64Array, p: number, keys: number[], trig = trigTable(p)):
+  { restricted: Float64Array; excluded: Float64Array } {
+  const { cos, sin } = trig;
   const restricted = new Float64Array(logits.length);
   for (const w of keys) {
     // Coefficients of the two basis functions over the whole p^3 grid (each has squared norm p^3 / 2).

@@ -2,7 +2,7 @@
 // instance: AdamW on every parameter (PyTorch's formula, in the adamw kernel), then in the LRD
 // arm W <- W - rate * NewtonSchulz(W) on every q_proj and k_proj weight.
 import { ADAM, type RunConfig } from './config.js';
-import type { ParamSpec } from '../model/params.js';
+import { paddedEnd, type ParamSpec } from '../model/params.js';
 import type { ParallelKernels } from '../kernel/parallel.js';
 
 export interface OptimizerGroup {
@@ -42,7 +42,7 @@ export function adamRuns(table: ParamSpec[], groups: OptimizerGroup[]): AdamRun[
   table.forEach((p, i) => {
     const last = runs[runs.length - 1];
     const wd = groups[i].weightDecay;
-    if (last && last.weightDecay === wd && p.offset === last.offset + Math.ceil(last.size / 4) * 4) {
+    if (last && last.weightDecay === wd && p.offset === paddedEnd(last)) {
       last.size = p.offset + p.size - last.offset;
     } else {
       runs.push({ offset: p.offset, size: p.size, weightDecay: wd });

@@ -17,7 +17,8 @@ import { loadKernels, sharedMemory, type KernelExports, type WasmSource } from '
 import { CONTROL_BYTES, KernelThreads, type SpawnHelper } from '../kernel/threads.js';
 import { parallelKernels } from '../kernel/parallel.js';
 import { largestProductScratch } from '../model/activations.js';
-import { FOURIER_MAX_P, embeddingFrequencyShares, keyFrequencies, splitLogits } from './fourier.js';
+import { taskTarget } from './tasks.js';
+import { FOURIER_MAX_P, embeddingFrequencyShares, keyFrequencies, splitLogits, trigTable } from './fourier.js';
 
 /** Whether the Fourier measures are computed: modular addition, at a modulus whose p^3 logits fit in memory. */
 export function fourierApplies(config: RunConfig): boolean {
@@ -413,8 +414,9 @@ export class Trainer {
     if (!logits) return { frequencyShares: null, restrictedLoss: null, excludedLoss: null };
     const { p, dim } = this.config;
     const embedding = this.view(this.ptr.params, this.table.find((s) => s.name === 'embedding.weight')!);
-    const shares = embeddingFrequencyShares(embedding, p, dim);
-    const { restricted, excluded } = splitLogits(logits, p, keyFrequencies(shares));
+    const trig = trigTable(p);
+    const shares = embeddingFrequencyShares(embedding, p, dim, trig);
+    const { restricted, excluded } = splitLogits(logits, p, keyFrequencies(shares), trig);
     const ids = this.data.trainIds();
     const loss = (values: Float64Array) => {
       const b = this.config.batch;
@@ -425,7 +427,7 @@ export class Trainer {
         for (let i = 0; i < n; i++) {
           const id = ids[from + i];
           rows.set(values.subarray(id * p, (id + 1) * p), i * p);
-          targets[i] = (Math.floor(id / p) + (id % p)) % p;
+          targets[i] = taskTarget('add', Math.floor(id / p), id % p, p);
         }
         sum += this.model.crossEntropyOf(rows, targets, n, p);
       }
