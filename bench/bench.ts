@@ -145,7 +145,7 @@ async function main() {
     for (const p of profile) log(`  ${p.kernel.padEnd(28)} ${p.ms.toFixed(2).padStart(7)} ms  ${(100 * p.share).toFixed(1).padStart(5)}%`);
   }
 
-  const lrdMs = time(() => trainer.lowRankDecay());
+  const lrdMs = time(() => trainer.armStep());
   log(`LRD step (4 q/k weights, 5 Newton-Schulz iterations): ${lrdMs.toFixed(2)} ms`);
   const q = trainer.getParams()['layers.0.attn.q_proj.weight'].data;
   const svdMs = time(() => singularValues(q, 128, 128));

@@ -3,10 +3,10 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
-  ARMS, ARM_LABEL, MECHANISM_FILE, PRESET, PRESETS, historyCsv, mechanismConfigs, mechanismData, mechanismFile, mechanismSpec,
+  CLASSIC_SETTINGS, MECHANISM_FILE, mechanismArms, settingTag, settingTitle, parseArmSettings, type ArmSetting, PRESET, PRESETS, historyCsv, mechanismConfigs, mechanismData, mechanismFile, mechanismSpec,
   parseArms, parseList, parseJson, parseMechanism, resolveShard, shardCells, summarize, sweepBase, sweepCells, type Arm, type Backend,
   type MechanismFile, type PhaseCell, type PresetName, type RunConfig, poolSize, runPool, checkOutputDir, exists, readTextFile,
-  writeFileAtomic, CELLS_FILE, mergeSweeps, readCells, runSweep, writeSweepOutputs, renderSvg, svgToPng, seedBandsSpec, threadsPerRun,
+  writeFileAtomic, CELLS_FILE, settingOfConfig, armOf, parseArmSetting, mergeSweeps, readCells, runSweep, writeSweepOutputs, renderSvg, svgToPng, seedBandsSpec, threadsPerRun,
 } from '../src/node/index.js';
 import { UsageError, integerFlag } from './input.js';
 import { addBackendFlag, addConfigFlags, overridesFromFlags, threadsFlag } from './options.js';
@@ -34,12 +34,21 @@ function workersFlag(opts: Record<string, unknown>, jobs: number, config: RunCon
 const MECHANISM_OUTPUTS = [MECHANISM_FILE, 'history.csv', 'mechanism.svg', 'mechanism.png'];
 const SEEDS_OUTPUTS = ['history.csv', 'seeds.svg', 'seeds.png'];
 
+/** "L2 (wd 0.1) versus LRD (rate 0.003)": the arms of a mechanism file with the values they ran. */
+function armsTitle(m: MechanismFile): string {
+  return mechanismArms(m).map((a) => settingTitle(settingOfConfig(m.arms[a].config))).join(' versus ');
+}
+
+function firstConfig(m: MechanismFile): RunConfig {
+  return m.arms[mechanismArms(m)[0]].config;
+}
+
 /** The seeds figure of a `mechanism --seeds` directory from its seeds' mechanism files. */
 async function drawSeeds(dir: string, files: MechanismFile[]): Promise<void> {
-  const runs = files.flatMap((f) => ARMS.map((a) => ({ arm: a, seed: f.arms[a].config.seed, history: f.arms[a].history, spectrum: f.spectra[a] })));
-  const c = files[0].arms.lrd.config;
-  await writeFigure(dir, 'seeds', seedBandsSpec(runs, `L2 (wd ${files[0].arms.l2.config.wd}) versus LRD (rate ${c.rate}): p ${c.p}, fraction ${c.frac}; ` +
-    `mean and min-max over seeds ${files.map((f) => f.arms.lrd.config.seed).join(', ')}`));
+  const runs = files.flatMap((f) => mechanismArms(f).map((a) => ({ arm: a, seed: f.arms[a].config.seed, history: f.arms[a].history, spectrum: f.spectra[a] })));
+  const c = firstConfig(files[0]);
+  await writeFigure(dir, 'seeds', seedBandsSpec(runs, `${armsTitle(files[0])}: p ${c.p}, fraction ${c.frac}; ` +
+    `mean and min-max over seeds ${files.map((f) => firstConfig(f).seed).join(', ')}`));
 }
 
 async function writeFigure(dir: string, name: string, spec: Parameters<typeof renderSvg>[0]): Promise<void> {
@@ -49,19 +58,25 @@ async function writeFigure(dir: string, name: string, spec: Parameters<typeof re
 }
 
 async function drawMechanism(dir: string, m: MechanismFile): Promise<void> {
-  const arms = Object.fromEntries(ARMS.map((a) => [a, { result: m.arms[a], spectrum: m.spectra[a], attention: m.attention[a] }]));
-  const c = m.arms.lrd.config;
-  await writeFigure(dir, 'mechanism', mechanismSpec(mechanismData(arms, `L2 (wd ${m.arms.l2.config.wd}) versus LRD (rate ${c.rate}): p ${c.p}, fraction ${c.frac}, seed ${c.seed}`)));
+  const arms = Object.fromEntries(mechanismArms(m).map((a) => [a, { result: m.arms[a], spectrum: m.spectra[a], attention: m.attention[a] }]));
+  const c = firstConfig(m);
+  await writeFigure(dir, 'mechanism', mechanismSpec(mechanismData(arms, `${armsTitle(m)}: p ${c.p}, fraction ${c.frac}, seed ${c.seed}`)));
 }
 
 /** The phase diagram as a terminal table: best validation accuracy per arm, fraction and rate. */
+/** How an arm's strength follows the sweep's rate, for the table's headings. */
+function strengthNote(label: string): string {
+  const { field, perRate } = armOf(parseArmSetting(label).decay).strength;
+  return `, ${field} = ${perRate === 1 ? '' : `${perRate} x `}rate`;
+}
+
 export function phaseTable(cells: PhaseCell[]): string {
   const lines: string[] = [];
   for (const arm of [...new Set(cells.map((c) => c.arm))].sort()) {
     const mine = cells.filter((c) => c.arm === arm);
     const rates = [...new Set(mine.map((c) => c.rate))].sort((a, b) => a - b);
     const fracs = [...new Set(mine.map((c) => c.frac))].sort((a, b) => a - b);
-    lines.push(`${ARM_LABEL[arm as Arm]}: best validation accuracy (mean over seeds)${arm === 'l2' ? ', wd = 10 x rate' : ''}`);
+    lines.push(`${settingTitle(arm)}: best validation accuracy (mean over seeds)${strengthNote(arm)}`);
     lines.push(`  frac \\ rate ${rates.map((r) => `${r.toExponential(0)} `.padStart(8)).join('')}`);
     for (const f of fracs) {
       const row = rates.map((r) => {
@@ -77,7 +92,8 @@ export function phaseTable(cells: PhaseCell[]): string {
 
 export function registerExperiments(program: Command): void {
   addBackendFlag(addConfigFlags(presetFlag(program.command('mechanism'), 'quick')
-    .description('the mechanism experiment: the L2 and LRD arms on the same split and seed, with figures')))
+    .description('the mechanism experiment: arms (default L2 and LRD) on the same split and seed, with figures')))
+    .option('--arms <list>', 'arm settings, comma-separated, each name[:field=value...] (e.g. l2:wd=0.5,lrd,radial:rate=0.02)', 'l2,lrd')
     .option('--seeds <list>', 'several seeds, comma-separated: each seed\'s experiment in DIR/seed-S/, and DIR/seeds.png with the mean and min-max over seeds')
     .option('--out <dir>', 'output directory', 'results/mechanism')
     .option('--workers <n>', 'worker threads (the two arms run in parallel)')
@@ -87,15 +103,18 @@ export function registerExperiments(program: Command): void {
     .action(async (opts: Record<string, unknown>) => {
       const preset = PRESET[opts.preset as PresetName];
       const overrides = overridesFromFlags(opts);
+      if (overrides.decay !== undefined) throw new UsageError('--decay: mechanism runs the arms of --arms (e.g. --arms l2,lrd:rate=0.003); give the arm there');
       if (opts.seeds !== undefined && opts.seed !== undefined) throw new UsageError('give --seed or --seeds, not both');
+      const settings = parseArmSettings(String(opts.arms));
       const seeds = opts.seeds === undefined ? null : parseList('seeds', String(opts.seeds), 'seed');
-      const setups = (seeds ?? [overrides.seed]).map((seed) => mechanismConfigs(preset, seed === undefined ? overrides : { ...overrides, seed }));
+      const setups = (seeds ?? [overrides.seed]).map((seed) => mechanismConfigs(preset, seed === undefined ? overrides : { ...overrides, seed }, settings));
       const dir = String(opts.out);
       const dirs = seeds ? seeds.map((seed) => join(dir, `seed-${seed}`)) : [dir];
       if (seeds) checkOutputDir('--out', dir, SEEDS_OUTPUTS);
       for (const d of dirs) checkOutputDir('--out', d, MECHANISM_OUTPUTS);
-      const configs = setups.flatMap((c) => ARMS.map((a) => c[a]));
-      const label = (i: number) => `${seeds ? `seed ${configs[i].seed} ` : ''}${configs[i].decay}`;
+      const configs = setups.flat();
+      const A = settings.length;
+      const label = (i: number) => `${seeds ? `seed ${configs[i].seed} ` : ''}${settingTag(settings[i % A])}`;
       const workers = workersFlag(opts, configs.length, configs[0]);
       const threads = threadsPerRun(threadsFlag(opts), Math.min(workers, configs.length));
       const quiet = Boolean(opts.quiet) || Boolean(opts.json);
@@ -110,27 +129,27 @@ export function registerExperiments(program: Command): void {
       }, { analysis: true, backend: opts.backend as Backend, threads });
       progress.stop();
       const analysed = (i: number) => ({ result: outcomes[i].result, spectrum: outcomes[i].spectrum ?? null, attention: outcomes[i].attention ?? null });
-      const files = setups.map((_, s) => mechanismFile({ l2: analysed(2 * s), lrd: analysed(2 * s + 1) }));
+      const files = setups.map((_, s) => mechanismFile(settings.map((setting, a) => ({ label: setting.label, ...analysed(s * A + a) }))));
       for (const [s, file] of files.entries()) {
         writeFileAtomic(join(dirs[s], MECHANISM_FILE), JSON.stringify(file));
-        writeFileAtomic(join(dirs[s], 'history.csv'), historyCsv(ARMS.map((a) => ({ label: { arm: a }, history: file.arms[a].history }))));
+        writeFileAtomic(join(dirs[s], 'history.csv'), historyCsv(mechanismArms(file).map((a) => ({ label: { arm: a }, history: file.arms[a].history }))));
         await drawMechanism(dirs[s], file);
         if (opts.json) console.log(JSON.stringify(file));
-        else console.log(`mechanism${seeds ? ` seed ${file.arms.lrd.config.seed}` : ''}: L2 best ${file.arms.l2.bestValAcc.toFixed(4)}, LRD best ${file.arms.lrd.bestValAcc.toFixed(4)}` +
-          ` (grok step ${file.arms.lrd.grokStep ?? 'none'}); figure in ${join(dirs[s], 'mechanism.png')} and .svg, data in ${join(dirs[s], MECHANISM_FILE)}, ${join(dirs[s], 'history.csv')}`);
+        else console.log(`mechanism${seeds ? ` seed ${firstConfig(file).seed}` : ''}: ${mechanismArms(file).map((a) => `${settingTag(a)} best ${file.arms[a].bestValAcc.toFixed(4)}` +
+          ` (grok step ${file.arms[a].grokStep ?? 'none'})`).join(', ')}; figure in ${join(dirs[s], 'mechanism.png')} and .svg, data in ${join(dirs[s], MECHANISM_FILE)}, ${join(dirs[s], 'history.csv')}`);
       }
       if (seeds) {
         await drawSeeds(dir, files);
-        writeFileAtomic(join(dir, 'history.csv'), historyCsv(files.flatMap((f) => ARMS.map((a) => ({ label: { seed: f.arms[a].config.seed, arm: a }, history: f.arms[a].history })))));
+        writeFileAtomic(join(dir, 'history.csv'), historyCsv(files.flatMap((f) => mechanismArms(f).map((a) => ({ label: { seed: f.arms[a].config.seed, arm: a }, history: f.arms[a].history })))));
         if (!opts.json) console.log(`mechanism: ${seeds.length} seeds; mean and min-max bands in ${join(dir, 'seeds.png')} and .svg, every run in ${join(dir, 'history.csv')}`);
       }
     });
 
   addBackendFlag(addConfigFlags(presetFlag(program.command('sweep'), 'reference')
-    .description('the phase diagram: both arms over training fractions and decay rates (L2 uses wd = 10 x rate)')))
+    .description('the phase diagram: arms over training fractions and rates (the arms tuned by weight decay use wd = 10 x rate)')))
     .option('--fracs <list>', 'training fractions, comma-separated (default: the preset grid)')
     .option('--rates <list>', 'decay rates, comma-separated (default: the preset grid)')
-    .option('--arms <list>', 'arms to run', 'l2,lrd')
+    .option('--arms <list>', 'arm settings, comma-separated, each name[:field=value...]; the rates set each arm\'s strength', 'l2,lrd')
     .option('--seeds <list>', 'seeds, comma-separated', '0')
     .option('--workers <n>', 'worker threads (default: one per core)')
     .option('--threads <n>', 'threads in all: one per cell, or shared by the cells when there are fewer cells than --threads (default: the cores)')
@@ -142,6 +161,7 @@ export function registerExperiments(program: Command): void {
     .action(async (opts: Record<string, unknown>) => {
       const preset = PRESET[opts.preset as PresetName];
       const overrides = overridesFromFlags(opts);
+      if (overrides.decay !== undefined) throw new UsageError('--decay: a sweep runs the arms of --arms (e.g. --arms l2,lrd); give the arm there');
       const base = sweepBase(preset, overrides);
       const grid = {
         arms: parseArms(String(opts.arms)),
@@ -176,7 +196,7 @@ export function registerExperiments(program: Command): void {
         },
         onStep: (i, step) => { live.set(i, step); show(); },
         onRecord: (r) => {
-          progress.log(`${r.arm.padEnd(3)} frac ${r.frac} rate ${r.rate} seed ${r.seed}: best ${r.bestValAcc.toFixed(3)}, ${r.grokStep === null ? 'no grok' : `grok at ${r.grokStep}`}, ${r.steps} steps`);
+          progress.log(`${settingTag(r.arm)} frac ${r.frac} rate ${r.rate} seed ${r.seed}: best ${r.bestValAcc.toFixed(3)}, ${r.grokStep === null ? 'no grok' : `grok at ${r.grokStep}`}, ${r.steps} steps`);
         },
         onDone: (i, outcome) => { live.delete(i); stepsDone += outcome.result.config.steps; show(); },
         // Every cell asks for its own device; say each different answer once.

@@ -1,8 +1,8 @@
 // The platform-neutral API: everything except finding the .wasm file. The Node entry
 // (index.ts) and the browser worker both build on this.
 export { ADAM, ConfigError, DEFAULT_CONFIG, FIELDS, checkFieldValue, describeRange, resolveConfig } from './train/config.js';
-export { DECAYS } from './train/config.js';
-export type { Decay, FieldSpec, RunConfig } from './train/config.js';
+export { DECAYS, LATER_CONFIG_FIELDS, LOSSES, SPLITS, normalizeArmFields, unusedArmFields } from './train/config.js';
+export type { Decay, FieldSpec, Loss, RunConfig, Split } from './train/config.js';
 export { parameterTable, parameterCount } from './model/params.js';
 export type { ModelShape, ParamSpec } from './model/params.js';
 export { CHECKPOINT_FORMAT, CheckpointError, GROK_ACCURACY, Trainer, optimizerGroups } from './train/trainer.js';
@@ -29,15 +29,19 @@ export { IGNORED_NOTE, analyse, planVerify, verifyResult, verifyTargets } from '
 export type { VerifyOptions, VerifyPlan, VerifyReport, VerifyRow, VerifyTarget } from './train/verify.js';
 export { FormatError, parseJson } from './format/problem.js';
 export { EARLY_STOP_STREAK, MACHINE_FIELDS, parseRunResult, resultProblem, summarizeHistory } from './format/run_result.js';
-export { CELLS_FILE, cellLabelProblem, cellLine, cellRecord, l2WeightDecay, parseCells } from './format/cells.js';
+export { CELLS_FILE, cellLabelProblem, cellLine, cellRecord, l2WeightDecay, parseCells, strengthAt } from './format/cells.js';
 export type { ParsedCells } from './format/cells.js';
-export { ARMS, MECHANISM_FILE, mechanismFile, parseMechanism } from './format/mechanism.js';
+export { CLASSIC_ARMS, MECHANISM_FILE, MECHANISM_FORMAT, mechanismArms, mechanismFile, parseMechanism } from './format/mechanism.js';
 export type { ArmAnalysis, MechanismFile } from './format/mechanism.js';
 export { decodeCheckpoint, encodeCheckpoint } from './format/checkpoint.js';
 export type { CheckpointState } from './format/checkpoint.js';
-export { ARM_LABEL, figureSummary, mechanismSpec, phaseSpec, seedBands, seedBandsSpec, spectrumBands, trainingSpec } from './study/charts.js';
+export { armColors, armTitle, figureSummary, mechanismSpec, phaseSpec, seedBands, seedBandsSpec, spectrumBands, trainingSpec } from './study/charts.js';
 export type { BandRow, SeedRun } from './study/charts.js';
 export type { Arm, MechanismData, PhaseCell } from './study/charts.js';
-export { PRESET, PRESETS, armConfig, canonicalOrder, cellKey, parseArms, parseList, resolveShard, historyCsv, mechanismConfigs, mechanismData, shardCells, summarize, summaryCsv, sweepBase, sweepCells } from './study/experiments.js';
+export { CLASSIC_SETTINGS, PRESET, PRESETS, canonicalOrder, cellKey, compareCells, parseArms, parseList, presetArmDefaults, resolveShard, historyCsv, mechanismConfigs, mechanismData, settingConfigs, shardCells, summarize, summaryCsv, sweepBase, sweepCells } from './study/experiments.js';
+export { parseArmSetting, parseArmSettings, settingConfig, settingOfConfig, settingProblem, settingTag, settingTitle } from './study/arm_setting.js';
+export type { ArmSetting } from './study/arm_setting.js';
+export { ARM_BY_NAME, ARM_FIELDS, ARM_LIST, armOf } from './train/arms/index.js';
+export type { Arm as ArmModule, ArmField } from './train/arms/index.js';
 export type { CellRecord, Preset, PresetName, SweepCell } from './study/experiments.js';
 export { runFlops, stepFlops } from './study/cost.js';

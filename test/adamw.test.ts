@@ -55,7 +55,7 @@ describe('adamw', () => {
       const ws = new Workspace();
       const [pp, pg, pm, pv] = [ws.f32(start), ws.f32(grad), ws.f32(floats), ws.f32(floats)];
       for (let step = 1; step <= 2; step++) {
-        const calls = merged ? runs : table.map((t, i) => ({ offset: t.offset, size: t.size, weightDecay: groups[i].weightDecay }));
+        const calls = merged ? runs : table.map((t, i) => ({ offset: t.offset, size: t.size, weightDecay: groups[i].weightDecay ?? 0 }));
         for (const c of calls) {
           const o = 4 * c.offset;
           ws.k.adamwUpdate(pp + o, pg + o, pm + o, pv + o, c.size, 1e-3, 0.9, 0.999, 1e-8, c.weightDecay, step);

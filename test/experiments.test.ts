@@ -5,7 +5,7 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveShard, shardCells, summarize, sweepCells, resolveConfig, type CellRecord } from '../src/node/index.js';
+import { parseArms, resolveShard, shardCells, summarize, sweepCells, resolveConfig, type CellRecord } from '../src/node/index.js';
 
 const CLI = new URL('../dist/cli/grokwasm.js', import.meta.url).pathname;
 const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
@@ -112,7 +112,10 @@ describe('sweep', () => {
     [['--fracs', '0.5,1.5'], "--fracs must be a comma-separated list of a number in (0, 1) (got '1.5')"],
     [['--rates', ''], '--rates must be a comma-separated list of a number in [0, 10]'],
     [['--seeds', '1,-1'], "--seeds must be a comma-separated list of an integer in [0, 4294967295] (got '-1')"],
-    [['--arms', 'l2,l3'], "--arms must be a comma-separated list of l2, lrd (got 'l3')"],
+    [['--arms', 'l2,l3'], "--arms: 'l3' is not an arm; the arms are l2, lrd, radial, polar, prox, grokfast, orthograd, muon, luon (a setting is name[:field=value...], e.g. l2:wd=0.5)"],
+    [['--arms', 'l2:rate=0.1'], '--arms: l2:rate=0.1: the l2 arm does not read rate; it reads wd'],
+    [['--arms', 'lrd,lrd'], '--arms: lrd is given twice'],
+    [['--arms', 'lrd:rate=0.01'], "--arms: lrd:rate=0.01 gives rate, which the sweep's --rates set (rate = the rate)"],
     [['--shard', '3/2'], '--shard: shard must be I/N with integers 0 <= I < N (got 3/2)'],
     [['--shard', 'x'], "--shard must be I/N with integers 0 <= I < N (got 'x')"],
     [['--workers', '0'], "--workers must be an integer in [1, 1024] (got '0')"],
@@ -137,7 +140,7 @@ describe('sharding and summaries', () => {
   });
 
   it('shards partition the cells', () => {
-    const all = sweepCells(resolveConfig({ p: 7, dim: 8, heads: 2 }), { arms: ['l2', 'lrd'], fracs: [0.3, 0.5], rates: [1e-3, 1e-2, 5e-2], seeds: [0, 1] });
+    const all = sweepCells(resolveConfig({ p: 7, dim: 8, heads: 2 }), { arms: parseArms('l2,lrd'), fracs: [0.3, 0.5], rates: [1e-3, 1e-2, 5e-2], seeds: [0, 1] });
     expect(all).toHaveLength(24);
     const parts = [0, 1, 2, 3, 4].map((i) => shardCells(all, i, 5));
     expect(parts.flat().length).toBe(24);
@@ -161,7 +164,8 @@ describe('mechanism and plot', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/figure in .*mechanism.png/);
     const m = JSON.parse(readFileSync(join(dir, 'mechanism.json'), 'utf8'));
-    expect(Object.keys(m)).toEqual(['arms', 'spectra', 'attention']);
+    expect(Object.keys(m)).toEqual(['format', 'arms', 'spectra', 'attention']);
+    expect(m.format).toBe(2);
     expect(m.arms.l2.config.decay).toBe('l2');
     expect(m.arms.lrd.config.decay).toBe('lrd');
     // Same split and seed: the arms start from the same weights.
@@ -206,7 +210,7 @@ describe('quick preset', () => {
     const { PRESET, mechanismConfigs } = await import('../src/node/index.js');
     const { runPool } = await import('../src/node/pool.js');
     const configs = mechanismConfigs(PRESET.quick);
-    const [l2, lrd] = await runPool([configs.l2, configs.lrd], 2, {}, { analysis: true });
+    const [l2, lrd] = await runPool(configs, 2, {}, { analysis: true });
     expect(lrd.result.grokStep).not.toBeNull();
     expect(lrd.result.bestValAcc).toBeGreaterThanOrEqual(0.99);
     expect(l2.result.grokStep).toBeNull();

@@ -53,14 +53,14 @@ describe('API', () => {
   it('optimizer groups: L2 decays everything, LRD spares q_proj/k_proj and decays them low-rank', () => {
     const table = parameterTable({ vocab: 12, seqLen: 3, dim: 8, depth: 2, heads: 2, mlp: 16 });
     const l2 = optimizerGroups(resolveConfig({ decay: 'l2', wd: 0.3 }), table);
-    expect(l2.every((g) => g.weightDecay === 0.3 && !g.lowRankDecay)).toBe(true);
+    expect(l2.every((g) => g.weightDecay === 0.3 && g.extra === null)).toBe(true);
     const lrd = optimizerGroups(resolveConfig({ decay: 'lrd', wd: 0.1 }), table);
     const qk = lrd.filter((g) => /attn\.(q|k)_proj/.test(g.name));
     expect(qk.map((g) => g.name)).toEqual([
       'layers.0.attn.q_proj.weight', 'layers.0.attn.k_proj.weight', 'layers.1.attn.q_proj.weight', 'layers.1.attn.k_proj.weight',
     ]);
-    expect(qk.every((g) => g.weightDecay === 0 && g.lowRankDecay)).toBe(true);
-    expect(lrd.filter((g) => !qk.includes(g)).every((g) => g.weightDecay === 0.1 && !g.lowRankDecay)).toBe(true);
+    expect(qk.every((g) => g.weightDecay === 0 && /Newton-Schulz/.test(g.extra ?? ''))).toBe(true);
+    expect(lrd.filter((g) => !qk.includes(g)).every((g) => g.weightDecay === 0.1 && g.extra === null)).toBe(true);
   });
 
   it('getParams returns state_dict names and shapes; setParams round-trips and checks sizes', async () => {

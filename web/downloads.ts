@@ -1,6 +1,6 @@
 // What a finished run offers: its checksums, and downloads of its results (JSON through the
 // shared formats, CSV, the figure, parameters and the whole run state).
-import { ARMS, historyCsv, mechanismFile } from '../src/core.js';
+import { historyCsv, mechanismFile } from '../src/core.js';
 import { figurePng } from './chart_view.js';
 import type { ArmRun } from './main.js';
 import { $ } from './page.js';
@@ -30,14 +30,13 @@ export function showDownloads(runs: ArmRun[], done: ArmRun[], failed: boolean): 
   const box = $('downloads');
   box.replaceChildren();
   if (!done.length) return;
-  // Both arms finished: one mechanism.json; otherwise each arm's run result on its own.
-  const both = runs.length > 1 && done.length === 2;
-  if (both) {
-    const arm = (r: ArmRun) => ({ result: r.last!, spectrum: r.analysis?.spectrum ?? null, attention: r.analysis?.attention ?? null });
-    const [l2, lrd] = ARMS.map((a) => arm(done.find((r) => r.arm === a)!));
-    box.append(download('mechanism.json', JSON.stringify(mechanismFile({ l2, lrd })), 'application/json'));
+  // Every arm finished: one mechanism.json; otherwise each arm's run result on its own.
+  const all = runs.length > 1 && done.length === runs.length;
+  if (all) {
+    const arms = runs.map((r) => ({ label: r.arm, result: r.last!, spectrum: r.analysis?.spectrum ?? null, attention: r.analysis?.attention ?? null }));
+    box.append(download('mechanism.json', JSON.stringify(mechanismFile(arms)), 'application/json'));
   } else {
-    for (const r of done) box.append(download(runs.length === 1 ? 'result.json' : `${r.arm}.json`, JSON.stringify(r.last, null, 2), 'application/json'));
+    for (const r of done) box.append(download(runs.length === 1 ? 'result.json' : `${r.arm.replace(/[^A-Za-z0-9.=_-]/g, '_')}.json`, JSON.stringify(r.last, null, 2), 'application/json'));
   }
   box.append(download('history.csv', historyCsv(done.map((r) => ({ label: { arm: r.arm }, history: r.history }))), 'text/csv'));
   // Files made on request are buttons (they act); ready files are links (they go somewhere).

@@ -1,8 +1,8 @@
 // The form over RunConfig, generated from the CLI's field table, and the config in the URL with
 // the CLI's flag names: reading, checking, filling and writing them.
 import {
-  BACKENDS, ConfigError, FIELDS, PRESET, PRESETS, checkFieldValue, describeRange, mechanismConfigs, parseBackend, resolveConfig, sweepBase,
-  type Arm, type Backend, type PresetName, type RunConfig,
+  BACKENDS, ConfigError, DEFAULT_CONFIG, FIELDS, PRESET, PRESETS, checkFieldValue, describeRange, mechanismConfigs, parseArmSettings,
+  parseBackend, resolveConfig, sweepBase, unusedArmFields, type Arm, type Backend, type Decay, type PresetName, type RunConfig,
   MAX_THREADS,
 } from '../src/core.js';
 import { $, backendLine, backendSelect, form, modeSelect, presetSelect, say, threadsInput, threadsLine } from './page.js';
@@ -67,9 +67,27 @@ export const gridInputs = ['fracs', 'rates', 'arms', 'seeds'].map((n) => form.el
 /** Fields a mode sets itself: the arms, and in a sweep the grid's fraction, rate and seed. */
 const SET_BY_MODE: Record<Mode, (keyof RunConfig)[]> = { run: [], mechanism: ['decay'], sweep: ['decay', 'frac', 'rate', 'seed'] };
 
+/** In one run, the arm fields the chosen arm does not read: hidden, and back at their defaults (the CLI refuses other values). */
+function unusedInRun(mode: Mode): (keyof RunConfig)[] {
+  if (mode !== 'run') return [];
+  return unusedArmFields((inputs.get('decay')!.value || DEFAULT_CONFIG.decay) as Decay);
+}
+
+function showFields(mode: Mode): void {
+  const hide = [...SET_BY_MODE[mode], ...unusedInRun(mode)];
+  for (const label of form.querySelectorAll<HTMLElement>('label.field')) label.hidden = hide.includes(label.dataset.field as keyof RunConfig);
+}
+
+inputs.get('decay')!.addEventListener('change', () => {
+  const mode = (form.elements.namedItem('mode') as HTMLSelectElement).value as Mode;
+  for (const f of unusedInRun(mode)) inputs.get(f)!.value = String(DEFAULT_CONFIG[f]);
+  showFields(mode);
+});
+
 export function showMode(mode: Mode, preset: PresetName): void {
   $('grid').hidden = mode !== 'sweep';
-  for (const label of form.querySelectorAll<HTMLElement>('label.field')) label.hidden = SET_BY_MODE[mode].includes(label.dataset.field as keyof RunConfig);
+  $('arms-row').hidden = mode === 'run';
+  showFields(mode);
   const [fracs, rates] = gridInputs;
   fracs.value = PRESET[preset].sweep.fracs.join(',');
   rates.value = PRESET[preset].sweep.rates.join(',');
@@ -156,11 +174,15 @@ export function showBackend(lines: { arm: string; line: string | null }[]): void
   backendLine.textContent = distinct.length <= 1 ? (distinct[0] ?? '') : lines.map((l) => `${l.arm}: ${l.line}`).join('; ');
 }
 
-/** The configs to run, exactly as `grokwasm run` or `grokwasm mechanism` would build them. */
-export function configsFor(mode: Mode, preset: PresetName, overrides: Partial<RunConfig>): Partial<Record<Arm, RunConfig>> {
-  if (mode === 'mechanism') return mechanismConfigs(PRESET[preset], overrides);
+/** The configs to run, each with its arm label, exactly as `grokwasm run` or `grokwasm mechanism --arms` would build them. */
+export function configsFor(mode: Mode, preset: PresetName, overrides: Partial<RunConfig>): { arm: Arm; config: RunConfig }[] {
+  if (mode === 'mechanism') {
+    const { decay: _decay, ...shared } = overrides;
+    const settings = parseArmSettings(gridInputs.find((g) => g.name === 'arms')!.value);
+    return mechanismConfigs(PRESET[preset], shared, settings).map((config, i) => ({ arm: settings[i].label, config }));
+  }
   const config = resolveConfig({ ...PRESET[preset].base, ...overrides });
-  return { [config.decay]: config };
+  return [{ arm: config.decay, config }];
 }
 
 export function writeUrl(mode: Mode, preset: PresetName, overrides: Partial<RunConfig>): void {
@@ -171,6 +193,7 @@ export function writeUrl(mode: Mode, preset: PresetName, overrides: Partial<RunC
   if (threadsInput.value.trim() !== '') q.set('threads', threadsInput.value.trim());
   for (const [k, v] of Object.entries(overrides)) q.set(k, String(v));
   if (mode === 'sweep') for (const input of gridInputs) q.set(input.name, input.value.trim());
+  else if (mode === 'mechanism') q.set('arms', gridInputs.find((g) => g.name === 'arms')!.value.trim());
   history.replaceState(null, '', `${location.pathname}${q.size ? `?${q}` : ''}`);
 }
 
@@ -203,6 +226,7 @@ export function applyQuery(query: URLSearchParams): string[] {
     if (input) input.value = value;
     else if (!PAGE_KEYS.includes(key)) problems.push(`${key} (not a setting)`);
   }
+  showFields(mode);
   threadsInput.placeholder = `all ${cores()}`;
   const askedThreads = query.get('threads');
   if (askedThreads !== null) threadsInput.value = askedThreads;

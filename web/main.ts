@@ -4,7 +4,7 @@
 // and wires the controls; form.ts, chart_view.ts and downloads.ts do the rest.
 import * as Comlink from 'comlink';
 import {
-  FormatError, figureSummary, mechanismData, runFlops, sweepCells, mechanismSpec, parseJson, parseMechanism, parseRunResult, resolveConfig, threadsPerRun, trainingSpec,
+  FormatError, figureSummary, mechanismArms, mechanismData, settingTag, runFlops, sweepCells, mechanismSpec, parseJson, parseMechanism, parseRunResult, resolveConfig, threadsPerRun, trainingSpec,
   type Arm, type ArmAnalysis, type Backend, type EvalInfo, type PresetName, type RunConfig, type RunResult,
 } from '../src/core.js';
 import { draw } from './chart_view.js';
@@ -103,12 +103,11 @@ function fail(text: string): void {
   void finish().then(() => say(text, true));
 }
 
-const ARM_NAME: Record<Arm, string> = { l2: 'L2', lrd: 'LRD' };
 
 /** "L2: step 400 of 1500, 120 steps/s, about 9 s left; LRD: ..." (a finished arm: its steps, done). */
 function progressLine(): string {
   return runs.map((r) => {
-    const name = runs.length > 1 ? `${ARM_NAME[r.arm]}: ` : '';
+    const name = runs.length > 1 ? `${settingTag(r.arm)}: ` : '';
     if (r.finished) return `${name}done after ${r.steps} steps`;
     const head = `${name}step ${r.steps} of ${r.config.steps}`;
     const elapsed = r.since ? (performance.now() - r.since.ms) / 1000 : 0;
@@ -151,22 +150,22 @@ async function start(): Promise<void> {
   backendLine.textContent = '';
   showThreads([]);
   if (mode === 'sweep') return startSweep(preset, overrides, backend, threads);
-  let configs: Partial<Record<Arm, RunConfig>>;
+  let configs: { arm: Arm; config: RunConfig }[];
   try {
     configs = configsFor(mode, preset, overrides);
   } catch (e) {
     return reportConfigError(e);
   }
   writeUrl(mode, preset, overrides);
-  const runsAtOnce = Object.values(configs).length;
-  await launch(Object.values(configs).map((config) => (api) => api.create(config, backend, threadsPerRun(threads, runsAtOnce))));
+  const runsAtOnce = configs.length;
+  await launch(configs.map(({ config }) => (api) => api.create(config, backend, threadsPerRun(threads, runsAtOnce))), configs.map((c) => c.arm));
 }
 
 /** What a worker holds once set up: its config (whose decay names the arm) and, for a checkpoint, the run so far. */
 type Ready = { config: RunConfig; backendLine: string | null; threadsLine: string; history?: EvalInfo[]; steps?: number };
 
-/** One worker per set-up (a fresh run or a checkpoint), then training. */
-async function launch(setUps: ((api: Comlink.Remote<WorkerApi>) => Promise<Ready>)[]): Promise<void> {
+/** One worker per set-up (a fresh run or a checkpoint), then training; `labels` name the arms (default: each config's arm). */
+async function launch(setUps: ((api: Comlink.Remote<WorkerApi>) => Promise<Ready>)[], labels?: Arm[]): Promise<void> {
   failed = false;
   $('checksums').replaceChildren();
   $('downloads').replaceChildren();
@@ -184,7 +183,7 @@ async function launch(setUps: ((api: Comlink.Remote<WorkerApi>) => Promise<Ready
     showThreads(ready.map((r) => r.threadsLine));
     runs = started.map(({ worker, api }, i): ArmRun => {
       const { config, backendLine, history = [], steps = 0 } = ready[i];
-      return { arm: config.decay, config, worker, api, history, steps, finished: false, backendLine };
+      return { arm: labels?.[i] ?? config.decay, config, worker, api, history, steps, finished: false, backendLine };
     });
   } catch (e) {
     for (const s of started) s.worker.terminate();
@@ -217,7 +216,7 @@ async function resume(): Promise<void> {
   setState('running');
   for (const r of runs) r.since = { ms: performance.now(), steps: r.steps };
   updateProgress();
-  say(`Training ${runs.length > 1 ? 'both arms' : `the ${ARM_NAME[runs[0].arm]} arm`}...`);
+  say(`Training ${runs.length > 1 ? `${runs.length} arms` : `the ${settingTag(runs[0].arm)} arm`}...`);
   try {
     await Promise.all(runs.filter((r) => !r.finished).map(async (r) => {
       const { result, finished, gpuFailure } = await r.api.run(
@@ -269,7 +268,7 @@ async function finish(): Promise<void> {
   }
   (window as unknown as { grokwasmResults: unknown }).grokwasmResults = Object.fromEntries(done.map((r) => [r.arm, r.last]));
   if (!failed) {
-    say(done.map((r) => `${ARM_NAME[r.arm]}: ${r.last!.steps} steps${r.finished ? '' : ' (stopped)'}, best validation accuracy ${r.last!.bestValAcc.toFixed(4)}` +
+    say(done.map((r) => `${settingTag(r.arm)}: ${r.last!.steps} steps${r.finished ? '' : ' (stopped)'}, best validation accuracy ${r.last!.bestValAcc.toFixed(4)}` +
       `${r.last!.grokStep === null ? '' : `, 0.99 at step ${r.last!.grokStep}`}`).join('; ') || 'Stopped before the first step.');
   }
   setState(failed ? 'failed' : 'done');
@@ -293,9 +292,9 @@ function estimateSeconds(): number | null {
       const lanes = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, cells.length));
       return cells.reduce((s, c) => s + runFlops(c.config), 0) / lanes / (gflops * 1e9);
     }
-    // Both arms of the mechanism train side by side, one worker each.
-    const configs = Object.values(configsFor(mode, preset, overrides));
-    return Math.max(...configs.map((c) => runFlops(c))) / (gflops * 1e9);
+    // The arms of the mechanism train side by side, one worker each.
+    const configs = configsFor(mode, preset, overrides);
+    return Math.max(...configs.map((c) => runFlops(c.config))) / (gflops * 1e9);
   } catch {
     return null;
   }
@@ -384,10 +383,12 @@ $<HTMLInputElement>('load').addEventListener('change', async (e) => {
     const data = parseJson(await file.text(), file.name);
     if (data !== null && typeof data === 'object' && 'arms' in data) {
       const m = parseMechanism(data, file.name);
-      await draw(mechanismSpec(mechanismData({ l2: { result: m.arms.l2, spectrum: m.spectra.l2, attention: m.attention.l2 }, lrd: { result: m.arms.lrd, spectrum: m.spectra.lrd, attention: m.attention.lrd } })),
-        figureSummary({ l2: m.arms.l2.history, lrd: m.arms.lrd.history }));
-      // The form shows the setup that produced the file.
-      showLoaded('mechanism', { ...m.arms.lrd.config, wd: m.arms.l2.config.wd });
+      const arms = mechanismArms(m);
+      await draw(mechanismSpec(mechanismData(Object.fromEntries(arms.map((a) => [a, { result: m.arms[a], spectrum: m.spectra[a], attention: m.attention[a] }])))),
+        figureSummary(Object.fromEntries(arms.map((a) => [a, m.arms[a].history]))));
+      // The form shows the setup that produced the file, and its arms.
+      gridInputs.find((g) => g.name === 'arms')!.value = arms.join(',');
+      showLoaded('mechanism', m.arms[arms[arms.length - 1]].config);
     } else {
       const r = parseRunResult(data, file.name);
       await draw(trainingSpec({ [r.config.decay]: r.history }), figureSummary({ [r.config.decay]: r.history }));

@@ -4,12 +4,12 @@ import * as Comlink from 'comlink';
 import type { TopLevelSpec } from 'vega-lite';
 import {
   ConfigError, canonicalOrder, cellLine, cellRecord, parseArms, parseList, phaseSpec, summarize, summaryCsv, sweepCells,
-  type Arm, type Backend, type CellRecord, type RunConfig,
+  type ArmSetting, type Backend, type CellRecord, type RunConfig,
 } from '../src/core.js';
 import type { WorkerApi } from './worker.js';
 import { threadsPerRun } from '../src/core.js';
 
-export interface Grid { arms: Arm[]; fracs: number[]; rates: number[]; seeds: number[] }
+export interface Grid { arms: ArmSetting[]; fracs: number[]; rates: number[]; seeds: number[] }
 
 let stopping = false;
 let live: Comlink.Remote<WorkerApi>[] = [];

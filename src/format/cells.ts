@@ -3,7 +3,8 @@
 // tears at most the last line. Built, serialised and parsed here for the CLI, the page, verify
 // and merge alike.
 import { z } from 'zod';
-import { DECAYS, type Decay } from '../train/config.js';
+import { armOf, type Decay } from '../train/arms/index.js';
+import { settingProblem } from '../study/arm_setting.js';
 import type { RunResult } from './run_result.js';
 import { FormatError, parseWith } from './problem.js';
 import { runResultShape } from './run_result.js';
@@ -11,23 +12,35 @@ import { runResultShape } from './run_result.js';
 export const CELLS_FILE = 'cells.jsonl';
 
 export const cellRecordSchema = z.strictObject({
-  arm: z.enum(DECAYS),
+  arm: z.string().min(1),
   frac: z.number(),
-  rate: z.number(),
+  rate: z.number().nullable(),
   seed: z.number().int(),
   ...runResultShape,
 });
 
-/** One line of cells.jsonl: the run result with the cell's coordinates on top. */
-export type CellRecord = RunResult & { arm: Decay; frac: number; rate: number; seed: number };
+/**
+ * One line of cells.jsonl: the run result with the cell's coordinates on top. `arm` is an arm
+ * setting's label (src/study/arm_setting.ts); `rate` the sweep's rate axis, or null for a
+ * comparison's run, whose label gives the arm's values.
+ */
+export type CellRecord = RunResult & { arm: string; frac: number; rate: number | null; seed: number };
 
-/** The L2 arm of a sweep decays every parameter by 10 x the cell's rate, as the reference does. */
+/**
+ * The value of an arm's strength field at a sweep's rate: the reference's L2 arm decays every
+ * parameter by 10 x the cell's rate, and so does every arm tuned by weight decay.
+ */
+export function strengthAt(decay: Decay, rate: number): number {
+  return armOf(decay).strength.perRate * rate;
+}
+
+/** The L2 arm's weight decay at a sweep's rate. */
 export function l2WeightDecay(rate: number): number {
-  return 10 * rate;
+  return strengthAt('l2', rate);
 }
 
 /** A finished cell's line. */
-export function cellRecord(cell: { arm: Decay; frac: number; rate: number; seed: number }, result: RunResult): CellRecord {
+export function cellRecord(cell: { arm: string; frac: number; rate: number | null; seed: number }, result: RunResult): CellRecord {
   return { arm: cell.arm, frac: cell.frac, rate: cell.rate, seed: cell.seed, ...result };
 }
 
@@ -39,11 +52,16 @@ export function cellLine(record: CellRecord): string {
 /** Where a cell's labels contradict its config, as `field: why`, or null. */
 export function cellLabelProblem(r: CellRecord): string | null {
   const c = r.config;
-  if (r.arm !== c.decay) return `arm: '${r.arm}', but config.decay is '${c.decay}'`;
+  const setting = settingProblem(r.arm, c);
+  if (setting) return `arm: ${setting}`;
   if (r.frac !== c.frac) return `frac: ${r.frac}, but config.frac is ${c.frac}`;
   if (r.seed !== c.seed) return `seed: ${r.seed}, but config.seed is ${c.seed}`;
-  if (r.arm === 'lrd' && r.rate !== c.rate) return `rate: ${r.rate}, but config.rate is ${c.rate}`;
-  if (r.arm === 'l2' && l2WeightDecay(r.rate) !== c.wd) return `rate: ${r.rate}, but the L2 arm's config.wd ${c.wd} is not 10 x rate`;
+  if (r.rate !== null) {
+    const { field, perRate } = armOf(c.decay).strength;
+    if (strengthAt(c.decay, r.rate) !== c[field]) {
+      return `rate: ${r.rate}, but the ${c.decay} arm's config.${field} ${c[field]} is not ${perRate === 1 ? 'the rate' : `${perRate} x rate`}`;
+    }
+  }
   return null;
 }
 

@@ -1,13 +1,21 @@
-// mechanism.json, the mechanism experiment's results: both arms' run results on the same split
+// mechanism.json, the mechanism experiment's results: every arm's run result on the same split
 // and seed, with layer 0's final q_proj spectrum and head 0's attention over the p number
-// tokens. Built by the CLI and the page, parsed by plot, verify and the page's loader.
+// tokens, keyed by arm setting (src/study/arm_setting.ts). Built by the CLI and the page, parsed
+// by plot, verify and the page's loader.
+//
+// Format 2 (`"format": 2`) holds any list of arm settings; the first format (no `format` key)
+// held exactly the two arms l2 and lrd, and is still read, plotted and verified.
 import { z } from 'zod';
-import { DECAYS, type Decay as Arm, type RunConfig } from '../train/config.js';
+import { ARM_FIELDS } from '../train/arms/index.js';
+import type { RunConfig } from '../train/config.js';
+import { settingProblem } from '../study/arm_setting.js';
 import { FormatError, parseWith } from './problem.js';
 import { runResultSchema, type RunResult } from './run_result.js';
 
 export const MECHANISM_FILE = 'mechanism.json';
-export const ARMS: readonly Arm[] = DECAYS;
+export const MECHANISM_FORMAT = 2;
+/** The arms of every mechanism file of the first format, and the default of `mechanism --arms`. */
+export const CLASSIC_ARMS = ['l2', 'lrd'] as const;
 
 /** The parameter whose spectrum the figure shows, and the attention's layer and head. */
 export const SPECTRUM_PARAMETER = 'layers.0.attn.q_proj.weight';
@@ -20,45 +28,69 @@ export interface ArmAnalysis {
 }
 
 export interface MechanismFile {
-  arms: Record<Arm, RunResult>;
-  spectra: Record<Arm, number[] | null>;
-  attention: Record<Arm, number[][] | null>;
+  /** 2 for files of this format; absent in the first format. */
+  format?: number;
+  /** By arm setting label, in the order the arms were given. */
+  arms: Record<string, RunResult>;
+  spectra: Record<string, number[] | null>;
+  attention: Record<string, number[][] | null>;
 }
 
-const perArm = <T extends z.ZodType>(value: T) => z.strictObject({ l2: value, lrd: value });
-
 export const mechanismSchema = z.strictObject({
-  arms: perArm(runResultSchema),
-  spectra: perArm(z.array(z.number().nonnegative()).nullable()),
-  attention: perArm(z.array(z.array(z.number().min(0).max(1))).nullable()),
+  format: z.literal(MECHANISM_FORMAT).optional(),
+  arms: z.record(z.string(), runResultSchema),
+  spectra: z.record(z.string(), z.array(z.number().nonnegative()).nullable()),
+  attention: z.record(z.string(), z.array(z.array(z.number().min(0).max(1))).nullable()),
 });
 
-/** The file from both finished arms. */
-export function mechanismFile(arms: Record<Arm, { result: RunResult } & ArmAnalysis>): MechanismFile {
+/** The arm labels of a file, in its order. */
+export function mechanismArms(m: MechanismFile): string[] {
+  return Object.keys(m.arms);
+}
+
+/** The file from every finished arm, in the order given. */
+export function mechanismFile(arms: ({ label: string; result: RunResult } & ArmAnalysis)[]): MechanismFile {
   return {
-    arms: { l2: arms.l2.result, lrd: arms.lrd.result },
-    spectra: { l2: arms.l2.spectrum, lrd: arms.lrd.spectrum },
-    attention: { l2: arms.l2.attention, lrd: arms.lrd.attention },
+    format: MECHANISM_FORMAT,
+    arms: Object.fromEntries(arms.map((a) => [a.label, a.result])),
+    spectra: Object.fromEntries(arms.map((a) => [a.label, a.spectrum])),
+    attention: Object.fromEntries(arms.map((a) => [a.label, a.attention])),
   };
 }
 
-// Config fields the two arms may differ in: the decay itself.
-const ARM_FIELDS: readonly (keyof RunConfig)[] = ['decay', 'wd', 'rate'];
+// Config fields the arms may differ in: the arm, its own fields and the loss; everything else is the shared setup.
+const ARM_SPECIFIC: readonly (keyof RunConfig)[] = ['decay', 'loss', ...ARM_FIELDS];
 
 /** Where the file contradicts itself, as `field: why`, or null. */
 export function mechanismProblem(m: MechanismFile): string | null {
-  for (const arm of ARMS) {
-    const c = m.arms[arm].config;
-    if (c.decay !== arm) return `arms.${arm}.config.decay: '${c.decay}', but this is the ${arm} arm`;
-    const spectrum = m.spectra[arm], attention = m.attention[arm];
-    if (spectrum && spectrum.length !== c.dim) return `spectra.${arm}: ${spectrum.length} values, but q_proj (${c.dim} x ${c.dim}) has ${c.dim}`;
+  const labels = mechanismArms(m);
+  if (m.format === undefined) {
+    if (labels.join(',') !== CLASSIC_ARMS.join(',')) return `arms: a file without "format" holds the arms l2 and lrd, in that order (got ${labels.join(', ') || 'none'})`;
+  } else if (!labels.length) {
+    return 'arms: no arm';
+  }
+  for (const part of ['spectra', 'attention'] as const) {
+    const keys = Object.keys(m[part]);
+    if (keys.join(',') !== labels.join(',')) return `${part}: its arms (${keys.join(', ')}) are not the file's arms (${labels.join(', ')})`;
+  }
+  for (const label of labels) {
+    const c = m.arms[label].config;
+    const problem = settingProblem(label, c);
+    if (problem) return `arms.${label}: ${problem}`;
+    const spectrum = m.spectra[label], attention = m.attention[label];
+    if (spectrum && spectrum.length !== c.dim) return `spectra.${label}: ${spectrum.length} values, but q_proj (${c.dim} x ${c.dim}) has ${c.dim}`;
     if (attention && (attention.length !== c.p || attention.some((row) => row.length !== c.p))) {
-      return `attention.${arm}: must be ${c.p} rows of ${c.p} weights (p ${c.p})`;
+      return `attention.${label}: must be ${c.p} rows of ${c.p} weights (p ${c.p})`;
     }
   }
-  const a = m.arms.l2.config, b = m.arms.lrd.config;
-  const differs = (Object.keys(a) as (keyof RunConfig)[]).find((k) => !ARM_FIELDS.includes(k) && a[k] !== b[k]);
-  if (differs) return `arms.lrd.config.${differs}: ${JSON.stringify(b[differs])}, but the L2 arm has ${JSON.stringify(a[differs])}; both arms share one setup`;
+  const first = m.arms[labels[0]].config;
+  for (const label of labels.slice(1)) {
+    const c = m.arms[label].config;
+    const differs = (Object.keys(first) as (keyof RunConfig)[]).find((k) => !ARM_SPECIFIC.includes(k) && first[k] !== c[k]);
+    if (differs) {
+      return `arms.${label}.config.${differs}: ${JSON.stringify(c[differs])}, but arm ${labels[0]} has ${JSON.stringify(first[differs])}; every arm shares one setup`;
+    }
+  }
   return null;
 }
 

@@ -15,6 +15,7 @@ import type { ModelShape, ParamSpec } from './params.js';
 type Layout = ReturnType<typeof activationLayout>;
 import { matmulOnKernel, type MatmulCall, type MatmulLayout, type MatmulWork } from '../kernel/matmul_call.js';
 import type { KernelExports } from '../kernel/wasm.js';
+import type { Loss } from '../train/config.js';
 
 
 const call = (layout: MatmulLayout, out: number, a: number, b: number, m: number, k: number, n: number, accumulate: boolean): MatmulCall =>
@@ -62,7 +63,7 @@ export class Model {
   private readonly layerGrads: LayerParams[];
 
   constructor(kernels: KernelExports, arena: Arena, shape: ModelShape, table: ParamSpec[],
-    private readonly ptr: ModelPointers, maxBatch: number) {
+    private readonly ptr: ModelPointers, maxBatch: number, private readonly loss: Loss = 'softmax') {
     this.k = kernels;
     this.shape = shape;
     this.maxBatch = maxBatch;
@@ -258,7 +259,9 @@ export class Model {
     }
     k.rmsnormForward(this.head.nf, this.head.normsF, xIn, this.param('norm_final.g'), b, D);
     yield call('forward', this.head.logits, this.head.nf, this.param('lm_head.weight'), b, D, V, false);
-    return k.crossEntropyForward(this.head.ceProbs, this.head.logits, this.io.targets, b, V);
+    return this.loss === 'stablemax'
+      ? k.stablemaxForward(this.head.ceProbs, this.head.logits, this.io.targets, b, V)
+      : k.crossEntropyForward(this.head.ceProbs, this.head.logits, this.io.targets, b, V);
   }
 
   /** Number of the last forward's examples whose argmax logit equals the target. */
@@ -276,7 +279,7 @@ export class Model {
   }
 
   /**
-   * Backward of the mean cross-entropy of the last forward;
+   * Backward of the mean loss (cross-entropy or StableMax) of the last forward;
    * adds into the gradient arena, which the caller zeroes once per step.
    */
   *backwardWork(): MatmulWork<void> {
@@ -288,7 +291,8 @@ export class Model {
 
     // Head: logits = RMSNorm_final(x_last) W_lm^T.
     const xLast = this.layers[L - 1].xOut;
-    k.crossEntropyBackward(this.bw.dLogits, this.head.ceProbs, this.io.targets, b, V, Math.fround(1 / b));
+    if (this.loss === 'stablemax') k.stablemaxBackward(this.bw.dLogits, this.head.ceProbs, this.head.logits, this.io.targets, b, V, Math.fround(1 / b));
+    else k.crossEntropyBackward(this.bw.dLogits, this.head.ceProbs, this.io.targets, b, V, Math.fround(1 / b));
     yield call('weightGrad', this.grad('lm_head.weight'), this.bw.dLogits, this.head.nf, b, D, V, true);
     yield call('inputGrad', this.bw.dNf, this.bw.dLogits, this.param('lm_head.weight'), b, D, V, false);
     let dOut = this.bw.dOutA;

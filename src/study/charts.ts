@@ -1,13 +1,29 @@
 // Vega-Lite specs of every figure. They are plain data, shared by the CLI (rendered to SVG and
 // PNG in Node) and the browser app (rendered live), so a figure is defined once.
 import type { TopLevelSpec } from 'vega-lite';
-import type { Decay } from '../train/config.js';
 import type { EvalInfo } from '../train/trainer.js';
+import { settingTitle } from './arm_setting.js';
 
-/** An arm of the experiment is a decay (src/train/config.ts). */
-export type Arm = Decay;
-export const ARM_LABEL: Record<Arm, string> = { l2: 'L2 weight decay', lrd: 'Low-Rank Decay' };
-const ARM_COLORS = { domain: [ARM_LABEL.l2, ARM_LABEL.lrd], range: ['#d95f02', '#1b9e77'] };
+/** An arm of a figure is an arm setting's label ("l2", "lrd:rate=0.003"; src/study/arm_setting.ts). */
+export type Arm = string;
+
+/** The arm's plain title in legends and panel titles. */
+export function armTitle(arm: Arm): string {
+  return settingTitle(arm);
+}
+
+// The reference's two arms keep their colours (Dark2's orange and green); other arms and
+// further settings of one arm take the rest of Dark2, then Tableau's, in order of appearance.
+const ARM_COLOR: Record<string, string> = { l2: '#d95f02', lrd: '#1b9e77' };
+const PALETTE = ['#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d', '#666666', '#1f77b4', '#17becf', '#bcbd22', '#8c564b', '#9467bd', '#d62728'];
+
+/** Colours for arms (by title) in the order given: each gets its own, the classic arms theirs. */
+export function armColors(titles: string[]): string[] {
+  const classic = new Map(Object.entries(ARM_COLOR).map(([label, color]) => [armTitle(label), color]));
+  let next = 0;
+  return titles.map((t) => classic.get(t) ?? PALETTE[next++ % PALETTE.length]);
+}
+
 
 export interface MechanismData {
   histories: Partial<Record<Arm, EvalInfo[]>>;
@@ -22,14 +38,13 @@ const WIDTH = 330, HEIGHT = 210;
 
 function historyRows(data: MechanismData) {
   return (Object.entries(data.histories) as [Arm, EvalInfo[]][]).flatMap(([arm, rows]) =>
-    rows.map((r) => ({ arm: ARM_LABEL[arm], ...r })));
+    rows.map((r) => ({ arm: armTitle(arm), ...r })));
 }
 
 /** The arm colour encoding, its legend listing only the arms present (labels as in rows' `arm`). */
-function armColor(present: Iterable<string>) {
-  const shown = new Set(present);
-  const keep = ARM_COLORS.domain.map((d, i) => [d, ARM_COLORS.range[i]] as const).filter(([d]) => shown.has(d));
-  return { field: 'arm', type: 'nominal', title: null, scale: { domain: keep.map(([d]) => d), range: keep.map(([, r]) => r) }, legend: { orient: 'bottom' } } as const;
+function armColor(titles: Iterable<string>) {
+  const unique = [...new Set(titles)];
+  return { field: 'arm', type: 'nominal', title: null, scale: { domain: unique, range: armColors(unique) }, legend: { orient: 'bottom' } } as const;
 }
 const dashes = (domain: string[]) => ({ domain, range: [[1, 0], [5, 3]] });
 
@@ -118,7 +133,7 @@ function fourierLossPanel(rows: ReturnType<typeof historyRows>) {
 function frequencyPanel(histories: MechanismData['histories']) {
   const values = (Object.entries(histories) as [Arm, EvalInfo[]][]).flatMap(([arm, rows]) => {
     const shares = rows.at(-1)?.frequencyShares;
-    return shares ? shares.map((share, k) => ({ arm: ARM_LABEL[arm], k, share })).slice(1) : [];
+    return shares ? shares.map((share, k) => ({ arm: armTitle(arm), k, share })).slice(1) : [];
   });
   return {
     title: 'Embedding norm per frequency, at the end',
@@ -143,19 +158,19 @@ function spectrumPanel(spectra: MechanismData['spectra']) {
     title: 'layers.0 q_proj spectrum (normalised)',
     width: WIDTH * 0.75, height: HEIGHT,
     data: { values: (Object.entries(spectra) as [Arm, number[]][]).flatMap(([arm, s]) =>
-      s.map((v, i) => ({ arm: ARM_LABEL[arm], index: i + 1, value: Math.max(v / s[0], 1e-16) }))) },
+      s.map((v, i) => ({ arm: armTitle(arm), index: i + 1, value: Math.max(v / s[0], 1e-16) }))) },
     mark: 'line',
     encoding: {
       x: { field: 'index', type: 'quantitative', title: 'singular value index' },
       y: { field: 'value', type: 'quantitative', title: 'sigma_i / sigma_1', scale: { type: 'log' }, axis: { format: '.0e', tickCount: 6 } },
-      color: { ...armColor((Object.keys(spectra) as Arm[]).map((a) => ARM_LABEL[a])), legend: null }, // the curves above carry the arms' legend
+      color: { ...armColor((Object.keys(spectra) as Arm[]).map((a) => armTitle(a))), legend: null }, // the curves above carry the arms' legend
     },
   };
 }
 
 function attentionPanel(arm: Arm, m: number[][]) {
   return {
-    title: `${ARM_LABEL[arm]}: layer 0, head 0 attention`,
+    title: `${armTitle(arm)}: layer 0, head 0 attention`,
     width: 230, height: 230,
     data: { values: m.flatMap((row, q) => row.map((w, k) => ({ query: q, key: k, weight: w }))) },
     mark: { type: 'rect' },
@@ -181,7 +196,7 @@ const FRAME = {
 export function figureSummary(histories: MechanismData['histories']): string {
   const parts = (Object.entries(histories) as [Arm, EvalInfo[]][]).filter(([, rows]) => rows.length).map(([arm, rows]) => {
     const last = rows[rows.length - 1];
-    return `${ARM_LABEL[arm]}: ${rows.length} evaluation${rows.length > 1 ? 's' : ''}, the last after step ${last.step}: ` +
+    return `${armTitle(arm)}: ${rows.length} evaluation${rows.length > 1 ? 's' : ''}, the last after step ${last.step}: ` +
       `validation accuracy ${last.valAcc.toFixed(3)}, training accuracy ${last.trainAcc.toFixed(3)}, ` +
       `validation loss ${last.valLoss.toFixed(4)}, QK stable rank ${last.stableRank.toFixed(2)}, effective rank ${last.effectiveRank.toFixed(2)}` +
       (last.valAccMirrored != null && last.valAccUnmirrored != null
@@ -216,7 +231,7 @@ export function mechanismSpec(data: MechanismData): TopLevelSpec {
   return {
     ...FRAME,
     // The title says what ran: both arms, or the one.
-    title: data.title ?? (arms.length === 1 ? ARM_LABEL[arms[0]] : 'L2 weight decay versus Low-Rank Decay'),
+    title: data.title ?? arms.map(armTitle).join(' versus '),
     vconcat: [
       ...curveRows(rows),
       ...(rows.some((r) => r.restrictedLoss != null) ? [{ hconcat: [fourierLossPanel(rows), frequencyPanel(data.histories)], resolve: { scale: { strokeDash: 'independent' } } }] : []),
@@ -264,7 +279,7 @@ export function phaseSpec(cells: PhaseCell[], title = 'Phase diagram'): TopLevel
     width: 300, height: 210,
     transform: filter ? [{ filter }] : [],
     encoding: {
-      x: { field: 'rate', type: 'ordinal' as const, title: 'rate (L2 arm: wd = 10 x rate)', axis: { labelExpr: 'format(datum.value, ".0e")', labelAngle: 0 } },
+      x: { field: 'rate', type: 'ordinal' as const, title: 'rate (arms tuned by wd: wd = 10 x rate)', axis: { labelExpr: 'format(datum.value, ".0e")', labelAngle: 0 } },
       y: { field: 'frac', type: 'ordinal' as const, title: 'training fraction', sort: 'descending' as const },
     },
     layer: [
@@ -281,11 +296,11 @@ export function phaseSpec(cells: PhaseCell[], title = 'Phase diagram'): TopLevel
     title,
     data: { values },
     vconcat: [
-      { hconcat: arms.map((a) => panel('accMean', 'accText', `${ARM_LABEL[a]}: best validation accuracy`, 'blues', 'accuracy', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } },
-      { hconcat: arms.map((a) => panel('grokMean', 'grokText', `${ARM_LABEL[a]}: steps to 0.99 (grokked/seeds)`, 'oranges', 'steps', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } },
+      { hconcat: arms.map((a) => panel('accMean', 'accText', `${armTitle(a)}: best validation accuracy`, 'blues', 'accuracy', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } },
+      { hconcat: arms.map((a) => panel('grokMean', 'grokText', `${armTitle(a)}: steps to 0.99 (grokked/seeds)`, 'oranges', 'steps', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } },
       // With several seeds, how far apart they land: max - min of the best validation accuracy.
       ...(cells.some((c) => c.seeds > 1)
-        ? [{ hconcat: arms.map((a) => panel('accSpread', 'spreadText', `${ARM_LABEL[a]}: spread over seeds (max - min)`, 'purples', 'spread', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } }]
+        ? [{ hconcat: arms.map((a) => panel('accSpread', 'spreadText', `${armTitle(a)}: spread over seeds (max - min)`, 'purples', 'spread', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } }]
         : []),
     ],
     resolve: { scale: { color: 'independent' } },
@@ -324,7 +339,7 @@ export function seedBands(runs: SeedRun[]): BandRow[] {
           return row[metric];
         }).filter((v): v is number => typeof v === 'number');
         if (!values.length) continue;
-        out.push({ arm: ARM_LABEL[arm], x: step, metric: label, mean: values.reduce((a, b) => a + b, 0) / values.length,
+        out.push({ arm: armTitle(arm), x: step, metric: label, mean: values.reduce((a, b) => a + b, 0) / values.length,
           min: Math.min(...values), max: Math.max(...values) });
       }
     }
@@ -340,7 +355,7 @@ export function spectrumBands(runs: SeedRun[]): BandRow[] {
     if (!spectra.length) continue;
     for (let i = 0; i < Math.min(...spectra.map((s) => s.length)); i++) {
       const values = spectra.map((s) => s[i]);
-      out.push({ arm: ARM_LABEL[arm], x: i + 1, metric: 'spectrum', mean: values.reduce((a, b) => a + b, 0) / values.length,
+      out.push({ arm: armTitle(arm), x: i + 1, metric: 'spectrum', mean: values.reduce((a, b) => a + b, 0) / values.length,
         min: Math.min(...values), max: Math.max(...values) });
     }
   }

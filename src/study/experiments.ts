@@ -1,9 +1,11 @@
 // The two studies of the reference, as data: presets, the arms of the mechanism experiment,
 // the cells of the phase diagram, and the summaries drawn from their results. Platform
 // neutral: the CLI, sweep workers and the browser all build on these.
-import { ConfigError, DEFAULT_CONFIG, FIELDS, checkFieldValue, describeRange, resolveConfig, type RunConfig } from '../train/config.js';
+import { ConfigError, DEFAULT_CONFIG, FIELDS, checkFieldValue, describeRange, normalizeArmFields, resolveConfig, type Decay, type RunConfig } from '../train/config.js';
+import { armOf } from '../train/arms/index.js';
 import type { Arm, MechanismData, PhaseCell } from './charts.js';
-import { l2WeightDecay, type CellRecord } from '../format/cells.js';
+import { strengthAt, type CellRecord } from '../format/cells.js';
+import { parseArmSettings, settingConfig, type ArmSetting } from './arm_setting.js';
 import type { ArmAnalysis } from '../format/mechanism.js';
 import type { EvalInfo, RunResult } from '../train/trainer.js';
 import { EVAL_FIELDS } from '../format/run_result.js';
@@ -42,50 +44,82 @@ export const PRESET: Record<PresetName, Preset> = {
   },
 };
 
-/** The config of one arm: L2 decays every parameter by wd; LRD spares q/k from AdamW decay and applies rate. */
-export function armConfig(base: RunConfig, arm: Arm, rate: number, l2Wd = l2WeightDecay(rate)): RunConfig {
-  return resolveConfig(arm === 'l2' ? { ...base, decay: 'l2', wd: l2Wd } : { ...base, decay: 'lrd', rate });
+/** A preset's own choice of an arm's fields, where a setting and the flags give none (its mechanism experiment's L2 wd and LRD rate). */
+export function presetArmDefaults(preset: Preset, decay: Decay): Partial<RunConfig> {
+  if (decay === 'l2') return { wd: preset.mechanism.l2Wd };
+  if (decay === 'lrd') return { rate: preset.mechanism.lrdRate };
+  return {};
 }
 
 /** The base config of a preset's sweep cells: the preset's, with the sweep's step budget, then the overrides. */
 export function sweepBase(preset: Preset, overrides: Partial<RunConfig> = {}): RunConfig {
-  return resolveConfig({ ...preset.base, steps: preset.sweep.steps, ...overrides });
+  return resolveConfig(normalizeArmFields({ ...preset.base, steps: preset.sweep.steps, ...overrides, decay: 'lrd' }));
 }
 
-/** Both arms of the mechanism experiment, on the same split and seed. */
-export function mechanismConfigs(preset: Preset, overrides: Partial<RunConfig> = {}): Record<Arm, RunConfig> {
-  const base = resolveConfig({ ...preset.base, ...overrides });
-  return {
-    l2: armConfig(base, 'l2', base.rate, overrides.wd ?? preset.mechanism.l2Wd),
-    lrd: armConfig(base, 'lrd', overrides.rate ?? preset.mechanism.lrdRate),
-  };
+/**
+ * The configs of arm settings on one setup (the mechanism experiment, a comparison): the preset's
+ * base, the flags, the preset's choice for each arm's fields that neither the flags nor the
+ * setting give, then the setting.
+ */
+export function settingConfigs(preset: Preset, settings: ArmSetting[], overrides: Partial<RunConfig> = {}): RunConfig[] {
+  const { decay: _ignored, ...shared } = overrides;
+  const base = { ...preset.base, ...shared };
+  return settings.map((s) => {
+    const defaults = Object.fromEntries(Object.entries(presetArmDefaults(preset, s.decay)).filter(([k]) => !(k in shared)));
+    return settingConfig(base as RunConfig, s, defaults);
+  });
 }
+
+/** The mechanism experiment's arms (default l2 and lrd), on the same split and seed. */
+export function mechanismConfigs(preset: Preset, overrides: Partial<RunConfig> = {}, settings: ArmSetting[] = CLASSIC_SETTINGS): RunConfig[] {
+  return settingConfigs(preset, settings, overrides);
+}
+
+/** `l2,lrd`: the reference's two arms, the default of `mechanism --arms` and `sweep --arms`. */
+export const CLASSIC_SETTINGS: ArmSetting[] = parseArmSettings('l2,lrd');
 
 export interface SweepCell {
+  /** The arm setting's label. */
   arm: Arm;
   frac: number;
-  rate: number;
+  /** The sweep's rate axis (the arm's strength field is rate x its factor), or null in a comparison, where the label says it. */
+  rate: number | null;
   seed: number;
   config: RunConfig;
 }
 
 export type { CellRecord } from '../format/cells.js';
 
-/** Every cell of a sweep in canonical order (arm, fraction, rate, seed); the L2 arm uses wd = 10 x rate. */
-export function sweepCells(base: RunConfig, grid: { arms: Arm[]; fracs: number[]; rates: number[]; seeds: number[] }): SweepCell[] {
+/**
+ * Every cell of a sweep in canonical order (arm, fraction, rate, seed). The rate axis sets each
+ * arm's strength field (src/train/arms/): wd = 10 x rate for the arms tuned by weight decay, as
+ * the reference's L2 arm, rate itself for the Q/K decays; a setting must leave that field to the axis.
+ */
+export function sweepCells(base: RunConfig, grid: { arms: ArmSetting[]; fracs: number[]; rates: number[]; seeds: number[] }): SweepCell[] {
   const cells: SweepCell[] = [];
-  for (const arm of grid.arms) for (const frac of grid.fracs) for (const rate of grid.rates) for (const seed of grid.seeds) {
-    cells.push({ arm, frac, rate, seed, config: armConfig({ ...base, frac, seed }, arm, rate) });
+  for (const arm of grid.arms) {
+    const { field, perRate } = armOf(arm.decay).strength;
+    if (arm.values[field] !== undefined) {
+      throw new ConfigError('arms', `arms: ${arm.label} gives ${field}, which the sweep's --rates set (${field} = ${perRate === 1 ? 'the rate' : `${perRate} x rate`})`);
+    }
+    for (const frac of grid.fracs) for (const rate of grid.rates) for (const seed of grid.seeds) {
+      cells.push({ arm: arm.label, frac, rate, seed, config: settingConfig({ ...base, frac, seed }, arm, { [field]: strengthAt(arm.decay, rate) }) });
+    }
   }
   return cells;
 }
 
-/** Cells in canonical order (arm, fraction, rate, seed): the order of a finished cells.jsonl. */
-export function canonicalOrder(records: CellRecord[]): CellRecord[] {
-  return [...records].sort((a, b) => a.arm.localeCompare(b.arm) || a.frac - b.frac || a.rate - b.rate || a.seed - b.seed);
+/** The cells of a comparison: every setting at every seed, on one setup (rate null: the label says each arm's values). */
+export function compareCells(configs: RunConfig[], settings: ArmSetting[], seeds: number[]): SweepCell[] {
+  return settings.flatMap((s, i) => seeds.map((seed) => ({ arm: s.label, frac: configs[i].frac, rate: null, seed, config: resolveConfig({ ...configs[i], seed }) })));
 }
 
-export function cellKey(c: { arm: Arm; frac: number; rate: number; seed: number }): string {
+/** Cells in canonical order (arm, fraction, rate, seed): the order of a finished cells.jsonl. */
+export function canonicalOrder(records: CellRecord[]): CellRecord[] {
+  return [...records].sort((a, b) => a.arm.localeCompare(b.arm) || a.frac - b.frac || (a.rate ?? -1) - (b.rate ?? -1) || a.seed - b.seed);
+}
+
+export function cellKey(c: { arm: Arm; frac: number; rate: number | null; seed: number }): string {
   return `${c.arm}|${c.frac}|${c.rate}|${c.seed}`;
 }
 
@@ -96,8 +130,9 @@ export function shardCells<T>(cells: T[], index: number, count: number): T[] {
 
 /** Mean and spread over seeds per (arm, fraction, rate). */
 export function summarize(records: CellRecord[]): PhaseCell[] {
-  const groups = new Map<string, CellRecord[]>();
-  for (const r of records) {
+  const groups = new Map<string, (CellRecord & { rate: number })[]>();
+  // A comparison's runs (rate null) are no cells of a phase diagram: compare summarises them its own way.
+  for (const r of records.filter((x): x is CellRecord & { rate: number } => x.rate !== null)) {
     const key = `${r.arm}|${r.frac}|${r.rate}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
@@ -215,9 +250,6 @@ export function parseList(name: string, raw: string, field: keyof RunConfig): nu
 }
 
 /** A comma-separated list of arms, deduplicated in canonical order; throws ConfigError. */
-export function parseArms(raw: string): Arm[] {
-  const arms = raw.split(',').map((a) => a.trim()).filter((a) => a !== '');
-  const bad = arms.find((a) => a !== 'l2' && a !== 'lrd');
-  if (bad !== undefined || arms.length === 0) throw new ConfigError('arms', `arms must be a comma-separated list of l2, lrd (got '${bad ?? ''}')`);
-  return [...new Set(arms)].sort() as Arm[];
+export function parseArms(raw: string): ArmSetting[] {
+  return parseArmSettings(raw);
 }

@@ -4,9 +4,20 @@ import { z } from 'zod';
 import { TASKS, TASK_FORMULA, isPrime, type Task } from './tasks.js';
 import { domainSize } from './data.js';
 
-/** The two arms: L2 weight decay on every parameter, or Low-Rank Decay on the query/key weights. */
-export const DECAYS = ['l2', 'lrd'] as const;
-export type Decay = (typeof DECAYS)[number];
+import { ARM_BY_NAME, ARM_FIELDS, DECAYS, type ArmField, type Decay } from './arms/index.js';
+
+export { DECAYS, type Decay };
+
+/** The loss of the last position's logits: softmax cross-entropy (the reference's) or StableMax (Prieto et al. 2025). */
+export const LOSSES = ['softmax', 'stablemax'] as const;
+export type Loss = (typeof LOSSES)[number];
+
+/**
+ * How the p*p pairs are split: 'ordered' shuffles ordered pairs (the reference's), 'pairs' keeps
+ * (a, b) and (b, a) on the same side, so that commutativity alone predicts nothing on validation.
+ */
+export const SPLITS = ['ordered', 'pairs'] as const;
+export type Split = (typeof SPLITS)[number];
 
 export interface RunConfig {
   /** The operation learned, mod p (Power et al. 2022); 'add' is the reference's. */
@@ -21,14 +32,28 @@ export interface RunConfig {
   mlp: number;
   batch: number;
   lr: number;
-  /** 'l2': AdamW decay on every parameter. 'lrd': AdamW decay on all but q_proj/k_proj, plus Low-Rank Decay on those. */
+  /** The arm: the update rule (src/train/arms/), e.g. 'l2' or 'lrd', the reference's two. */
   decay: Decay;
-  /** AdamW weight decay (see decay for which parameters get it). */
+  /** AdamW weight decay (the arm says which parameters get it). */
   wd: number;
-  /** Low-Rank Decay step size (lrd arm only). */
+  /** Step size of the Q/K decay of the lrd, radial, polar and prox arms. */
   rate: number;
-  /** Newton-Schulz iterations per Low-Rank Decay step. */
+  /** Newton-Schulz iterations per step (lrd, luon). */
   nsIters: number;
+  /** Grokfast's EMA factor. */
+  alpha: number;
+  /** Grokfast's amplification of the slow gradient. */
+  lambda: number;
+  /** Learning rate of the Muon and LowRankMuon steps. */
+  muonLr: number;
+  /** Momentum of the Muon and LowRankMuon steps. */
+  momentum: number;
+  /** LowRankMuon's decay inside the momentum. */
+  luonLambda: number;
+  /** The training loss. */
+  loss: Loss;
+  /** How the pairs are split into training and validation. */
+  split: Split;
   /** Optimiser steps at most (a run may stop early, as the reference does). */
   steps: number;
   /** Evaluate after the update of every step index divisible by this. */
@@ -67,10 +92,17 @@ export const FIELDS: Record<keyof RunConfig, FieldSpec> = {
   mlp: { kind: 'int', label: 'MLP width', min: 1, max: 16384, help: 'MLP hidden width' },
   batch: { kind: 'int', label: 'Batch size', min: 1, max: 8192, help: 'training batch size' },
   lr: { kind: 'float', label: 'Learning rate', min: 0, max: 1, exclusiveMin: true, help: 'AdamW learning rate' },
-  decay: { kind: 'choice', label: 'Arm', choices: DECAYS, help: "arm: 'l2' weight decay or 'lrd' Low-Rank Decay" },
+  decay: { kind: 'choice', label: 'Arm', choices: DECAYS, help: `arm: ${DECAYS.map((d) => `${d} (${ARM_BY_NAME[d].label})`).join(', ')}` },
   wd: { kind: 'float', label: 'Weight decay', min: 0, max: 100, help: 'AdamW weight decay' },
-  rate: { kind: 'float', label: 'Low-Rank Decay rate', min: 0, max: 10, help: 'Low-Rank Decay rate (lrd arm)' },
-  nsIters: { kind: 'int', label: 'Newton-Schulz iterations', min: 0, max: 100, help: 'Newton-Schulz iterations' },
+  rate: { kind: 'float', label: 'Q/K decay rate', min: 0, max: 10, help: 'Q/K decay step (lrd, radial, polar, prox)' },
+  nsIters: { kind: 'int', label: 'Newton-Schulz iterations', min: 0, max: 100, help: 'Newton-Schulz iterations (lrd, luon)' },
+  alpha: { kind: 'float', label: 'Grokfast EMA factor', min: 0, max: 1, exclusiveMax: true, help: 'EMA factor (grokfast)' },
+  lambda: { kind: 'float', label: 'Grokfast amplification', min: 0, max: 100, help: 'slow-gradient amplification (grokfast)' },
+  muonLr: { kind: 'float', label: 'Muon learning rate', min: 0, max: 1, exclusiveMin: true, help: 'learning rate of the Muon step (muon, luon)' },
+  momentum: { kind: 'float', label: 'Muon momentum', min: 0, max: 1, exclusiveMax: true, help: 'momentum (muon, luon)' },
+  luonLambda: { kind: 'float', label: 'LowRankMuon decay', min: 0, max: 100, help: 'decay inside the momentum (luon)' },
+  loss: { kind: 'choice', label: 'Loss', choices: LOSSES, help: 'training loss: softmax cross-entropy or stablemax' },
+  split: { kind: 'choice', label: 'Split', choices: SPLITS, help: "train/validation split: 'ordered' pairs (the reference's) or 'pairs' keeping (a, b) with (b, a)" },
   steps: { kind: 'int', label: 'Steps', min: 1, max: 10_000_000, help: 'maximum optimiser steps' },
   evalEvery: { kind: 'int', label: 'Evaluate every', min: 1, max: 10_000_000, help: 'evaluate every N steps' },
   seed: { kind: 'int', label: 'Seed', min: 0, max: 4294967295, help: 'seed of split, init and batch order' },
@@ -79,8 +111,28 @@ export const FIELDS: Record<keyof RunConfig, FieldSpec> = {
 /** The reference LRD arm (../shared/reference-experiment.md). */
 export const DEFAULT_CONFIG: RunConfig = {
   task: 'add', p: 113, frac: 0.5, dim: 128, depth: 2, heads: 4, mlp: 512, batch: 512, lr: 1e-3,
-  decay: 'lrd', wd: 0.1, rate: 0.005, nsIters: 5, steps: 4000, evalEvery: 200, seed: 0,
+  decay: 'lrd', wd: 0.1, rate: 0.005, nsIters: 5, alpha: 0.98, lambda: 2, muonLr: 0.02, momentum: 0.95, luonLambda: 0.5,
+  loss: 'softmax', split: 'ordered', steps: 4000, evalEvery: 200, seed: 0,
 };
+
+/**
+ * Fields added after results were first written: a stored config may omit them, and then ran
+ * with these values (the only behaviour there was).
+ */
+export const LATER_CONFIG_FIELDS: readonly (keyof RunConfig)[] = ['alpha', 'lambda', 'muonLr', 'momentum', 'luonLambda', 'loss', 'split'];
+
+/** The arm fields a config's arm does not read: each must hold its default, so that a stored config says only what ran. */
+export function unusedArmFields(decay: Decay): ArmField[] {
+  const reads = ARM_BY_NAME[decay].reads;
+  return ARM_FIELDS.filter((f) => !reads.includes(f));
+}
+
+/** A config with the fields its arm does not read set to their defaults (for setups shared by several arms). */
+export function normalizeArmFields<T extends Partial<RunConfig>>(config: T & { decay: Decay }): T {
+  const out = { ...config };
+  for (const f of unusedArmFields(config.decay)) (out as Record<string, unknown>)[f] = DEFAULT_CONFIG[f];
+  return out;
+}
 
 /** AdamW constants of the reference, not exposed as knobs. */
 export const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
@@ -135,6 +187,14 @@ export function resolveConfig(partial: Partial<RunConfig> = {}): RunConfig {
     throw new ConfigError(field, `${field} must be ${describeRange(spec)} (got ${JSON.stringify(got)})`);
   }
   const c = parsed.data as RunConfig;
+  const unused = unusedArmFields(c.decay).find((f) => c[f] !== DEFAULT_CONFIG[f]);
+  if (unused) {
+    throw new ConfigError(unused, `${unused} is not read by the ${c.decay} arm, so it must keep its default ${DEFAULT_CONFIG[unused]} (got ${c[unused]}); ` +
+      `the ${c.decay} arm reads ${ARM_BY_NAME[c.decay].reads.join(', ')}`);
+  }
+  if (c.split === 'pairs' && c.task !== 'add' && c.task !== 'mul') {
+    throw new ConfigError('split', `split 'pairs' needs a commutative task (add, mul), not ${c.task}`);
+  }
   if (c.dim % c.heads !== 0) {
     throw new ConfigError('heads', `heads must divide dim (got dim ${c.dim}, heads ${c.heads})`);
   }
@@ -159,7 +219,7 @@ export const storedConfigSchema = z.unknown().transform((value, ctx): RunConfig 
     ctx.addIssue({ code: 'custom', message: 'must be an object of run settings' });
     return z.NEVER;
   }
-  const missing = (Object.keys(FIELDS) as (keyof RunConfig)[]).find((k) => !(k in value));
+  const missing = (Object.keys(FIELDS) as (keyof RunConfig)[]).find((k) => !Object.hasOwn(value, k) && !LATER_CONFIG_FIELDS.includes(k));
   if (missing) {
     ctx.addIssue({ code: 'custom', path: [missing], message: `missing; must be ${describeRange(FIELDS[missing])}` });
     return z.NEVER;

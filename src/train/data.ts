@@ -3,6 +3,7 @@
 // linear memory.
 import type { Arena } from '../kernel/arena.js';
 import { COMMUTATIVE, inDomain, taskTarget, type Task } from './tasks.js';
+import type { Split } from './config.js';
 import type { KernelExports } from '../kernel/wasm.js';
 
 export const SEQ_LEN = 3;
@@ -11,14 +12,15 @@ export const SEQ_LEN = 3;
 export class ModularData {
   readonly pairs: number;        // i32[total], pair ids, train prefix then validation
   readonly order: number;        // i32[trainCount], this epoch's order of training pair ids
-  readonly trainCount: number;
-  readonly valCount: number;
+  /** Training pairs: floor(total * frac), or up to one fewer with split 'pairs' (a mirror pair is never cut). */
+  trainCount: number;
+  valCount: number;
   private pairsView!: Int32Array;
   private orderView!: Int32Array;
 
   readonly total: number;
 
-  constructor(arena: Arena, readonly p: number, frac: number, readonly task: Task = 'add') {
+  constructor(arena: Arena, readonly p: number, frac: number, readonly task: Task = 'add', readonly split: Split = 'ordered') {
     const total = (this.total = domainSize(task, p));
     // Same rule as the reference: int(len(data) * train_frac).
     this.trainCount = Math.floor(total * frac);
@@ -34,6 +36,32 @@ export class ModularData {
     let n = 0;
     for (let id = 0; id < this.p * this.p; id++) if (inDomain(this.task, Math.floor(id / this.p), id % this.p)) this.pairsView[n++] = id;
     kernels.randomShuffle(splitState, this.pairs, this.pairsView.length);
+    if (this.split === 'pairs') this.keepMirrorsTogether();
+  }
+
+  /**
+   * Split 'pairs': walks the shuffled pairs and gives each unordered pair {a, b} the side of the
+   * first of its two members met, so both members land together. Training takes whole unordered
+   * pairs in that order while they fit in floor(total * frac); one that would overshoot by its
+   * second member goes to validation (at most one pair: a diagonal (a, a) fits any room left).
+   */
+  private keepMirrorsTogether(): void {
+    const p = this.p, cap = this.trainCount;
+    const shuffled = Int32Array.from(this.pairsView);
+    const seen = new Uint8Array(p * p);
+    const train: number[] = [], val: number[] = [];
+    for (const id of shuffled) {
+      if (seen[id]) continue;
+      const a = Math.floor(id / p), b = id % p, mirror = b * p + a;
+      seen[id] = seen[mirror] = 1;
+      const members = a === b ? [id] : [id, mirror];
+      (train.length + members.length <= cap ? train : val).push(...members);
+    }
+    this.trainCount = train.length;
+    this.valCount = val.length;
+    this.pairsView.set(train, 0);
+    this.pairsView.set(val, train.length);
+    this.orderView = this.orderView.subarray(0, this.trainCount);
   }
 
   /** Starts a new epoch: the training pairs in a fresh random order. */

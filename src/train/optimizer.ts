@@ -1,30 +1,38 @@
-// The optimiser of both arms, over the parameter, gradient and Adam-moment buffers of one kernel
-// instance: AdamW on every parameter (PyTorch's formula, in the adamw kernel), then in the LRD
-// arm W <- W - rate * NewtonSchulz(W) on every q_proj and k_proj weight.
+// The optimiser of every arm, over the parameter, gradient, Adam-moment and arm-state buffers of
+// one kernel instance: the arm's gradient transform, AdamW on the parameters the arm gives to
+// AdamW (PyTorch's formula, in the adamw kernel), then the arm's own step (src/train/arms/).
 import { ADAM, type RunConfig } from './config.js';
+import { armOf, type Arm, type ArmBuffers } from './arms/index.js';
 import { paddedEnd, type ParamSpec } from '../model/params.js';
 import type { ParallelKernels } from '../kernel/parallel.js';
 
 export interface OptimizerGroup {
   name: string;
-  weightDecay: number;
-  lowRankDecay: boolean;
+  /** AdamW's weight decay, or null when AdamW does not update the parameter (the arm's step does). */
+  weightDecay: number | null;
+  /** The arm's update of the parameter besides AdamW, in a few words, or null. */
+  extra: string | null;
 }
 
-/** Which parameters get which decay: the reference's two arms, decided in one visible place. */
+/** Which parameters get which update: decided by the arm, in one visible place, and printed by `run --explain`. */
 export function optimizerGroups(config: RunConfig, table: ParamSpec[]): OptimizerGroup[] {
-  return table.map((p) => ({
-    name: p.name,
-    weightDecay: config.decay === 'lrd' && p.queryKey ? 0 : config.wd,
-    lowRankDecay: config.decay === 'lrd' && p.queryKey,
-  }));
+  const arm = armOf(config.decay);
+  return table.map((p) => ({ name: p.name, weightDecay: arm.adamDecay(config, p), extra: arm.extra?.(p) ?? null }));
 }
 
-/** Byte offsets of the optimiser's buffers in the kernel instance's memory. */
-export interface OptimizerBuffers {
-  params: number; grads: number; m: number; v: number;
-  /** The polar factor and Newton-Schulz scratch of the largest q/k weight. */
-  polar: number; nsScratch: number;
+/** The groups as lines: one per run of neighbouring parameters with the same update. */
+export function explainGroups(config: RunConfig, groups: OptimizerGroup[]): string[] {
+  const arm = armOf(config.decay);
+  const lines = [`arm ${arm.name} (${arm.label}): ${arm.summary}`];
+  const what = (g: OptimizerGroup) => [g.weightDecay === null ? 'no AdamW' : `AdamW wd ${g.weightDecay}`, g.extra].filter(Boolean).join(', ');
+  let i = 0;
+  while (i < groups.length) {
+    let j = i;
+    while (j + 1 < groups.length && what(groups[j + 1]) === what(groups[i])) j++;
+    lines.push(`  ${groups[i].name}${j > i ? ` .. ${groups[j].name} (${j - i + 1} tensors)` : ''}: ${what(groups[i])}`);
+    i = j + 1;
+  }
+  return lines;
 }
 
 /** A stretch of consecutive parameters (floats from `offset`) that share one weight decay. */
@@ -40,8 +48,10 @@ export interface AdamRun { offset: number; size: number; weightDecay: number }
 export function adamRuns(table: ParamSpec[], groups: OptimizerGroup[]): AdamRun[] {
   const runs: AdamRun[] = [];
   table.forEach((p, i) => {
-    const last = runs[runs.length - 1];
     const wd = groups[i].weightDecay;
+    // A parameter AdamW skips ends the run before it: the next one no longer starts at the run's end.
+    if (wd === null) return;
+    const last = runs[runs.length - 1];
     if (last && last.weightDecay === wd && p.offset === paddedEnd(last)) {
       last.size = p.offset + p.size - last.offset;
     } else {
@@ -53,33 +63,34 @@ export function adamRuns(table: ParamSpec[], groups: OptimizerGroup[]): AdamRun[
 
 export class Optimizer {
   readonly groups: OptimizerGroup[];
+  readonly arm: Arm;
   private readonly runs: AdamRun[];
   /** AdamW's step count t (bias corrections use t); part of the run state and the checksum. */
   adamStep = 0;
 
   constructor(private readonly k: ParallelKernels, private readonly config: RunConfig, private readonly table: ParamSpec[],
-    private readonly buf: OptimizerBuffers) {
+    private readonly buf: ArmBuffers) {
+    this.arm = armOf(config.decay);
     this.groups = optimizerGroups(config, table);
     this.runs = adamRuns(table, this.groups);
   }
 
-  /** One step from the gradients in buf.grads: AdamW on every parameter, then Low-Rank Decay in the lrd arm. */
+  /** One step from the gradients in buf.grads: the arm's transform, AdamW, then the arm's own step. */
   step(): void {
     this.adamStep++;
+    const s = { k: this.k, config: this.config, table: this.table, buf: this.buf, step: this.adamStep };
+    this.arm.beforeAdam?.(s);
     const { lr } = this.config;
     for (const run of this.runs) {
       const off = 4 * run.offset;
       this.k.adamwUpdate(this.buf.params + off, this.buf.grads + off, this.buf.m + off, this.buf.v + off, run.size,
         lr, ADAM.beta1, ADAM.beta2, ADAM.eps, run.weightDecay, this.adamStep);
     }
-    if (this.config.decay === 'lrd') this.lowRankDecay();
+    this.arm.afterAdam?.(s);
   }
 
-  /** The Low-Rank Decay update alone: W <- W - rate * NewtonSchulz(W) on every q_proj/k_proj weight. */
-  lowRankDecay(): void {
-    const weights = this.table.filter((_, i) => this.groups[i].lowRankDecay)
-      .map((spec) => ({ ptr: this.buf.params + 4 * spec.offset, rows: spec.rows, cols: spec.cols }));
-    // Each weight's update is independent of the others', so they may run on different threads.
-    this.k.lowRankDecayEach(weights, this.config.rate, this.config.nsIters, this.buf.polar, this.buf.nsScratch);
+  /** The arm's own step alone, as after AdamW (the bench times it; LRD's is W -= rate * NS(W)). */
+  armStep(): void {
+    this.arm.afterAdam?.({ k: this.k, config: this.config, table: this.table, buf: this.buf, step: Math.max(1, this.adamStep) });
   }
 }

@@ -4,7 +4,9 @@ import type { Arena } from '../kernel/arena.js';
 import type { KernelExports } from '../kernel/wasm.js';
 
 /** Byte offsets of the three float buffers (each `floats` long) and a 4-byte slot for the step count. */
-export interface StateBuffers { params: number; m: number; v: number; counter: number }
+export interface StateBuffers { params: number; m: number; v: number; counter: number;
+  /** The arm's state (EMA, momentum), or 0 when it keeps none: hashed after the step count, so the other arms' checksums are what they were. */
+  state: number }
 
 const SEED = 0x6772_6f6b_7761_736dn; // "grokwasm"
 // The one NaN bit pattern a diverged state is stored with.
@@ -23,12 +25,17 @@ export class TrainingState {
     h = this.k.hashUpdate(h, this.buf.m, bytes);
     h = this.k.hashUpdate(h, this.buf.v, bytes);
     h = this.k.hashUpdate(h, this.buf.counter, 4);
+    if (this.buf.state) h = this.k.hashUpdate(h, this.buf.state, bytes);
     return BigInt.asUintN(64, this.k.hashFinish(h)).toString(16).padStart(16, '0');
   }
 
-  /** Whether every parameter and Adam moment is finite. */
+  private buffers(): number[] {
+    return [this.buf.params, this.buf.m, this.buf.v, ...(this.buf.state ? [this.buf.state] : [])];
+  }
+
+  /** Whether every parameter, Adam moment and arm state is finite. */
   isFinite(): boolean {
-    for (const base of [this.buf.params, this.buf.m, this.buf.v]) {
+    for (const base of this.buffers()) {
       const values = this.arena.f32(base, this.floats);
       for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
     }
@@ -40,7 +47,7 @@ export class TrainingState {
    * checksum of a diverged run must not depend on the engine.
    */
   canonicalizeNaNs(): void {
-    for (const base of [this.buf.params, this.buf.m, this.buf.v]) {
+    for (const base of this.buffers()) {
       const values = this.arena.f32(base, this.floats), bits = this.arena.i32(base, this.floats);
       for (let i = 0; i < values.length; i++) if (values[i] !== values[i]) bits[i] = CANONICAL_NAN;
     }

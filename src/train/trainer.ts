@@ -2,7 +2,8 @@
 // and the reference's training loop for the L2 and LRD arms.
 import { Arena } from '../kernel/arena.js';
 import { ConfigError, resolveConfig, type RunConfig } from './config.js';
-import { Optimizer, type OptimizerGroup } from './optimizer.js';
+import { Optimizer, explainGroups, type OptimizerGroup } from './optimizer.js';
+import { armOf } from './arms/index.js';
 import { ProductDriver, YIELD_MS, yieldToEventLoop, type ProductRunner } from './product_driver.js';
 import { WeightSpectra } from './spectra.js';
 import { TrainingState } from './state_digest.js';
@@ -15,7 +16,7 @@ import { GROK_ACCURACY, summarizeHistory, type Divergence, type EvalInfo, type R
 import type { Tensor, TensorData } from '../format/safetensors.js';
 import { loadKernels, sharedMemory, type KernelExports, type WasmSource } from '../kernel/wasm.js';
 import { CONTROL_BYTES, KernelThreads, type SpawnHelper } from '../kernel/threads.js';
-import { parallelKernels } from '../kernel/parallel.js';
+import { parallelKernels, type ParallelKernels } from '../kernel/parallel.js';
 import { largestProductScratch } from '../model/activations.js';
 import { taskTarget } from './tasks.js';
 import { FOURIER_MAX_P, embeddingFrequencyShares, keyFrequencies, splitLogits, trigTable } from './fourier.js';
@@ -83,6 +84,8 @@ export class Trainer {
   private readonly ptr: {
     params: number; grads: number; m: number; v: number; rng: number; counter: number;
     polar: number; nsScratch: number; sv: number; svScratch: number;
+    /** The arm's state (0 when it keeps none) and the extra scratch its step needs. */
+    state: number; matrixB: number; scratch64: number;
   };
   private readonly inputs: { tokens: Int32Array; targets: Int32Array };
   private readonly optimizer: Optimizer;
@@ -116,12 +119,21 @@ export class Trainer {
     this.floats = parameterArenaFloats(this.table);
     const arena = (this.arena = new Arena(kernels));
     const D = config.dim;
+    const arm = armOf(config.decay);
+    // Kernels are not split over threads yet here; the arm only reads the scratch functions.
+    const need = arm.scratch?.(this.table, kernels as ParallelKernels) ?? { matrixFloats: 0, scratchFloats: 0, scratch64Doubles: 0 };
     this.ptr = {
       params: arena.words(this.floats), grads: arena.words(this.floats),
       m: arena.words(this.floats), v: arena.words(this.floats),
       rng: arena.words(4 * 3), counter: arena.words(4),
-      polar: arena.words(D * D), nsScratch: arena.words(kernels.newtonSchulzScratchFloats(D, D)),
+      polar: arena.words(Math.max(D * D, need.matrixFloats)),
+      nsScratch: arena.words(Math.max(kernels.newtonSchulzScratchFloats(D, D), need.scratchFloats)),
       sv: arena.doubles(D), svScratch: arena.doubles(kernels.spectralScratchDoubles(D, D)),
+      // Allocated after everything the L2 and LRD arms use, and only when an arm needs them, so
+      // that those arms' layout (and so their speed) is what it was.
+      state: arm.keepsState ? arena.words(this.floats) : 0,
+      matrixB: need.matrixFloats ? arena.words(need.matrixFloats) : 0,
+      scratch64: need.scratch64Doubles ? arena.doubles(need.scratch64Doubles) : 0,
     };
     // Each thread's scratch holds the largest product's, or a q/k weight's polar factor and
     // Newton-Schulz scratch, or the attention backward's one row of scores per key.
@@ -133,14 +145,17 @@ export class Trainer {
       ? { control: arena.words(CONTROL_BYTES / 4), scratch: arena.words((threads * slotBytes) / 4), slotBytes }
       : null;
     const parallel = parallelKernels(kernels, () => this.pool, polarFloats);
-    this.model = new Model(parallel, arena, this.shape, this.table, { params: this.ptr.params, grads: this.ptr.grads }, config.batch);
-    this.data = new ModularData(arena, config.p, config.frac, config.task);
+    this.model = new Model(parallel, arena, this.shape, this.table, { params: this.ptr.params, grads: this.ptr.grads }, config.batch, config.loss);
+    this.data = new ModularData(arena, config.p, config.frac, config.task, config.split);
     try {
       arena.commit();
     } catch (e) {
       throw new ConfigError('batch', `batch ${config.batch} with dim ${config.dim}, mlp ${config.mlp}, depth ${config.depth} and p ${config.p} ${(e as Error).message}; reduce batch, mlp or dim`);
     }
-    this.optimizer = new Optimizer(parallel, config, this.table, this.ptr);
+    this.optimizer = new Optimizer(parallel, config, this.table, {
+      params: this.ptr.params, grads: this.ptr.grads, m: this.ptr.m, v: this.ptr.v, state: this.ptr.state,
+      matrixA: this.ptr.polar, matrixB: this.ptr.matrixB, scratch: this.ptr.nsScratch, scratch64: this.ptr.scratch64,
+    });
     this.driver = new ProductDriver(this.model, kernels.memory);
     this.spectra = new WeightSpectra(kernels, arena, this.table, this.ptr);
     this.state = new TrainingState(kernels, arena, this.ptr, this.floats);
@@ -249,6 +264,7 @@ export class Trainer {
     for (const spec of this.table) this.view(this.ptr.params, spec).set(params[spec.name]);
     this.arena.f32(this.ptr.m, this.floats).fill(0);
     this.arena.f32(this.ptr.v, this.floats).fill(0);
+    if (this.ptr.state) this.arena.f32(this.ptr.state, this.floats).fill(0);
     this.optimizer.adamStep = 0;
     this.hasGrads = false;
   }
@@ -323,16 +339,21 @@ export class Trainer {
     this.hasGrads = true;
   }
 
-  /** One optimiser step from the last gradients: AdamW on every parameter, then Low-Rank Decay in the lrd arm. */
+  /** One optimiser step from the last gradients: the arm's transform, AdamW, then the arm's own step. */
   applyGrads(): void {
     if (!this.hasGrads) throw new Error('applyGrads: no gradients; call lossAndGrads or step first');
     this.optimizer.step();
     this.hasGrads = false;
   }
 
-  /** The Low-Rank Decay update alone: W <- W - rate * NewtonSchulz(W) on every q_proj/k_proj weight. */
-  lowRankDecay(): void {
-    this.optimizer.lowRankDecay();
+  /** The arm's own step after AdamW alone, on the current weights and gradients (the bench times it). */
+  armStep(): void {
+    this.optimizer.armStep();
+  }
+
+  /** Which parameters get which update, one line per run of alike parameters (`run --explain`). */
+  explain(): string[] {
+    return explainGroups(this.config, this.groups);
   }
 
   /** One training step on the next batch of the epoch (reshuffled when an epoch ends, last batch partial), on Wasm. */
@@ -592,6 +613,7 @@ export class Trainer {
     for (const spec of this.table) tensors[`param.${spec.name}`] = { shape: spec.shape, data: this.view(this.ptr.params, spec) };
     for (const spec of this.table) tensors[`adam.m.${spec.name}`] = { shape: spec.shape, data: this.view(this.ptr.m, spec) };
     for (const spec of this.table) tensors[`adam.v.${spec.name}`] = { shape: spec.shape, data: this.view(this.ptr.v, spec) };
+    if (this.ptr.state) for (const spec of this.table) tensors[`arm.state.${spec.name}`] = { shape: spec.shape, data: this.view(this.ptr.state, spec) };
     tensors.rng = { shape: [3, 4], data: this.arena.i32(this.ptr.rng, 12) };
     tensors.order = { shape: [this.data.trainCount], data: this.data.epochIds() };
     const state: CheckpointState = {
@@ -624,7 +646,12 @@ export class Trainer {
       this.view(this.ptr.params, spec).set(need(`param.${spec.name}`, 'F32', spec.shape).data);
       this.view(this.ptr.m, spec).set(need(`adam.m.${spec.name}`, 'F32', spec.shape).data);
       this.view(this.ptr.v, spec).set(need(`adam.v.${spec.name}`, 'F32', spec.shape).data);
+      if (this.ptr.state) this.view(this.ptr.state, spec).set(need(`arm.state.${spec.name}`, 'F32', spec.shape).data);
     }
+    const expected = new Set([...this.table.flatMap((s) => [`param.${s.name}`, `adam.m.${s.name}`, `adam.v.${s.name}`,
+      ...(this.ptr.state ? [`arm.state.${s.name}`] : [])]), 'rng', 'order']);
+    const extra = Object.keys(tensors).find((name) => !expected.has(name));
+    if (extra) throw new CheckpointError(`'${extra}' is not a tensor of a ${this.config.decay} run of this config`);
     this.arena.i32(this.ptr.rng, 12).set(need('rng', 'I32', [3, 4]).data);
     const order = need('order', 'I32', [this.data.trainCount]).data as Int32Array;
     const train = new Set(this.data.trainIds());

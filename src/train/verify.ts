@@ -3,7 +3,7 @@
 // claims is checked for consistency first (format/run_result.ts), so that no rerun starts on a
 // result that contradicts itself, and a partial rerun still checks everything its steps decide.
 import { parseCells } from '../format/cells.js';
-import { ARMS, ATTENTION_HEAD, SPECTRUM_PARAMETER, parseMechanism, type ArmAnalysis } from '../format/mechanism.js';
+import { ATTENTION_HEAD, SPECTRUM_PARAMETER, mechanismArms, parseMechanism, type ArmAnalysis } from '../format/mechanism.js';
 import { FormatError, parseJson } from '../format/problem.js';
 import { EVAL_FIELDS, LATER_EVAL_FIELDS, MACHINE_FIELDS, parseRunResult, resultProblem, summarizeHistory } from '../format/run_result.js';
 import type { RunConfig } from './config.js';
@@ -168,7 +168,7 @@ export function verifyTargets(text: string, file: string): VerifyTarget[] {
   const value = parseJson(text, file);
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'arms' in value) {
     const m = parseMechanism(value, file);
-    return ARMS.map((arm) => ({ label: `${file}: arm ${arm}`, result: m.arms[arm], analysis: { spectrum: m.spectra[arm], attention: m.attention[arm] } }));
+    return mechanismArms(m).map((arm) => ({ label: `${file}: arm ${arm}`, result: m.arms[arm], analysis: { spectrum: m.spectra[arm], attention: m.attention[arm] } }));
   }
   return [{ label: file, result: parseRunResult(value, file) }];
 }
