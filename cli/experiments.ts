@@ -6,7 +6,7 @@ import {
   CLASSIC_SETTINGS, MECHANISM_FILE, mechanismArms, settingTag, settingTitle, parseArmSettings, type ArmSetting, PRESET, PRESETS, historyCsv, mechanismConfigs, mechanismData, mechanismFile, mechanismSpec,
   parseArms, parseList, parseJson, parseMechanism, resolveShard, shardCells, summarize, sweepBase, sweepCells, type Arm, type Backend,
   type MechanismFile, type PhaseCell, type PresetName, type RunConfig, poolSize, runPool, checkOutputDir, exists, readTextFile,
-  writeFileAtomic, CELLS_FILE, settingOfConfig, armOf, parseArmSetting, mergeSweeps, readCells, runSweep, writeSweepOutputs, renderSvg, svgToPng, seedBandsSpec, threadsPerRun,
+  writeFileAtomic, CELLS_FILE, settingOfConfig, isComparison, writeCompareOutputs, compareTable, summarizeComparison, armOf, parseArmSetting, mergeSweeps, readCells, runSweep, writeSweepOutputs, renderSvg, svgToPng, seedBandsSpec, threadsPerRun,
 } from '../src/node/index.js';
 import { UsageError, integerFlag } from './input.js';
 import { addBackendFlag, addConfigFlags, overridesFromFlags, threadsFlag } from './options.js';
@@ -217,9 +217,9 @@ export function registerExperiments(program: Command): void {
     .requiredOption('--out <dir>', 'output directory')
     .action(async (dirs: string[], opts: Record<string, unknown>) => {
       const out = String(opts.out);
-      const { records, notes } = await mergeSweeps(dirs, out, (r) => writeSweepOutputs(out, r, 'Phase diagram (merged)'));
+      const { records, notes } = await mergeSweeps(dirs, out, (r) => (isComparison(r) ? writeCompareOutputs(out, r, 'Comparison (merged)') : writeSweepOutputs(out, r, 'Phase diagram (merged)')));
       for (const note of notes) process.stderr.write(`grokwasm: ${note}\n`);
-      console.log(phaseTable(summarize(records)));
+      console.log(isComparison(records) ? compareTable(summarizeComparison(records)) : phaseTable(summarize(records)));
       console.log(`merge: ${records.length} cells from ${dirs.length} directories into ${join(String(opts.out), CELLS_FILE)}`);
     });
 
@@ -236,8 +236,9 @@ export function registerExperiments(program: Command): void {
       if (exists(join(dir, CELLS_FILE))) {
         const { records, torn } = readCells(dir);
         if (torn) process.stderr.write(`grokwasm: ${join(dir, CELLS_FILE)}: its torn last line (a cell cut off by a kill) is left out\n`);
-        await writeSweepOutputs(dir, records, 'Phase diagram');
-        console.log(`plot: ${join(dir, 'phase.svg')}, ${join(dir, 'phase.png')}, ${join(dir, 'summary.csv')}`);
+        const kind = isComparison(records) ? 'compare' : 'phase';
+        await (kind === 'compare' ? writeCompareOutputs(dir, records, 'Comparison') : writeSweepOutputs(dir, records, 'Phase diagram'));
+        console.log(`plot: ${join(dir, `${kind}.svg`)}, ${join(dir, `${kind}.png`)}, ${join(dir, 'summary.csv')}`);
         drew++;
       }
       const seedDirs = existsDir(dir) ? readdirSync(dir).filter((d) => /^seed-\d+$/.test(d) && exists(join(dir, d, MECHANISM_FILE))).sort() : [];

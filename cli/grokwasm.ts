@@ -9,6 +9,7 @@ import { UsageError } from './input.js';
 import { registerRun } from './run.js';
 import { registerVerify } from './verify.js';
 import { registerExperiments } from './experiments.js';
+import { registerCompare } from './compare.js';
 
 const program = new Command('grokwasm')
   .description('Grokking experiments on modular arithmetic: L2 weight decay versus Low-Rank Decay, in one WebAssembly module')
@@ -18,6 +19,7 @@ const program = new Command('grokwasm')
 registerRun(program);
 registerVerify(program);
 registerExperiments(program);
+registerCompare(program);
 
 function fail(message: string): never {
   process.stderr.write(`grokwasm: ${message}\n`);

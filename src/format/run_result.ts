@@ -28,6 +28,12 @@ export interface EvalInfo {
   frequencyShares?: number[] | null;
   restrictedLoss?: number | null;
   excludedLoss?: number | null;
+  /**
+   * Mean over the q_proj and k_proj weights of ||W||_F, and the norm of every parameter together
+   * (Omnigrok reads grokking through the weight norm); absent in results written before them.
+   */
+  queryKeyNorm?: number;
+  paramNorm?: number;
   /** Mean over all q_proj and k_proj weights of ||W||_F^2 / sigma_max^2. */
   stableRank: number;
   /** Mean over all q_proj and k_proj weights of exp(H(sigma / sum sigma)). */
@@ -78,6 +84,7 @@ export const evalRowSchema = z.strictObject({
   trainLoss: finite, trainAcc: fraction, valLoss: finite, valAcc: fraction,
   valAccMirrored: fraction.nullable().optional(), valAccUnmirrored: fraction.nullable().optional(),
   frequencyShares: z.array(fraction).nullable().optional(), restrictedLoss: finite.nullable().optional(), excludedLoss: finite.nullable().optional(),
+  queryKeyNorm: z.number().nonnegative().optional(), paramNorm: z.number().nonnegative().optional(),
   stableRank: z.number().nonnegative(), effectiveRank: z.number().nonnegative(),
   checksum,
 });
@@ -100,9 +107,9 @@ export const runResultSchema = z.strictObject(runResultShape);
 
 /** Every field of a history row, in the order of the CSV columns. */
 export const EVAL_FIELDS = ['step', 'trainLoss', 'trainAcc', 'valLoss', 'valAcc', 'valAccMirrored', 'valAccUnmirrored',
-  'restrictedLoss', 'excludedLoss', 'stableRank', 'effectiveRank', 'checksum', 'frequencyShares'] as const;
+  'restrictedLoss', 'excludedLoss', 'stableRank', 'effectiveRank', 'queryKeyNorm', 'paramNorm', 'checksum', 'frequencyShares'] as const;
 /** Row fields that results written before them lack: verify compares them only where the result has them. */
-export const LATER_EVAL_FIELDS: readonly (typeof EVAL_FIELDS)[number][] = ['valAccMirrored', 'valAccUnmirrored', 'restrictedLoss', 'excludedLoss', 'frequencyShares'];
+export const LATER_EVAL_FIELDS: readonly (typeof EVAL_FIELDS)[number][] = ['valAccMirrored', 'valAccUnmirrored', 'restrictedLoss', 'excludedLoss', 'frequencyShares', 'queryKeyNorm', 'paramNorm'];
 
 /** Fields a rerun cannot reproduce; verify ignores them and says so. */
 export const MACHINE_FIELDS = ['wallMs', 'backend'] as const;

@@ -15,7 +15,7 @@ export type { PathUse } from './files.js';
 export { LockError, lockDirectory } from './lock.js';
 export { defaultWorkers, estimateWorkerBytes, poolSize, runPool } from './pool.js';
 export type { CellOutcome, PoolHandlers, PoolOptions } from './pool.js';
-export { CELLS_FILE, SWEEP_OUTPUTS, SweepError, mergeSweeps, readCells, runSweep, uniqueCells, writeCells, writeSweepOutputs } from './sweep.js';
+export { CELLS_FILE, SWEEP_OUTPUTS, SweepError, isComparison, mergeSweeps, readCells, runSweep, uniqueCells, writeCells, writeCompareOutputs, writeSweepOutputs } from './sweep.js';
 export type { Merged, SweepRun } from './sweep.js';
 export { renderSvg, svgToPng } from './render.js';
 export { nodeGpu, prepareGpuEnvironment, useNodeBackend } from './webgpu.js';

@@ -12,6 +12,7 @@ import { checkOutputDir, exists, readTextFile, writeFileAtomic } from './files.j
 import { lockDirectory } from './lock.js';
 import type { Backend } from '../kernel/matmul_call.js';
 import { runPool, type PoolHandlers } from './pool.js';
+import { compareCsv, compareSpec, summarizeComparison } from '../study/compare.js';
 import { renderSvg, svgToPng } from './render.js';
 
 export { CELLS_FILE };
@@ -55,8 +56,8 @@ export function uniqueCells(cells: SweepCell[]): SweepCell[] {
  */
 export async function runSweep(dir: string, requested: SweepCell[], workers: number,
   handlers: PoolHandlers & { onStart?: (todo: SweepCell[]) => void; onRecord?: (r: CellRecord) => void },
-  options: { backend: Backend; threads?: number; writeOutputs: (records: CellRecord[]) => Promise<void> }): Promise<SweepRun> {
-  checkOutputDir('--out', dir, SWEEP_OUTPUTS);
+  options: { backend: Backend; threads?: number; writeOutputs: (records: CellRecord[]) => Promise<void>; outputs?: string[] }): Promise<SweepRun> {
+  checkOutputDir('--out', dir, options.outputs ?? SWEEP_OUTPUTS);
   const release = await lockDirectory(dir, 'grokwasm sweep');
   try {
     const cells = uniqueCells(requested);
@@ -93,6 +94,20 @@ export async function runSweep(dir: string, requested: SweepCell[], workers: num
   } finally {
     release();
   }
+}
+
+/** A comparison's summary.csv, compare.svg and compare.png from its runs on disk. */
+export async function writeCompareOutputs(dir: string, records: CellRecord[], title: string): Promise<void> {
+  const summaries = summarizeComparison(records);
+  writeFileAtomic(join(dir, 'summary.csv'), compareCsv(summaries));
+  const svg = await renderSvg(compareSpec(records, summaries, title));
+  writeFileAtomic(join(dir, 'compare.svg'), svg);
+  writeFileAtomic(join(dir, 'compare.png'), svgToPng(svg));
+}
+
+/** Whether the records are a comparison's runs (no rate axis) rather than a phase diagram's cells. */
+export function isComparison(records: CellRecord[]): boolean {
+  return records.length > 0 && records.every((r) => r.rate === null);
 }
 
 /** summary.csv, phase.svg and phase.png from the cells on disk. */

@@ -19,9 +19,14 @@ const PALETTE = ['#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d', '#666666
 
 /** Colours for arms (by title) in the order given: each gets its own, the classic arms theirs. */
 export function armColors(titles: string[]): string[] {
-  const classic = new Map(Object.entries(ARM_COLOR).map(([label, color]) => [armTitle(label), color]));
+  // The first setting of each classic arm takes its colour ("Low-Rank Decay (rate 0.003)" too).
+  const classic = Object.entries(ARM_COLOR).map(([label, color]) => ({ title: armTitle(label), color, used: false }));
   let next = 0;
-  return titles.map((t) => classic.get(t) ?? PALETTE[next++ % PALETTE.length]);
+  return titles.map((t) => {
+    const c = classic.find((x) => !x.used && (t === x.title || t.startsWith(`${x.title} (`)));
+    if (c) { c.used = true; return c.color; }
+    return PALETTE[next++ % PALETTE.length];
+  });
 }
 
 
@@ -184,7 +189,7 @@ function attentionPanel(arm: Arm, m: number[][]) {
 
 // Text at 12-14 px; no ARIA from Vega itself (it names a figure by joining every tick label):
 // pages give each figure a one-line text summary instead.
-const FRAME = {
+export const FRAME = {
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   config: {
     font: 'DejaVu Sans', view: { stroke: null }, aria: false,

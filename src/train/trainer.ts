@@ -457,6 +457,22 @@ export class Trainer {
     return { frequencyShares: shares, restrictedLoss: loss(restricted), excludedLoss: loss(excluded) };
   }
 
+  /**
+   * Mean Frobenius norm of the q_proj and k_proj weights, and the norm of all parameters: sums of
+   * squares in f64 in table order, so the same bits on every engine.
+   */
+  weightNorms(): { queryKeyNorm: number; paramNorm: number } {
+    let total = 0, qk = 0, count = 0;
+    for (const spec of this.table) {
+      const w = this.view(this.ptr.params, spec);
+      let sq = 0;
+      for (let i = 0; i < w.length; i++) sq += w[i] * w[i];
+      total += sq;
+      if (spec.queryKey) { qk += Math.sqrt(sq); count++; }
+    }
+    return { queryKeyNorm: count ? qk / count : 0, paramNorm: Math.sqrt(total) };
+  }
+
   /** Mean stable and effective rank over every q_proj and k_proj weight. */
   queryKeyRanks(): { stableRank: number; effectiveRank: number } {
     return this.spectra.queryKeyRanks();
@@ -489,6 +505,7 @@ export class Trainer {
       trainLoss: train.loss, trainAcc: train.acc, valLoss: val.loss, valAcc: val.acc,
       valAccMirrored: val.accMirrored, valAccUnmirrored: val.accUnmirrored,
       ...this.fourierMeasures(logits),
+      ...this.weightNorms(),
       ...this.queryKeyRanks(),
       checksum: this.checksum(),
     };

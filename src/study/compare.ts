@@ -1,0 +1,141 @@
+// A comparison: arm settings x seeds at one setup, summarised per arm the way a reviewer reads
+// it: how many seeds grok (with a Wilson interval), how long they take (Kaplan-Meier, censored at
+// the step cap, the median with its interval), and where each arm ends (QK stable rank, the
+// accuracy on pairs whose mirror was not trained, the Q/K and total weight norms).
+import type { TopLevelSpec } from 'vega-lite';
+import { GROK_ACCURACY } from '../format/run_result.js';
+import type { CellRecord } from '../format/cells.js';
+import { FRAME, armColors, armTitle } from './charts.js';
+import { settingTag } from './arm_setting.js';
+import { formatInterval, kaplanMeier, medianSurvival, spread, wilsonInterval, type MedianEstimate, type SurvivalStep } from './survival.js';
+
+export const COMPARE_OUTPUTS = ['summary.csv', 'compare.svg', 'compare.png'];
+
+type Spread = ReturnType<typeof spread>;
+
+export interface ArmSummary {
+  arm: string;
+  runs: number;
+  grokked: number;
+  share: number;
+  shareInterval: [number, number];
+  median: MedianEstimate;
+  curve: SurvivalStep[];
+  /** The step cap the censored runs were censored at (the largest config.steps). */
+  cap: number;
+  diverged: number;
+  finalStableRank: Spread;
+  finalUnmirrored: Spread;
+  finalValAcc: Spread;
+  finalQueryKeyNorm: Spread;
+  finalParamNorm: Spread;
+}
+
+/** Per arm, in the order the arms first appear. */
+export function summarizeComparison(records: CellRecord[]): ArmSummary[] {
+  const arms = [...new Set(records.map((r) => r.arm))];
+  return arms.map((arm) => {
+    const runs = records.filter((r) => r.arm === arm);
+    const cap = Math.max(...runs.map((r) => r.config.steps));
+    const times = runs.map((r) => (r.grokStep === null ? { time: r.config.steps, event: false } : { time: r.grokStep, event: true }));
+    const curve = kaplanMeier(times);
+    const grokked = runs.filter((r) => r.grokStep !== null).length;
+    const last = (r: CellRecord) => r.history.at(-1);
+    return {
+      arm, runs: runs.length, grokked, share: grokked / runs.length, shareInterval: wilsonInterval(grokked, runs.length),
+      median: medianSurvival(curve), curve, cap, diverged: runs.filter((r) => r.diverged).length,
+      finalStableRank: spread(runs.map((r) => last(r)?.stableRank)),
+      finalUnmirrored: spread(runs.map((r) => last(r)?.valAccUnmirrored)),
+      finalValAcc: spread(runs.map((r) => last(r)?.valAcc)),
+      finalQueryKeyNorm: spread(runs.map((r) => last(r)?.queryKeyNorm)),
+      finalParamNorm: spread(runs.map((r) => last(r)?.paramNorm)),
+    };
+  });
+}
+
+const meanSd = (s: Spread, digits: number) => (s ? `${s.mean.toFixed(digits)} ± ${s.sd.toFixed(digits)}` : '-');
+
+/** The terminal table. */
+export function compareTable(summaries: ArmSummary[]): string {
+  const head = ['arm', 'grokked', 'share [95%]', 'median steps [95%]', 'QK stable rank', 'acc, mirror unseen', 'Q/K norm'];
+  const rows = summaries.map((s) => [
+    s.arm, `${s.grokked}/${s.runs}${s.diverged ? ` (${s.diverged} diverged)` : ''}`,
+    `${s.share.toFixed(2)} ${formatInterval(s.shareInterval[0], s.shareInterval[1], 2)}`,
+    `${s.median.median ?? `>${s.cap}`} ${formatInterval(s.median.low, s.median.high)}`,
+    meanSd(s.finalStableRank, 2), meanSd(s.finalUnmirrored, 3), meanSd(s.finalQueryKeyNorm, 2),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(head), ...rows.map(line),
+    `(steps to first validation accuracy >= ${GROK_ACCURACY}; runs that never get there are censored at their step cap; ` +
+    'median and its interval from the Kaplan-Meier curve, share by Wilson; measures: mean ± sd at the last evaluation)'].join('\n');
+}
+
+/** summary.csv: one row per arm. */
+export function compareCsv(summaries: ArmSummary[]): string {
+  const cols = ['arm', 'runs', 'grokked', 'share', 'shareLow', 'shareHigh', 'medianSteps', 'medianLow', 'medianHigh', 'stepCap', 'diverged',
+    'stableRankMean', 'stableRankSd', 'unmirroredAccMean', 'unmirroredAccSd', 'valAccMean', 'valAccSd', 'queryKeyNormMean', 'queryKeyNormSd',
+    'paramNormMean', 'paramNormSd'];
+  const v = (x: number | null | undefined) => (x === null || x === undefined ? '' : String(x));
+  const rows = summaries.map((s) => [s.arm.includes(',') ? `"${s.arm}"` : s.arm, s.runs, s.grokked, s.share, s.shareInterval[0], s.shareInterval[1],
+    v(s.median.median), v(s.median.low), v(s.median.high), s.cap, s.diverged,
+    v(s.finalStableRank?.mean), v(s.finalStableRank?.sd), v(s.finalUnmirrored?.mean), v(s.finalUnmirrored?.sd),
+    v(s.finalValAcc?.mean), v(s.finalValAcc?.sd), v(s.finalQueryKeyNorm?.mean), v(s.finalQueryKeyNorm?.sd),
+    v(s.finalParamNorm?.mean), v(s.finalParamNorm?.sd)].join(','));
+  return `${[cols.join(','), ...rows].join('\n')}\n`;
+}
+
+/** The figure: survival curves with their bands, and one panel per final measure (each run a dot, the mean a bar). */
+export function compareSpec(records: CellRecord[], summaries: ArmSummary[], title: string): TopLevelSpec {
+  const titles = summaries.map((s) => armTitle(s.arm));
+  const color = { field: 'arm', type: 'nominal', title: null, scale: { domain: titles, range: armColors(titles) }, legend: { orient: 'bottom', columns: 2, labelLimit: 400 } };
+  const tags = summaries.map((s) => settingTag(s.arm));
+  // A step function from (0, 1) through every event time to the cap.
+  const curveRows = summaries.flatMap((s) => {
+    const arm = armTitle(s.arm);
+    const points = [{ arm, step: 0, survival: 1, lower: 1, upper: 1 }];
+    let prev = points[0];
+    for (const c of s.curve) {
+      points.push({ ...prev, step: c.time });
+      prev = { arm, step: c.time, survival: c.survival, lower: c.lower, upper: c.upper };
+      points.push(prev);
+    }
+    points.push({ ...prev, step: s.cap });
+    return points;
+  });
+  const survival = {
+    title: `Not yet grokked (share of seeds below ${GROK_ACCURACY}; Kaplan-Meier, 95% band)`,
+    width: 420, height: 260,
+    data: { values: curveRows },
+    encoding: { x: { field: 'step', type: 'quantitative', title: 'step' }, color },
+    layer: [
+      { mark: { type: 'area', opacity: 0.15 }, encoding: { y: { field: 'lower', type: 'quantitative', title: 'share not grokked', scale: { domain: [0, 1] } }, y2: { field: 'upper' } } },
+      { mark: 'line', encoding: { y: { field: 'survival', type: 'quantitative' } } },
+    ],
+  };
+  const measure = (field: string, label: string, pick: (r: CellRecord) => number | null | undefined) => {
+    const values = records.map((r) => ({ arm: armTitle(r.arm), tag: settingTag(r.arm), value: pick(r) })).filter((d) => typeof d.value === 'number');
+    return {
+      title: label, width: 200, height: 260,
+      data: { values },
+      encoding: { y: { field: 'tag', type: 'nominal', title: null, sort: tags, axis: { labelLimit: 240 } }, color },
+      layer: [
+        { mark: { type: 'point', opacity: 0.6 }, encoding: { x: { field: 'value', type: 'quantitative', title: label, scale: field === 'stableRank' || field === 'queryKeyNorm' ? { type: 'log' } : { zero: false } } } },
+        { mark: { type: 'tick', thickness: 2, size: 14 }, encoding: { x: { aggregate: 'mean', field: 'value', type: 'quantitative' } } },
+      ],
+    };
+  };
+  const last = (r: CellRecord) => r.history.at(-1);
+  return {
+    ...FRAME,
+    title,
+    vconcat: [
+      { hconcat: [survival, measure('valAccUnmirrored', 'final accuracy, mirror unseen', (r) => last(r)?.valAccUnmirrored)] },
+      { hconcat: [
+        measure('stableRank', 'final QK stable rank', (r) => last(r)?.stableRank),
+        measure('queryKeyNorm', 'final Q/K Frobenius norm', (r) => last(r)?.queryKeyNorm),
+        measure('valAcc', 'final validation accuracy', (r) => last(r)?.valAcc),
+      ] },
+    ],
+  } as unknown as TopLevelSpec;
+}
