@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { DECAYS, type Decay } from '../train/config.js';
 import type { RunResult } from './run_result.js';
-import { FormatError, parseWith } from './problem.js';
+import { FormatError, parseJson, parseWith } from './problem.js';
 import { runResultShape } from './run_result.js';
 
 export const CELLS_FILE = 'cells.jsonl';
@@ -24,6 +24,11 @@ export type CellRecord = RunResult & { arm: Decay; frac: number; rate: number; s
 /** The L2 arm of a sweep decays every parameter by 10 x the cell's rate, as the reference does. */
 export function l2WeightDecay(rate: number): number {
   return 10 * rate;
+}
+
+/** A cell's coordinates as one key: the cell a sweep runs once and a cells.jsonl holds once. */
+export function cellKey(c: { arm: Decay; frac: number; rate: number; seed: number }): string {
+  return `${c.arm}|${c.frac}|${c.rate}|${c.seed}`;
 }
 
 /** A finished cell's line. */
@@ -72,12 +77,14 @@ export function parseCells(text: string, file: string): ParsedCells {
     if (line.trim() === '') throw new FormatError(`${where}: empty line; every line must be a cell record`);
     let value: unknown;
     try {
-      value = JSON.parse(line);
+      JSON.parse(line);
     } catch {
       // Only an unterminated last line can be a write cut short; anything else is damage.
       if (isLast) return { records, intactBytes: offset, torn: true };
       throw new FormatError(`${where}: not JSON; the file is damaged`);
     }
+    // Parsed again through the one strict reader: a key given twice is refused, not the last kept.
+    value = parseJson(line, where, { lines: false });
     const record = parseWith(cellRecordSchema, value, where) as CellRecord;
     const problem = cellLabelProblem(record);
     if (problem) throw new FormatError(`${where}: ${problem}`);

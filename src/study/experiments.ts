@@ -85,9 +85,7 @@ export function canonicalOrder(records: CellRecord[]): CellRecord[] {
   return [...records].sort((a, b) => a.arm.localeCompare(b.arm) || a.frac - b.frac || a.rate - b.rate || a.seed - b.seed);
 }
 
-export function cellKey(c: { arm: Arm; frac: number; rate: number; seed: number }): string {
-  return `${c.arm}|${c.frac}|${c.rate}|${c.seed}`;
-}
+export { cellKey } from '../format/cells.js';
 
 /** The cells shard `index` of `count` runs: every count-th cell, starting at index. */
 export function shardCells<T>(cells: T[], index: number, count: number): T[] {
