@@ -3,7 +3,7 @@
 // tears at most the last line. Built, serialised and parsed here for the CLI, the page, verify
 // and merge alike.
 import { z } from 'zod';
-import { DECAYS, type Decay } from '../train/config.js';
+import { DECAYS, type Decay, type RunConfig } from '../train/config.js';
 import type { RunResult } from './run_result.js';
 import { FormatError, parseJson, parseWith } from './problem.js';
 import { runResultShape } from './run_result.js';
@@ -52,6 +52,33 @@ export function cellLabelProblem(r: CellRecord): string | null {
   return null;
 }
 
+/**
+ * The config fields a sweep's grid varies: the arm, the training fraction, the arms' strength
+ * fields and the seed. The cells of one directory share every other setting, so that one phase
+ * diagram never silently mixes two setups. The one list to extend when an arm adds a field.
+ */
+export const SWEEP_AXES: readonly (keyof RunConfig)[] = ['decay', 'frac', 'rate', 'wd', 'seed'];
+
+/**
+ * The first setting outside SWEEP_AXES in which a config differs from the first one, as
+ * `label: field value, but firstLabel has value`, or null when all share one setup.
+ */
+export function sweepSettingProblem(cells: readonly { label: string; config: RunConfig }[]): string | null {
+  if (cells.length === 0) return null;
+  const first = cells[0];
+  for (const cell of cells.slice(1)) {
+    const keys = new Set([...Object.keys(first.config), ...Object.keys(cell.config)]) as Set<keyof RunConfig>;
+    for (const key of keys) {
+      if (SWEEP_AXES.includes(key)) continue;
+      const a = JSON.stringify(first.config[key] ?? null), b = JSON.stringify(cell.config[key] ?? null);
+      if (a !== b) {
+        return `${cell.label}: ${key} ${b}, but ${first.label} has ${key} ${a}; the cells of one sweep share every setting but ${SWEEP_AXES.join(', ')}`;
+      }
+    }
+  }
+  return null;
+}
+
 export interface ParsedCells {
   records: CellRecord[];
   /** Byte length of the intact lines: a torn last line (a kill mid-append) starts here. */
@@ -88,6 +115,8 @@ export function parseCells(text: string, file: string): ParsedCells {
     const record = parseWith(cellRecordSchema, value, where) as CellRecord;
     const problem = cellLabelProblem(record);
     if (problem) throw new FormatError(`${where}: ${problem}`);
+    const mixed = records.length ? sweepSettingProblem([{ label: 'line 1', config: records[0].config }, { label: where, config: record.config }]) : null;
+    if (mixed) throw new FormatError(mixed);
     records.push(record);
     offset += encoder.encode(line).length + 1;
   }

@@ -85,3 +85,11 @@ function keyProblem(text: string): { line: number; message: string } | null {
   }
   return null;
 }
+
+/**
+ * A file name as an error line shows it: as given when it is plain, JSON-quoted otherwise, so
+ * that a newline or a control character in a name can never split or forge a line of output.
+ */
+export function quote(name: string): string {
+  return /^[\w./+@:=,~-]+$/.test(name) ? name : JSON.stringify(name);
+}

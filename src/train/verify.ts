@@ -4,7 +4,7 @@
 // result that contradicts itself, and a partial rerun still checks everything its steps decide.
 import { cellKey, parseCells } from '../format/cells.js';
 import { ARMS, ATTENTION_HEAD, SPECTRUM_PARAMETER, parseMechanism, type ArmAnalysis } from '../format/mechanism.js';
-import { FormatError, parseJson } from '../format/problem.js';
+import { FormatError, parseJson, quote } from '../format/problem.js';
 import { EVAL_FIELDS, LATER_EVAL_FIELDS, MACHINE_FIELDS, parseRunResult, resultProblem, summarizeHistory } from '../format/run_result.js';
 import type { RunConfig } from './config.js';
 import type { EvalInfo, RunResult, Trainer } from './trainer.js';
@@ -164,8 +164,9 @@ export function verifyTargets(text: string, file: string): VerifyTarget[] {
   return withFormatVersion(readTargets(text, file));
 }
 
-function readTargets(text: string, file: string): Omit<VerifyTarget, 'absent'>[] {
-  if (file.endsWith('.jsonl')) {
+function readTargets(text: string, name: string): Omit<VerifyTarget, 'absent'>[] {
+  const file = quote(name);
+  if (name.endsWith('.jsonl')) {
     const { records, torn } = parseCells(text, file);
     if (torn) throw new FormatError(`${file}: line ${records.length + 1}: torn (a cell cut off when its sweep was killed); rerun that sweep to finish it`);
     if (records.length === 0) throw new FormatError(`${file}: no cells to verify`);
