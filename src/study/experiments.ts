@@ -7,6 +7,7 @@ import { l2WeightDecay, type CellRecord } from '../format/cells.js';
 import type { ArmAnalysis } from '../format/mechanism.js';
 import type { EvalInfo, RunResult } from '../train/trainer.js';
 import { EVAL_FIELDS } from '../format/run_result.js';
+import { parseDecimal } from '../format/decimal.js';
 
 export type PresetName = 'reference' | 'quick';
 export const PRESETS: readonly PresetName[] = ['reference', 'quick'];
@@ -199,7 +200,8 @@ export function parseList(name: string, raw: string, field: keyof RunConfig): nu
   const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (items.length === 0) throw new ConfigError(name, expected);
   const values = items.map((item) => {
-    const value = Number(item);
+    const spec = FIELDS[field];
+    const value = parseDecimal(item, spec.kind === 'int' ? 'int' : 'float');
     try {
       if (!Number.isFinite(value)) throw new Error();
       checkFieldValue(field, value);
