@@ -5,7 +5,7 @@ import { Command, CommanderError } from 'commander';
 import {
   CheckpointError, ConfigError, FormatError, SafetensorsError, FileError, LockError, SweepError,
 } from '../src/node/index.js';
-import { UsageError } from './input.js';
+import { UsageError, repeatedFlag } from './input.js';
 import { registerRun } from './run.js';
 import { registerVerify } from './verify.js';
 import { registerExperiments } from './experiments.js';
@@ -21,16 +21,29 @@ registerVerify(program);
 registerExperiments(program);
 registerCompare(program);
 
+/** A control character (a newline in a file name or a flag's value) escaped, so every error is one line. */
+function oneLine(message: string): string {
+  return message.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
+}
+
 function fail(message: string): never {
-  process.stderr.write(`grokwasm: ${message}\n`);
+  process.stderr.write(`grokwasm: ${oneLine(message)}\n`);
   process.exit(2);
 }
+
+const repeated = repeatedFlag(process.argv.slice(2));
+if (repeated) fail(repeated);
 
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {
     if (e.exitCode === 0) process.exit(0); // --help, --version
+    // No command at all: the help is the answer, on stderr, as a usage error.
+    if (e.code === 'commander.help') {
+      process.stderr.write(program.helpInformation());
+      process.exit(2);
+    }
     fail(e.message.replace(/^error: /, ''));
   }
   if (e instanceof ConfigError) fail(`--${e.message}`);
@@ -38,6 +51,6 @@ try {
     e instanceof FileError || e instanceof FormatError || e instanceof LockError) fail(e.message);
   // Anything else is a bug of ours: still one line, the stack only when asked for.
   if (process.env.GROKWASM_DEBUG) throw e;
-  process.stderr.write(`grokwasm: internal error: ${(e as Error).message ?? String(e)} (GROKWASM_DEBUG=1 shows where)\n`);
+  process.stderr.write(`grokwasm: internal error: ${oneLine((e as Error).message ?? String(e))} (GROKWASM_DEBUG=1 shows where)\n`);
   process.exit(70);
 }

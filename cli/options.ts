@@ -3,6 +3,7 @@
 import { Option, type Command } from 'commander';
 import { BACKENDS, ConfigError, DEFAULT_CONFIG, FIELDS, MAX_THREADS, checkFieldValue, coreCount, describeRange, resolveConfig, type RunConfig } from '../src/node/index.js';
 import { integerFlag } from './input.js';
+import { parseDecimal } from '../src/format/decimal.js';
 
 /** Adds --p, --frac, ... (one flag per RunConfig field) to a command. */
 export function addConfigFlags(cmd: Command): Command {
@@ -47,8 +48,7 @@ export function overridesFromFlags(opts: Record<string, unknown>): Partial<RunCo
       partial[name] = raw;
       continue;
     }
-    const text = String(raw).trim();
-    const value = text === '' ? NaN : Number(text);
+    const value = parseDecimal(String(raw), spec.kind);
     if (!Number.isFinite(value)) throw new ConfigError(name, `${name} must be ${describeRange(spec)} (got '${raw}')`);
     checkFieldValue(name as keyof RunConfig, value);
     partial[name] = value;

@@ -51,6 +51,10 @@ export function registerRun(program: Command): void {
       const outputs = named(['out', 'save', 'checkpoint']);
       if (resume && text('checkpoint') === undefined) outputs.push({ what: '--checkpoint', path: resume }); // rewritten as the run goes
       checkOutputs(outputs, named(['init', 'resume']), [['--resume', '--checkpoint']]);
+      // A checkpoint interval with nowhere to write would be ignored: refused instead.
+      if (opts.checkpointEvery !== undefined && text('checkpoint') === undefined && !resume) {
+        throw new UsageError('--checkpoint-every needs --checkpoint FILE (or --resume, whose file is rewritten)');
+      }
       const threads = threadsFlag(opts);
       let trainer: Trainer;
       if (resume) {

@@ -9,6 +9,9 @@ import { integerFlag } from './input.js';
 import { threadsFlag } from './options.js';
 import { createProgress } from './progress.js';
 
+/** verify's exit codes; 2 (refused before any rerun) is every command's. */
+const EXIT = { verified: 0, mismatch: 1, partial: 3 } as const;
+
 function formatRow(row: VerifyRow): string {
   const where = row.step === 'final' ? 'final ' : `step ${String(row.step).padStart(6)}`;
   return `${where}  ${row.differences.length ? `DIFFERS: ${row.differences.join('; ')}` : 'ok'}`;
@@ -18,7 +21,7 @@ export function registerVerify(program: Command): void {
   program.command('verify <result>')
     .description("rerun a result's config and compare every field the rerun determines (each evaluation, steps, checksum, " +
       'bestValAcc, grokStep, divergence, a mechanism file\'s spectra and attention); RESULT is a run result, a mechanism.json or a cells.jsonl')
-    .option('--steps <n>', 'check only the first n steps of each run (a partial check, which says what it left out)')
+    .option('--steps <n>', 'check only steps 0..n-1 of each run (n updates; a partial check, which says so and exits 3)')
     .option('--all', 'go on after a mismatch and list every one (default: stop at the first)')
     .option('--threads <n>', 'threads each rerun computes on (default: the cores; any count gives the same bits)')
     .option('--quiet', 'print only the verdict')
@@ -32,7 +35,13 @@ export function registerVerify(program: Command): void {
       const quiet = Boolean(opts.quiet);
       const runs = targets.length > 1 ? ` in ${targets.length} runs` : '';
       const full = targets.reduce((n, t) => n + t.result.steps, 0);
-      if (!quiet) console.log(`verify: rerunning ${total} steps${runs}${plans.every((p) => p.full) ? ' (a full check)' : ` (a full check would rerun ${full})`}`);
+      const partial = !plans.every((p) => p.full);
+      // --steps n reruns n updates; the evaluation labelled step s follows update s + 1, so the
+      // rows checked are those labelled 0 .. n-1, the unit every line below speaks in.
+      const span = partial ? `partially verified: steps 0-${upTo! - 1}` : '';
+      if (partial) console.log(`verify: a PARTIAL check of steps 0-${upTo! - 1}, rerunning ${total} steps${runs} (a full check would rerun ${full}); ` +
+        `a pass prints "${span}" and exits ${EXIT.partial}`);
+      else if (!quiet) console.log(`verify: rerunning ${total} steps${runs} (a full check)`);
       const progress = createProgress(total, 'verify', quiet);
       let before = 0, evaluations = 0, bad = 0, cutShort = false;
       let first = '';
@@ -59,11 +68,20 @@ export function registerVerify(program: Command): void {
       }
       progress.stop();
       if (!quiet) console.log(IGNORED_NOTE);
-      if (notChecked.length) console.log(`partial check: the first ${upTo} steps of each run; NOT checked: ${notChecked.join('; ')}`);
-      if (bad === 0) console.log(`verified: ${evaluations} evaluations and the final fields match${runs}`);
-      else {
+      // A file of an older format lacks some row fields in every row: say which went unchecked.
+      const absent = targets[0].absent ?? [];
+      const older = absent.length ? `; NOT compared, absent from every row of this older-format file: ${absent.join(', ')}` : '';
+      if (!quiet && absent.length) console.log(`not compared: ${absent.join(', ')} (the file was written before these fields existed)`);
+      if (notChecked.length && !quiet) console.log(`partial check: NOT checked: ${notChecked.join('; ')}`);
+      if (bad) {
         console.log(`NOT verified: ${bad} mismatch${bad > 1 ? 'es' : ''}${runs}${cutShort ? '; stopped at the first (--all lists every one)' : ''}; first: ${first}`);
+        process.exitCode = EXIT.mismatch;
+      } else if (partial) {
+        console.log(`${span}: ${evaluations} evaluations${runs} match; steps from ${upTo} on and the final fields were NOT checked${older}`);
+        process.exitCode = EXIT.partial;
+      } else {
+        console.log(`verified: ${evaluations} evaluations and the final fields match${runs}${older}`);
+        process.exitCode = EXIT.verified;
       }
-      process.exitCode = bad === 0 ? 0 : 1;
     });
 }

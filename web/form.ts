@@ -5,6 +5,7 @@ import {
   parseBackend, resolveConfig, sweepBase, unusedArmFields, type Arm, type Backend, type Decay, type PresetName, type RunConfig,
   MAX_THREADS,
 } from '../src/core.js';
+import { parseDecimal } from '../src/format/decimal.js';
 import { $, backendLine, backendSelect, form, modeSelect, presetSelect, say, threadsInput, threadsLine } from './page.js';
 
 export type Mode = 'run' | 'mechanism' | 'sweep';
@@ -122,7 +123,7 @@ export function readOverrides(base: RunConfig, quiet = false): Partial<RunConfig
   for (const [name, input] of inputs) {
     const spec = FIELDS[name];
     const raw = input.value.trim();
-    const value = spec.kind === 'choice' ? raw : raw === '' ? NaN : Number(raw);
+    const value = spec.kind === 'choice' ? raw : parseDecimal(raw, spec.kind);
     try {
       checkFieldValue(name, value);
     } catch {
@@ -154,7 +155,7 @@ export function cores(): number {
 export function readThreads(): number | null {
   const text = threadsInput.value.trim();
   if (text === '') return cores();
-  const value = Number(text);
+  const value = parseDecimal(text, 'int');
   if (!Number.isInteger(value) || value < 1 || value > MAX_THREADS) {
     showFieldError('threads', `must be an integer in [1, ${MAX_THREADS}]`);
     return null;
@@ -210,10 +211,14 @@ const PAGE_KEYS = ['mode', 'preset', 'backend', 'threads', 'autorun'];
  */
 export function applyQuery(query: URLSearchParams): string[] {
   const problems: string[] = [];
-  const askedMode = query.get('mode');
+  // A key given twice (p=47&p=13) is read as neither: the link is ambiguous, and the page says so.
+  const repeated = [...new Set(query.keys())].filter((k) => query.getAll(k).length > 1);
+  for (const key of repeated) problems.push(`${key} given ${query.getAll(key).length} times (${query.getAll(key).join(', ')}; a link gives each setting once)`);
+  const one = (key: string) => (repeated.includes(key) ? null : query.get(key));
+  const askedMode = one('mode');
   if (askedMode !== null && !(MODES as readonly string[]).includes(askedMode)) problems.push(`mode=${askedMode} (one of ${MODES.join(', ')})`);
   const mode: Mode = (MODES as readonly string[]).includes(askedMode ?? '') ? (askedMode as Mode) : 'run';
-  const askedPreset = query.get('preset');
+  const askedPreset = one('preset');
   if (askedPreset !== null && !(PRESETS as readonly string[]).includes(askedPreset)) problems.push(`preset=${askedPreset} (one of ${PRESETS.join(', ')})`);
   const preset = (PRESETS as readonly string[]).includes(askedPreset ?? '') ? (askedPreset as PresetName) : DEFAULT_PRESET;
   modeSelect.value = mode;
@@ -222,15 +227,16 @@ export function applyQuery(query: URLSearchParams): string[] {
   fillForm(baseValues(mode, preset));
   showMode(mode, preset);
   for (const [key, value] of query) {
+    if (repeated.includes(key)) continue;
     const input = inputs.get(key as keyof RunConfig) ?? gridInputs.find((g) => g.name === key);
     if (input) input.value = value;
     else if (!PAGE_KEYS.includes(key)) problems.push(`${key} (not a setting)`);
   }
   showFields(mode);
   threadsInput.placeholder = `all ${cores()}`;
-  const askedThreads = query.get('threads');
+  const askedThreads = one('threads');
   if (askedThreads !== null) threadsInput.value = askedThreads;
-  const askedBackend = query.get('backend');
+  const askedBackend = one('backend');
   if (askedBackend !== null) {
     // An unknown backend in a link is reported next to the field rather than silently replaced.
     if ((BACKENDS as readonly string[]).includes(askedBackend)) backendSelect.value = askedBackend;

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { storedConfigSchema, type RunConfig } from '../train/config.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor, type TensorData } from './safetensors.js';
-import { fieldPath } from './problem.js';
+import { fieldPath, parseJson } from './problem.js';
 import { divergedSchema, evalRowSchema, type EvalInfo } from './run_result.js';
 
 export const CHECKPOINT_FORMAT = 'grokwasm-checkpoint-2';
@@ -114,9 +114,9 @@ export function decodeCheckpoint(bytes: Uint8Array): { config: RunConfig; state:
   const parse = <T>(key: string, schema: z.ZodType<T>): T => {
     let value: unknown;
     try {
-      value = JSON.parse(metadata[key]);
+      value = parseJson(metadata[key], `its ${key}`);
     } catch (e) {
-      throw new CheckpointError(`its ${key} is not JSON (${(e as Error).message})`);
+      throw new CheckpointError((e as Error).message);
     }
     const parsed = schema.safeParse(value);
     if (!parsed.success) {

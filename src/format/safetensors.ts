@@ -2,6 +2,7 @@
 // a JSON header of { name: { dtype, shape, data_offsets } } plus optional __metadata__,
 // then the raw little-endian data. The reader treats every file as hostile: it checks each
 // length and offset before reading, so a bad file gets a clear error, never a wild read.
+import { parseJson } from './problem.js';
 
 export type Dtype = 'F32' | 'F64' | 'I32';
 export type TensorData = Float32Array | Float64Array | Int32Array;
@@ -64,11 +65,19 @@ export function decodeSafetensors(file: Uint8Array): { tensors: Record<string, T
     throw new SafetensorsError(`header length ${headerLength} exceeds the file (${file.length - 8} bytes after the length field)`);
   }
   const n = Number(headerLength);
-  let header: unknown;
+  let text: string;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(file.subarray(8, 8 + n)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(file.subarray(8, 8 + n));
   } catch (e) {
     throw new SafetensorsError(`header is not valid UTF-8 JSON (${(e as Error).message})`);
+  }
+  let header: unknown;
+  try {
+    // The strict reader: a tensor named twice, or named __proto__, is refused.
+    header = parseJson(text, 'header');
+  } catch (e) {
+    const message = (e as Error).message;
+    throw new SafetensorsError(message.startsWith('header: not JSON') ? `header is not valid UTF-8 JSON${message.slice('header: not JSON'.length)}` : message);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new SafetensorsError('header is not a JSON object');
   const dataStart = 8 + n;
@@ -85,32 +94,38 @@ export function decodeSafetensors(file: Uint8Array): { tensors: Record<string, T
       continue;
     }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof e !== 'object' || e === null) throw new SafetensorsError(`'${name}' is not an object`);
+    if (typeof e !== 'object' || e === null) throw new SafetensorsError(`${JSON.stringify(name)} is not an object`);
     if (e.dtype !== 'F32' && e.dtype !== 'F64' && e.dtype !== 'I32') {
-      throw new SafetensorsError(`'${name}' has dtype ${JSON.stringify(e.dtype)}; supported: F32, F64, I32`);
+      throw new SafetensorsError(`${JSON.stringify(name)} has dtype ${JSON.stringify(e.dtype)}; supported: F32, F64, I32`);
     }
     if (!Array.isArray(e.shape) || e.shape.length > 8 || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new SafetensorsError(`'${name}' has an invalid shape ${JSON.stringify(e.shape)}`);
+      throw new SafetensorsError(`${JSON.stringify(name)} has an invalid shape ${JSON.stringify(e.shape)}`);
     }
     const offs = e.data_offsets;
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0) || offs[0] > offs[1]) {
-      throw new SafetensorsError(`'${name}' has invalid data_offsets ${JSON.stringify(offs)}`);
+      throw new SafetensorsError(`${JSON.stringify(name)} has invalid data_offsets ${JSON.stringify(offs)}`);
     }
     const [begin, end] = offs as [number, number];
-    if (end > dataLength) throw new SafetensorsError(`'${name}' data_offsets [${begin}, ${end}] run past the data (${dataLength} bytes)`);
+    if (end > dataLength) throw new SafetensorsError(`${JSON.stringify(name)} data_offsets [${begin}, ${end}] run past the data (${dataLength} bytes)`);
     const count = (e.shape as number[]).reduce((a, b) => a * b, 1);
     const size = BYTES[e.dtype];
     if (end - begin !== count * size) {
-      throw new SafetensorsError(`'${name}' holds ${end - begin} bytes but shape [${e.shape}] of ${e.dtype} needs ${count * size}`);
+      throw new SafetensorsError(`${JSON.stringify(name)} holds ${end - begin} bytes but shape [${e.shape}] of ${e.dtype} needs ${count * size}`);
     }
     const bytes = file.slice(dataStart + begin, dataStart + end);
     const data = e.dtype === 'F32' ? new Float32Array(bytes.buffer) : e.dtype === 'F64' ? new Float64Array(bytes.buffer) : new Int32Array(bytes.buffer);
     tensors[name] = { dtype: e.dtype, shape: e.shape as number[], data };
     spans.push([begin, end, name]);
   }
-  spans.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < spans.length; i++) {
-    if (spans[i][0] < spans[i - 1][1]) throw new SafetensorsError(`'${spans[i][2]}' overlaps '${spans[i - 1][2]}'`);
+  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  // The tensors must tile the data exactly, as the format requires: bytes that no tensor covers
+  // could carry anything past a check that reads tensors only.
+  let covered = 0;
+  for (const [begin, end, name] of spans) {
+    if (begin < covered) throw new SafetensorsError(`${JSON.stringify(name)} overlaps the tensor before it (data_offsets [${begin}, ${end}])`);
+    if (begin > covered) throw new SafetensorsError(`bytes ${covered}..${begin} of the data belong to no tensor (a hole before ${JSON.stringify(name)})`);
+    covered = end;
   }
+  if (covered !== dataLength) throw new SafetensorsError(`bytes ${covered}..${dataLength} of the data belong to no tensor (a hole after the last tensor)`);
   return { tensors, metadata };
 }

@@ -4,10 +4,14 @@
 // the data goes to a sibling temporary file, is flushed, then renamed over the target, so a
 // failed write (a full disk) leaves the old file and no temporary behind.
 import {
-  closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, renameSync, statSync,
-  unlinkSync, writeSync, type Stats,
+  closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, realpathSync,
+  renameSync, statSync, unlinkSync, writeSync, type Stats,
 } from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { quote } from '../format/problem.js';
+
+export { quote };
 
 /** A file that cannot be read or written as asked: one line, naming the flag or file. */
 export class FileError extends Error {
@@ -56,12 +60,12 @@ export function readRegularFile(path: string, what: string, cap: number): Uint8A
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
-    throw new FileError(`${what} ${path}: cannot read it (${code(e)})`);
+    throw new FileError(`${what} ${quote(path)}: cannot read it (${code(e)})`);
   }
   try {
     const stats = fstatSync(fd);
-    if (!stats.isFile()) throw new FileError(`${what} ${path}: ${kindOf(stats)}, not a regular file; only regular files are read`);
-    if (stats.size > cap) throw new FileError(`${what} ${path}: ${size(stats.size)}, over the ${size(cap)} that the largest config needs`);
+    if (!stats.isFile()) throw new FileError(`${what} ${quote(path)}: ${kindOf(stats)}, not a regular file; only regular files are read`);
+    if (stats.size > cap) throw new FileError(`${what} ${quote(path)}: ${size(stats.size)}, over the ${size(cap)} that the largest config needs`);
     const out = new Uint8Array(stats.size);
     let at = 0;
     while (at < out.length) {
@@ -72,7 +76,7 @@ export function readRegularFile(path: string, what: string, cap: number): Uint8A
     return at === out.length ? out : out.subarray(0, at);
   } catch (e) {
     if (e instanceof FileError) throw e;
-    throw new FileError(`${what} ${path}: cannot read it (${code(e)})`);
+    throw new FileError(`${what} ${quote(path)}: cannot read it (${code(e)})`);
   } finally {
     closeSync(fd);
   }
@@ -84,17 +88,67 @@ export function readTextFile(path: string, what: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new FileError(`${what} ${path}: not UTF-8 text`);
+    throw new FileError(`${what} ${quote(path)}: not UTF-8 text`);
   }
 }
 
-/** The file an output path will replace: symbolic links followed, so a link's target is written. */
+/**
+ * The file an output path will replace: symbolic links followed, so a link's target is written,
+ * also when that target does not exist yet (a dangling link). A loop of links is refused.
+ */
 function outputTarget(path: string): string {
-  const absolute = resolve(path);
+  let current = resolve(path);
+  for (let hops = 0; hops < 40; hops++) {
+    let stats: Stats;
+    try {
+      stats = lstatSync(current);
+    } catch {
+      // Nothing here yet: the file to create, in its parent as resolved.
+      try {
+        return join(realpathSync(dirname(current)), basename(current));
+      } catch {
+        return current;
+      }
+    }
+    if (!stats.isSymbolicLink()) {
+      try {
+        return realpathSync(current);
+      } catch {
+        return current;
+      }
+    }
+    current = resolve(dirname(current), readlinkSync(current));
+  }
+  throw new FileError(`${quote(path)}: a loop of symbolic links (or more than 40 in a row); nothing is written through it`);
+}
+
+/**
+ * Removes temporaries that an earlier writer of `target` left when it was killed mid-write
+ * (SIGKILL skips every cleanup): only names of writeFileAtomic's own pattern for this file, only
+ * of this host, and only when their writer's pid is gone.
+ */
+function removeStaleTemps(target: string): void {
+  const prefix = `.${basename(target)}.${hostname()}.`;
+  let names: string[];
   try {
-    return realpathSync(absolute);
+    names = readdirSync(dirname(target));
   } catch {
-    return absolute;
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)\.[a-z0-9]+\.tmp$/.exec(name.slice(prefix.length));
+    if (!m || pidAlive(Number(m[1]))) continue;
+    try { unlinkSync(join(dirname(target), name)); } catch { /* gone already */ }
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -109,18 +163,18 @@ function statOrNull(path: string): Stats | null {
 /** Creates `dir` (and its parents) and proves that files can be created in it. */
 function ensureWritableDir(dir: string, what: string): void {
   const existing = statOrNull(dir);
-  if (existing && !existing.isDirectory()) throw new FileError(`${what}: ${dir} is ${kindOf(existing)}, not a directory`);
+  if (existing && !existing.isDirectory()) throw new FileError(`${what}: ${quote(dir)} is ${kindOf(existing)}, not a directory`);
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
-    throw new FileError(`${what}: cannot create the directory ${dir} (${code(e)})`);
+    throw new FileError(`${what}: cannot create the directory ${quote(dir)} (${code(e)})`);
   }
   const probe = join(dir, `.grokwasm-probe-${process.pid}-${Math.random().toString(36).slice(2)}`);
   try {
     closeSync(openSync(probe, 'wx'));
     unlinkSync(probe);
   } catch (e) {
-    throw new FileError(`${what}: cannot write in ${dir} (${code(e)})`);
+    throw new FileError(`${what}: cannot write in ${quote(dir)} (${code(e)})`);
   }
 }
 
@@ -139,17 +193,17 @@ export function checkOutputs(outputs: PathUse[], inputs: PathUse[] = [], sameAll
   const seen: { what: string; target: string; isOutput: boolean }[] = [];
   for (const input of inputs) {
     const stats = statOrNull(input.path);
-    if (!stats) throw new FileError(`${input.what} ${input.path}: cannot read it (ENOENT)`);
-    if (!stats.isFile()) throw new FileError(`${input.what} ${input.path}: ${kindOf(stats)}, not a regular file; only regular files are read`);
+    if (!stats) throw new FileError(`${input.what} ${quote(input.path)}: cannot read it (ENOENT)`);
+    if (!stats.isFile()) throw new FileError(`${input.what} ${quote(input.path)}: ${kindOf(stats)}, not a regular file; only regular files are read`);
     seen.push({ what: input.what, target: outputTarget(input.path), isOutput: false });
   }
   for (const out of outputs) {
     const target = outputTarget(out.path);
     const stats = statOrNull(target);
-    if (stats && !stats.isFile()) throw new FileError(`${out.what} ${out.path}: ${kindOf(stats)}; only regular files are replaced`);
+    if (stats && !stats.isFile()) throw new FileError(`${out.what} ${quote(out.path)}: ${kindOf(stats)}; only regular files are replaced`);
     ensureWritableDir(dirname(target), out.what);
     const clash = seen.find((s) => s.target === target && !sameAllowed.some(([a, b]) => (a === s.what && b === out.what) || (a === out.what && b === s.what)));
-    if (clash) throw new FileError(`${clash.what} and ${out.what} name the same file ${out.path}; ${clash.isOutput ? 'one would overwrite the other' : 'the input would be overwritten'}`);
+    if (clash) throw new FileError(`${clash.what} and ${out.what} name the same file ${quote(out.path)}; ${clash.isOutput ? 'one would overwrite the other' : 'the input would be overwritten'}`);
     seen.push({ what: out.what, target, isOutput: true });
   }
 }
@@ -164,18 +218,20 @@ export function checkOutputDir(what: string, dir: string, files: string[]): void
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const target = outputTarget(path);
   const old = statOrNull(target);
-  if (old && !old.isFile()) throw new FileError(`${path}: ${kindOf(old)}; only regular files are replaced`);
+  if (old && !old.isFile()) throw new FileError(`${quote(path)}: ${kindOf(old)}; only regular files are replaced`);
   try {
     mkdirSync(dirname(target), { recursive: true });
   } catch (e) {
-    throw new FileError(`cannot write ${path}: cannot create its directory (${code(e)})`);
+    throw new FileError(`cannot write ${quote(path)}: cannot create its directory (${code(e)})`);
   }
-  const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  removeStaleTemps(target);
+  // The host and pid in the name say whose it is, so that a later writer removes it only when stale.
+  const temp = join(dirname(target), `.${basename(target)}.${hostname()}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   let fd: number;
   try {
     fd = openSync(temp, 'wx', old ? old.mode & 0o7777 : 0o644);
   } catch (e) {
-    throw new FileError(`cannot write ${path} (${code(e)})`);
+    throw new FileError(`cannot write ${quote(path)} (${code(e)})`);
   }
   let open = true;
   try {
@@ -189,7 +245,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   } catch (e) {
     if (open) closeSync(fd);
     try { unlinkSync(temp); } catch { /* already gone */ }
-    throw new FileError(`cannot write ${path} (${code(e)}); ${old ? 'the previous file is kept' : 'nothing was written'}`);
+    throw new FileError(`cannot write ${quote(path)} (${code(e)}); ${old ? 'the previous file is kept' : 'nothing was written'}`);
   }
 }
 

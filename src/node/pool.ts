@@ -97,26 +97,36 @@ export function runPool(configs: RunConfig[], workers: number, handlers: PoolHan
       pool.push(w);
       w.on('message', (m: CellMessage) => {
         if (failed) return;
-        if (m.type === 'step') handlers.onStep?.(m.id, m.step);
-        else if (m.type === 'backend') handlers.onBackend?.(m.id, m.line);
-        else if (m.type === 'eval') handlers.onEval?.(m.id, m.row);
-        else if (m.type === 'error') {
+        // A handler that throws (an append to a full disk) stops the pool: the error rejects it.
+        try {
+          onMessage(w, m);
+        } catch (e) {
           failed = true;
           stopAll();
-          reject(new Error(`cell ${m.id}: ${m.message}`));
-        } else {
-          outcomes[m.id] = { result: m.result, spectrum: m.spectrum, attention: m.attention };
-          handlers.onDone?.(m.id, outcomes[m.id]);
-          if (++finished === configs.length) {
-            stopAll();
-            resolve(outcomes);
-          } else {
-            feed(w);
-          }
+          reject(e);
         }
       });
       w.on('error', (e) => { if (!failed) { failed = true; stopAll(); reject(e); } });
       feed(w);
+    }
+    function onMessage(w: Worker, m: CellMessage): void {
+      if (m.type === 'step') handlers.onStep?.(m.id, m.step);
+      else if (m.type === 'backend') handlers.onBackend?.(m.id, m.line);
+      else if (m.type === 'eval') handlers.onEval?.(m.id, m.row);
+      else if (m.type === 'error') {
+        failed = true;
+        stopAll();
+        reject(new Error(`cell ${m.id}: ${m.message}`));
+      } else {
+        outcomes[m.id] = { result: m.result, spectrum: m.spectrum, attention: m.attention };
+        handlers.onDone?.(m.id, outcomes[m.id]);
+        if (++finished === configs.length) {
+          stopAll();
+          resolve(outcomes);
+        } else {
+          feed(w);
+        }
+      }
     }
   });
 }

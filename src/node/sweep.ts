@@ -3,12 +3,12 @@
 // One writer at a time holds the directory's lock. When a sweep (or a merge) completes, the file
 // is rewritten in canonical cell order, so shards merged and an unsharded sweep produce the same
 // file. Input directories of a merge are only read.
-import { appendFileSync, mkdirSync, truncateSync } from 'node:fs';
+import { appendFileSync, closeSync, lstatSync, mkdirSync, openSync, readSync, statSync, truncateSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { phaseSpec } from '../study/charts.js';
 import { canonicalOrder, cellKey, summarize, summaryCsv, type CellRecord, type SweepCell } from '../study/experiments.js';
-import { CELLS_FILE, cellLine, cellRecord, parseCells, type ParsedCells } from '../format/cells.js';
-import { checkOutputDir, exists, readTextFile, writeFileAtomic } from './files.js';
+import { CELLS_FILE, cellLine, cellRecord, parseCells, sweepSettingProblem, type ParsedCells } from '../format/cells.js';
+import { FileError, checkOutputDir, exists, quote, readTextFile, writeFileAtomic } from './files.js';
 import { lockDirectory } from './lock.js';
 import type { Backend } from '../kernel/matmul_call.js';
 import { runPool, type PoolHandlers } from './pool.js';
@@ -27,7 +27,7 @@ export class SweepError extends Error {}
 export function readCells(dir: string): ParsedCells {
   const path = join(dir, CELLS_FILE);
   if (!exists(path)) return { records: [], intactBytes: 0, torn: false };
-  return parseCells(readTextFile(path, 'cells'), path);
+  return parseCells(readTextFile(path, 'cells'), quote(path));
 }
 
 /** Rewrites cells.jsonl in canonical order (atomically). */
@@ -49,6 +49,47 @@ export function uniqueCells(cells: SweepCell[]): SweepCell[] {
   return cells.filter((c) => !seen.has(cellKey(c)) && seen.add(cellKey(c)));
 }
 
+/** Whether the file's last byte is a newline (true for an empty or missing file). */
+function endsWithNewline(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return true;
+  }
+  try {
+    const size = statSync(path).size;
+    if (size === 0) return true;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] === 0x0a;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Appends one cell's line in one write. A write that fails (a full disk) is undone: the file is
+ * cut back to its length before, so it holds exactly the cells it held, and the sweep stops in
+ * one line; the caller's finally releases the lock.
+ */
+function appendCell(path: string, text: string, cells: number): void {
+  let before = -1;
+  try {
+    before = statSync(path).size;
+  } catch { /* a new file */ }
+  try {
+    appendFileSync(path, text);
+  } catch (e) {
+    try {
+      if (before >= 0) truncateSync(path, before);
+      else unlinkSync(path);
+    } catch { /* the file is as the failed write left it; parseCells treats a torn tail as such */ }
+    throw new FileError(`cannot append a cell to ${quote(path)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); ` +
+      `the file is kept as it was, with its ${cells} cells; free space and rerun the same command to resume`);
+  }
+}
+
 /**
  * Runs the cells of a sweep (already sharded) not yet in dir, appending each as it finishes,
  * under the directory's lock. A finished cell whose config differs from the requested one is an
@@ -67,21 +108,30 @@ export async function runSweep(dir: string, requested: SweepCell[], workers: num
     if (parsed.torn) truncateSync(path, parsed.intactBytes);
     const existing = parsed.records;
     const have = new Map(existing.map((r) => [cellKey(r), r]));
-    if (have.size !== existing.length) throw new SweepError(`${path} holds the same cell twice; merge it into a new directory to keep one of each`);
+    if (have.size !== existing.length) throw new SweepError(`${quote(path)} holds the same cell twice; merge it into a new directory to keep one of each`);
+    // One directory, one setup: the cells on disk and the ones asked for share every setting but the grid's.
+    const mixed = sweepSettingProblem([
+      ...existing.slice(0, 1).map((r) => ({ label: `${quote(path)} line 1`, config: r.config })),
+      ...cells.map((c) => ({ label: 'this sweep', config: c.config })),
+    ]);
+    if (mixed) throw new SweepError(`${quote(dir)} holds another sweep: ${mixed}; use another --out`);
     for (const cell of cells) {
       const old = have.get(cellKey(cell));
       if (old && JSON.stringify(old.config) !== JSON.stringify(cell.config)) {
         const diff = Object.keys(cell.config).find((k) => JSON.stringify((old.config as never)[k]) !== JSON.stringify((cell.config as never)[k]));
-        throw new SweepError(`${dir} holds a different sweep: cell ${cellKey(cell)} was run with ${diff} ${JSON.stringify((old.config as never)[diff!])}, now ${JSON.stringify((cell.config as never)[diff!])}; use another --out`);
+        throw new SweepError(`${quote(dir)} holds a different sweep: cell ${cellKey(cell)} was run with ${diff} ${JSON.stringify((old.config as never)[diff!])}, now ${JSON.stringify((cell.config as never)[diff!])}; use another --out`);
       }
     }
     const todo = cells.filter((c) => !have.has(cellKey(c)));
+    // A complete last line without its newline (a hand edit): the next cell starts a line of its own.
+    let separator = endsWithNewline(path) ? '' : '\n';
     handlers.onStart?.(todo);
     await runPool(todo.map((c) => c.config), workers, {
       ...handlers,
       onDone: (i, outcome) => {
         const record = cellRecord(todo[i], outcome.result);
-        appendFileSync(path, cellLine(record));
+        appendCell(path, separator + cellLine(record), existing.length);
+        separator = '';
         existing.push(record);
         handlers.onDone?.(i, outcome);
         handlers.onRecord?.(record);
@@ -110,6 +160,34 @@ export function isComparison(records: CellRecord[]): boolean {
   return records.length > 0 && records.every((r) => r.rate === null);
 }
 
+/** The device and inode of a path (links followed), or null when there is nothing. */
+function identity(path: string): string | null {
+  try {
+    const s = statSync(path);
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Inputs are read only: --out may not be an input directory, whatever names it (the same path,
+ * a symbolic link, a bind mount), nor hold a cells.jsonl that is an input's (a hard link).
+ */
+function refuseInputAsOutput(dirs: string[], out: string): void {
+  const outDir = identity(out), outCells = identity(join(out, CELLS_FILE));
+  let link = false;
+  try { link = lstatSync(out).isSymbolicLink(); } catch { /* not there yet */ }
+  for (const dir of dirs) {
+    if (outDir !== null && identity(dir) === outDir) {
+      throw new SweepError(`--out ${quote(out)} is the input ${quote(dir)}${link ? ' (through a symbolic link)' : ''}; merge reads its inputs only and writes a new directory`);
+    }
+    if (outCells !== null && identity(join(dir, CELLS_FILE)) === outCells) {
+      throw new SweepError(`--out ${quote(out)}: its ${CELLS_FILE} is the input ${quote(join(dir, CELLS_FILE))} (a hard or symbolic link); merge reads its inputs only and writes a new directory`);
+    }
+  }
+}
+
 /** summary.csv, phase.svg and phase.png from the cells on disk. */
 export async function writeSweepOutputs(dir: string, records: CellRecord[], title: string): Promise<void> {
   const cells = summarize(records);
@@ -129,10 +207,13 @@ export interface Merged {
 export async function mergeSweeps(dirs: string[], out: string, writeOutputs: (records: CellRecord[]) => Promise<void>): Promise<Merged> {
   const merged = new Map<string, CellRecord>();
   const notes: string[] = [];
+  const firsts: { label: string; config: CellRecord['config'] }[] = [];
+  refuseInputAsOutput(dirs, out);
   for (const dir of dirs) {
-    if (!exists(join(dir, CELLS_FILE))) throw new SweepError(`${dir} has no ${CELLS_FILE}`);
+    if (!exists(join(dir, CELLS_FILE))) throw new SweepError(`${quote(dir)} has no ${CELLS_FILE}`);
     const { records, torn } = readCells(dir);
-    if (torn) notes.push(`${join(dir, CELLS_FILE)}: its torn last line (a cell cut off by a kill) is left out; rerun that sweep to finish it`);
+    if (torn) notes.push(`${quote(join(dir, CELLS_FILE))}: its torn last line (a cell cut off by a kill) is left out; rerun that sweep to finish it`);
+    if (records.length) firsts.push({ label: quote(join(dir, CELLS_FILE)), config: records[0].config });
     for (const r of records) {
       const key = cellKey(r);
       const old = merged.get(key);
@@ -142,10 +223,17 @@ export async function mergeSweeps(dirs: string[], out: string, writeOutputs: (re
       if (!old) merged.set(key, r);
     }
   }
+  // Each input is one setup (parseCells checks that); the inputs must be one setup together.
+  const mixed = sweepSettingProblem(firsts);
+  if (mixed) throw new SweepError(`the inputs are different sweeps: ${mixed}; merge only shards of one sweep`);
   checkOutputDir('--out', out, SWEEP_OUTPUTS);
   mkdirSync(out, { recursive: true });
   const release = await lockDirectory(out, 'grokwasm merge');
   try {
+    // Checked under the lock, so that no sweep starts writing there between the check and the write.
+    if (exists(join(out, CELLS_FILE))) {
+      throw new SweepError(`--out ${quote(out)} already holds a sweep (${CELLS_FILE}); merge writes a new directory and never replaces cells`);
+    }
     const records = canonicalOrder([...merged.values()]);
     writeCells(out, records);
     await writeOutputs(records);

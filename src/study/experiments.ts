@@ -9,6 +9,7 @@ import { parseArmSettings, settingConfig, type ArmSetting } from './arm_setting.
 import type { ArmAnalysis } from '../format/mechanism.js';
 import type { EvalInfo, RunResult } from '../train/trainer.js';
 import { EVAL_FIELDS } from '../format/run_result.js';
+import { parseDecimal } from '../format/decimal.js';
 
 export type PresetName = 'reference' | 'quick';
 export const PRESETS: readonly PresetName[] = ['reference', 'quick'];
@@ -119,9 +120,7 @@ export function canonicalOrder(records: CellRecord[]): CellRecord[] {
   return [...records].sort((a, b) => a.arm.localeCompare(b.arm) || a.frac - b.frac || (a.rate ?? -1) - (b.rate ?? -1) || a.seed - b.seed);
 }
 
-export function cellKey(c: { arm: Arm; frac: number; rate: number | null; seed: number }): string {
-  return `${c.arm}|${c.frac}|${c.rate}|${c.seed}`;
-}
+export { cellKey } from '../format/cells.js';
 
 /** The cells shard `index` of `count` runs: every count-th cell, starting at index. */
 export function shardCells<T>(cells: T[], index: number, count: number): T[] {
@@ -236,7 +235,8 @@ export function parseList(name: string, raw: string, field: keyof RunConfig): nu
   const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (items.length === 0) throw new ConfigError(name, expected);
   const values = items.map((item) => {
-    const value = Number(item);
+    const spec = FIELDS[field];
+    const value = parseDecimal(item, spec.kind === 'int' ? 'int' : 'float');
     try {
       if (!Number.isFinite(value)) throw new Error();
       checkFieldValue(field, value);

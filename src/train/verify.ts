@@ -2,9 +2,9 @@
 // deterministic trainer reproduces each to the bit, so any difference is real. What a file
 // claims is checked for consistency first (format/run_result.ts), so that no rerun starts on a
 // result that contradicts itself, and a partial rerun still checks everything its steps decide.
-import { parseCells } from '../format/cells.js';
+import { cellKey, parseCells } from '../format/cells.js';
 import { ATTENTION_HEAD, SPECTRUM_PARAMETER, mechanismArms, parseMechanism, type ArmAnalysis } from '../format/mechanism.js';
-import { FormatError, parseJson } from '../format/problem.js';
+import { FormatError, parseJson, quote } from '../format/problem.js';
 import { EVAL_FIELDS, LATER_EVAL_FIELDS, MACHINE_FIELDS, parseRunResult, resultProblem, summarizeHistory } from '../format/run_result.js';
 import type { RunConfig } from './config.js';
 import type { EvalInfo, RunResult, Trainer } from './trainer.js';
@@ -16,6 +16,11 @@ export interface VerifyTarget {
   label: string;
   result: RunResult;
   analysis?: ArmAnalysis;
+  /**
+   * History-row fields of LATER_EVAL_FIELDS that this file lacks in every row: it was written
+   * before they existed, and verify cannot compare them. Empty for a file of the current format.
+   */
+  absent?: string[];
 }
 
 export interface VerifyRow {
@@ -156,12 +161,22 @@ export async function verifyResult(target: VerifyTarget, createTrainer: (config:
  * cells.jsonl (every cell). Throws a FormatError naming the file, line and field.
  */
 export function verifyTargets(text: string, file: string): VerifyTarget[] {
-  if (file.endsWith('.jsonl')) {
+  return withFormatVersion(readTargets(text, file));
+}
+
+function readTargets(text: string, name: string): Omit<VerifyTarget, 'absent'>[] {
+  const file = quote(name);
+  if (name.endsWith('.jsonl')) {
     const { records, torn } = parseCells(text, file);
     if (torn) throw new FormatError(`${file}: line ${records.length + 1}: torn (a cell cut off when its sweep was killed); rerun that sweep to finish it`);
     if (records.length === 0) throw new FormatError(`${file}: no cells to verify`);
+    const lineOf = new Map<string, number>();
     return records.map((r, i) => {
       const { arm, frac, rate, seed, ...result } = r;
+      const first = lineOf.get(cellKey(r));
+      // Two lines of one cell would let a forged copy ride beside an honest one.
+      if (first !== undefined) throw new FormatError(`${file}: line ${i + 1}: the cell ${arm} frac ${frac} rate ${rate} seed ${seed} again (first on line ${first}); a sweep holds each cell once`);
+      lineOf.set(cellKey(r), i + 1);
       return { label: `${file}: line ${i + 1} (${arm} frac ${frac} rate ${rate} seed ${seed})`, result };
     });
   }
@@ -171,4 +186,26 @@ export function verifyTargets(text: string, file: string): VerifyTarget[] {
     return mechanismArms(m).map((arm) => ({ label: `${file}: arm ${arm}`, result: m.arms[arm], analysis: { spectrum: m.spectra[arm], attention: m.attention[arm] } }));
   }
   return [{ label: file, result: parseRunResult(value, file) }];
+}
+
+/**
+ * The format version of a file, read from its rows: the current trainer writes every field of
+ * LATER_EVAL_FIELDS in every row (null where it does not apply); a file written before a field
+ * existed has it in no row. A field in some rows and not others is neither: it was deleted, and
+ * the file is refused, naming the first row that breaks the pattern. A field absent everywhere is
+ * returned in each target's `absent`, so that the verdict names it as not compared.
+ */
+function withFormatVersion(targets: Omit<VerifyTarget, 'absent'>[]): VerifyTarget[] {
+  const rows = targets.flatMap((t) => t.result.history.map((row, i) => ({ label: t.label, row, i })));
+  const absent: string[] = [];
+  for (const field of LATER_EVAL_FIELDS) {
+    const having = rows.find((r) => field in r.row);
+    const lacking = rows.find((r) => !(field in r.row));
+    if (having && lacking) {
+      throw new FormatError(`${lacking.label}: history[${lacking.i}]: ${field} is missing, but ${having.label === lacking.label ? '' : `${having.label}: `}` +
+        `history[${having.i}] has it; the current format carries it in every row, an older one in none`);
+    }
+    if (lacking) absent.push(field);
+  }
+  return targets.map((t) => ({ ...t, absent }));
 }
