@@ -10,7 +10,9 @@ run and its float64 twin. One training step is, for every arm:
     post-AdamW weight update        (lrd, radial, polar, prox on Q/K; muon, luon on their own weights)
 
 ARMS lists each case's fields as the fixtures' config metadata carries them; a field an arm
-does not use is 0.
+does not use is 0. The StableMax cases keep their arm's name in `decay` and say `loss: stablemax`.
+Note for mirroring: Python reads `0.5 * y @ z` as `(0.5 * y) @ z`, and a Python float scalar
+times a float32 tensor is rounded to float32 first.
 """
 import torch
 
@@ -19,8 +21,8 @@ ADAMW_EPS = 1e-8
 # Muon's quintic Newton-Schulz coefficients (a, b, c).
 MUON_COEFFS = (3.4445, -4.7750, 2.0315)
 
-_NONE = dict(wd=0.0, rate=0.0, nsIters=0, alpha=0.0, **{"lambda": 0.0}, muonLr=0.0, momentum=0.0,
-             luonLambda=0.0, loss="softmax")
+_NONE = {"wd": 0.0, "rate": 0.0, "nsIters": 0, "alpha": 0.0, "lambda": 0.0, "muonLr": 0.0, "momentum": 0.0,
+         "luonLambda": 0.0, "loss": "softmax"}
 
 
 def _arm(decay, **fields):
@@ -35,7 +37,7 @@ ARMS = {
     "radial": _arm("radial", wd=0.1, rate=0.02),
     "polar": _arm("polar", wd=0.1, rate=0.005),
     "prox": _arm("prox", wd=0.1, rate=0.005),
-    "grokfast": _arm("grokfast", wd=0.1, alpha=0.98, **{"lambda": 2.0}),
+    "grokfast": _arm("grokfast", wd=0.1, alpha=0.98, **{"lambda": 2.0}),  # lambda is a Python keyword
     "orthograd": _arm("orthograd", wd=0.1),
     "muon": _arm("muon", wd=0.1, nsIters=5, muonLr=0.02, momentum=0.95),
     "luon": _arm("luon", wd=0.1, nsIters=5, muonLr=0.02, momentum=0.95, luonLambda=0.5),
@@ -121,7 +123,7 @@ class ArmOptimizer:
         self.cfg, self.lr = cfg, lr
         self.named = list(model.named_parameters())
         decay, wd = cfg["decay"], cfg["wd"]
-        if decay == "l2" or decay in ("grokfast", "orthograd"):
+        if decay in ("l2", "grokfast", "orthograd"):
             groups = [{"params": [p for _, p in self.named], "weight_decay": wd}]
             self.special = []
         elif decay in ("lrd", "radial", "polar", "prox"):
