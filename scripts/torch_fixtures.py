@@ -7,8 +7,21 @@ batch. Each fixture is one .safetensors file holding the parameters, the batch, 
 loss, every gradient, the parameters after one AdamW step of the L2 arm and after one step of
 the LRD arm (AdamW then Low-Rank Decay), Newton-Schulz outputs and singular values.
 
-Needs Debian's python3-torch (PyTorch 1.13): /usr/bin/python3 scripts/torch_fixtures.py test/fixtures
+It also writes one multi-step fixture per decay arm of scripts/torch_arms.py,
+arm_<case>.safetensors: a small model (p 11, dim 20, depth 2, heads 2, mlp 28), 60 fixed
+batches of 24, and the loss of every step and the final parameters of the same run in float32
+and in float64 (param.*, inputs, targets, loss32, loss64, final32.*, final64.*; metadata
+config with the sizes and the arm's fields).
+
+Needs Debian's python3-torch (PyTorch 1.13):
+  /usr/bin/python3 scripts/torch_fixtures.py test/fixtures              # all fixtures
+  /usr/bin/python3 scripts/torch_fixtures.py test/fixtures --arms-only  # only arm_*.safetensors
+  /usr/bin/python3 scripts/torch_fixtures.py test/fixtures --no-arms    # only the one-step fixtures
+  /usr/bin/python3 scripts/torch_arms_check.py test/fixtures            # sanity checks of the arms
+The one-step fixtures' numbers depend on the BLAS PyTorch loads (ulp-level differences from one
+BLAS to another), so regenerating them elsewhere can change their bytes, not their meaning.
 """
+import copy
 import json
 import math
 import os
@@ -17,6 +30,9 @@ import sys
 
 import torch
 import torch.nn.functional as F
+
+import torch_arms
+from torch_arms import is_query_key, newton_schulz
 
 
 def unit_rms_norm(x, g):
@@ -72,23 +88,6 @@ class Reference(torch.nn.Module):
         return self.lm_head(unit_rms_norm(x, self.norm_final.g)[:, -1, :])
 
 
-def newton_schulz(w, iters):
-    """The spec's cubic iteration; the identity is sized to Y^T Y so wide matrices work too."""
-    x = w.detach().float()
-    flip = x.shape[0] > x.shape[1]
-    if flip:
-        x = x.t()
-    y = x / (x.norm() + 1e-8)
-    eye = torch.eye(y.shape[1])
-    for _ in range(iters):
-        y = 0.5 * y @ (3.0 * eye - y.t() @ y)
-    return y.t() if flip else y
-
-
-def is_query_key(name):
-    return name.endswith("attn.q_proj.weight") or name.endswith("attn.k_proj.weight")
-
-
 def one_step(model, tokens, targets, arm, wd, rate, iters):
     """Parameters after one optimiser step of the given arm, from the model's current weights."""
     clone = Reference(model.p, model.dim, model.depth, model.heads_, model.mlp)
@@ -132,7 +131,7 @@ def write_safetensors(path, tensors, metadata):
             f.write(b)
 
 
-def make(name, out_dir, p, dim, depth, heads, mlp, batch, seed, wd=0.1, rate=0.005, iters=5):
+def seeded_model(p, dim, depth, heads, mlp, seed):
     torch.manual_seed(seed)
     model = Reference(p, dim, depth, heads, mlp)
     model.p, model.dim, model.depth, model.heads_, model.mlp = p, dim, depth, heads, mlp
@@ -142,6 +141,11 @@ def make(name, out_dir, p, dim, depth, heads, mlp, batch, seed, wd=0.1, rate=0.0
         for n, t in model.named_parameters():
             if n.endswith(".g"):
                 t.add_(0.1 * torch.randn_like(t))
+    return model
+
+
+def make(name, out_dir, p, dim, depth, heads, mlp, batch, seed, wd=0.1, rate=0.005, iters=5):
+    model = seeded_model(p, dim, depth, heads, mlp, seed)
     g = torch.Generator().manual_seed(seed + 1)
     ab = torch.randint(0, p, (batch, 2), generator=g)
     tokens = torch.cat([ab, torch.full((batch, 1), p)], dim=1)
@@ -183,18 +187,69 @@ def make(name, out_dir, p, dim, depth, heads, mlp, batch, seed, wd=0.1, rate=0.0
     print(f"{path}: loss {loss.item():.6f}, {os.path.getsize(path)} bytes")
 
 
+# The multi-step arm fixtures: one small model with sizes that are not multiples of 4.
+ARM_SIZES = dict(p=11, dim=20, depth=2, heads=2, mlp=28)
+ARM_BATCH, ARM_STEPS, ARM_LR = 24, 60, 1e-3
+ARM_MODEL_SEED, ARM_DATA_SEED = 5, 6
+
+
+def arm_batches(p, steps, batch, seed):
+    """steps fixed random batches of (a, b, =) with targets (a + b) mod p."""
+    g = torch.Generator().manual_seed(seed)
+    ab = torch.randint(0, p, (steps, batch, 2), generator=g)
+    tokens = torch.cat([ab, torch.full((steps, batch, 1), p)], dim=2)
+    return tokens, (ab[..., 0] + ab[..., 1]) % p
+
+
+def make_arm(case, out_dir):
+    """arm_<case>.safetensors: the initial parameters, the batches, and the loss of every step and
+    the final parameters of the same run in float32 and in float64."""
+    cfg = torch_arms.ARMS[case]
+    model32 = seeded_model(**ARM_SIZES, seed=ARM_MODEL_SEED)
+    model64 = copy.deepcopy(model32).double()
+    tokens, targets = arm_batches(ARM_SIZES["p"], ARM_STEPS, ARM_BATCH, ARM_DATA_SEED)
+
+    tensors = {f"param.{n}": t.detach().clone() for n, t in model32.state_dict().items()}
+    tensors["inputs"] = tokens.to(torch.int32)
+    tensors["targets"] = targets.to(torch.int32)
+    tensors["loss32"] = torch_arms.train(model32, tokens, targets, cfg, ARM_LR)
+    tensors["loss64"] = torch_arms.train(model64, tokens, targets, cfg, ARM_LR)
+    for n, t in model32.state_dict().items():
+        tensors[f"final32.{n}"] = t
+    for n, t in model64.state_dict().items():
+        tensors[f"final64.{n}"] = t
+
+    config = dict(ARM_SIZES, batch=ARM_BATCH, steps=ARM_STEPS, lr=ARM_LR, **cfg)
+    path = os.path.join(out_dir, f"arm_{case}.safetensors")
+    write_safetensors(path, tensors, {"config": json.dumps(config), "torch": torch.__version__})
+    l32, l64 = tensors["loss32"], tensors["loss64"]
+    print(f"{path}: loss {l32[0].item():.4f} -> {l32[-1].item():.4f}, "
+          f"f32 vs f64 loss {((l32.double() - l64).abs() / l64.abs()).max().item():.1e}, "
+          f"{os.path.getsize(path)} bytes")
+
+
 def main():
-    out_dir = sys.argv[1] if len(sys.argv) > 1 else "test/fixtures"
+    args = sys.argv[1:]
+    which = "all"
+    for flag in ("--arms-only", "--no-arms"):
+        if flag in args:
+            args.remove(flag)
+            which = flag
+    out_dir = args[0] if args else "test/fixtures"
     os.makedirs(out_dir, exist_ok=True)
     torch.set_num_threads(1)
-    # Sizes that are not multiples of 4 or 8 anywhere: vocab 14, dim 18, head_dim 6, mlp 30, batch 7.
-    make("odd", out_dir, p=13, dim=18, depth=2, heads=3, mlp=30, batch=7, seed=1, rate=0.02)
-    # One block, so the first block is also the last (both savings at once).
-    make("single_block", out_dir, p=7, dim=10, depth=1, heads=2, mlp=14, batch=9, seed=2, rate=0.02)
-    # A moderate size with a batch large enough that pairs repeat inside it.
-    make("small", out_dir, p=23, dim=32, depth=2, heads=4, mlp=64, batch=200, seed=3)
-    # The full reference size.
-    make("reference", out_dir, p=113, dim=128, depth=2, heads=4, mlp=512, batch=512, seed=4)
+    if which != "--arms-only":
+        # Sizes that are not multiples of 4 or 8 anywhere: vocab 14, dim 18, head_dim 6, mlp 30, batch 7.
+        make("odd", out_dir, p=13, dim=18, depth=2, heads=3, mlp=30, batch=7, seed=1, rate=0.02)
+        # One block, so the first block is also the last (both savings at once).
+        make("single_block", out_dir, p=7, dim=10, depth=1, heads=2, mlp=14, batch=9, seed=2, rate=0.02)
+        # A moderate size with a batch large enough that pairs repeat inside it.
+        make("small", out_dir, p=23, dim=32, depth=2, heads=4, mlp=64, batch=200, seed=3)
+        # The full reference size.
+        make("reference", out_dir, p=113, dim=128, depth=2, heads=4, mlp=512, batch=512, seed=4)
+    if which != "--no-arms":
+        for case in torch_arms.ARMS:
+            make_arm(case, out_dir)
 
 
 if __name__ == "__main__":
