@@ -11,6 +11,10 @@ export { crossEntropyForward, crossEntropyBackward, countCorrect } from './cross
 export { adamwUpdate } from './adamw';
 export { newtonSchulz, lowRankDecay, newtonSchulzScratchFloats } from './newton_schulz';
 export { singularValues, spectralScratchDoubles, stableRankOf, effectiveRankOf } from './spectral';
+export { polarFactor, polarDecay, nuclearProx, polarScratchDoubles } from './polar';
+export { muonOrthogonalize, muonScratchFloats } from './muon';
+export { stablemaxForward, stablemaxBackward } from './stablemax';
+export { grokfastEma, orthogonalizeGradient, muonMomentum, luonMomentum, scaledUpdate } from './grad_transforms';
 export { randomSeed, randomNext, randomBelow, randomUniform, randomNormal, randomShuffle } from './random';
 export { hashUpdate, hashFinish } from './hash';
 

@@ -17,7 +17,7 @@ export { WebGpuMatmul, requestGpu } from './gpu/webgpu_matmul.js';
 export type { GpuChoice } from './gpu/webgpu_matmul.js';
 export { compileKernels, loadKernels, loadKernelsSync, sharedMemory } from './kernel/wasm.js';
 export type { KernelExports, WasmSource } from './kernel/wasm.js';
-export { matmulWith, newtonSchulzWith, singularValuesWith } from './kernel/linalg.js';
+export { matmulWith, muonOrthogonalizeWith, newtonSchulzWith, nuclearProxWith, polarFactorWith, singularValuesWith } from './kernel/linalg.js';
 export { CHECK_SHAPES, PRODUCT_TOLERANCE, checkGpuMatmul } from './gpu/webgpu_check.js';
 export type { CheckReport, CheckRow } from './gpu/webgpu_check.js';
 export { decodeSafetensors, encodeSafetensors, SafetensorsError } from './format/safetensors.js';

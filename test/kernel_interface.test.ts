@@ -21,6 +21,8 @@ const DECLARED = {
   expForward: true, embeddingForward: true, embeddingBackward: true, gatherRows: true, scatterAddRows: true,
   crossEntropyForward: true, crossEntropyBackward: true, countCorrect: true, adamwUpdate: true, newtonSchulz: true, lowRankDecay: true,
   newtonSchulzScratchFloats: true, singularValues: true, spectralScratchDoubles: true, stableRankOf: true, effectiveRankOf: true,
+  polarFactor: true, polarDecay: true, nuclearProx: true, polarScratchDoubles: true, muonOrthogonalize: true, muonScratchFloats: true,
+  stablemaxForward: true, stablemaxBackward: true, grokfastEma: true, orthogonalizeGradient: true, muonMomentum: true, luonMomentum: true, scaledUpdate: true,
   randomSeed: true, randomNext: true, randomBelow: true, randomUniform: true, randomNormal: true, randomShuffle: true,
   hashUpdate: true, hashFinish: true, simdPeak: true,
 } satisfies Record<keyof KernelExports, true>;

@@ -1,6 +1,6 @@
-// One-off matrix computations on a kernel instance: the Newton-Schulz polar factor, the
-// singular values and single products, for tests, figures, the WebGPU check and users
-// checking a weight matrix by hand.
+// One-off matrix computations on a kernel instance: the Newton-Schulz polar factor, the exact
+// polar factor and nuclear-norm prox, Muon's orthogonalisation, the singular values and single
+// products, for tests, figures, the WebGPU check and users checking a weight matrix by hand.
 import { Arena } from './arena.js';
 import { matmulOnKernel, operandSizes, type MatmulLayout } from './matmul_call.js';
 import type { KernelExports } from './wasm.js';
@@ -32,6 +32,39 @@ export function singularValuesWith(k: KernelExports, w: Float32Array, rows: numb
   arena.f32(inPtr, n).set(w);
   if (!k.singularValues(svPtr, inPtr, rows, cols, scratchPtr)) throw new Error('singular values: the QL iteration did not converge');
   return new Float64Array(k.memory.buffer, svPtr, s).slice();
+}
+
+/** Exact polar factor U V^T of w[rows x cols] (f64 eigensolver; singular values <= 1e-7 sigma_1 count as zero). */
+export function polarFactorWith(k: KernelExports, w: Float32Array, rows: number, cols: number): Float32Array {
+  checkMatrix(w, rows, cols);
+  const n = rows * cols;
+  const arena = Arena.growing(k);
+  const inPtr = arena.words(n), outPtr = arena.words(n), scratchPtr = arena.doubles(k.polarScratchDoubles(rows, cols));
+  arena.f32(inPtr, n).set(w);
+  if (!k.polarFactor(outPtr, inPtr, rows, cols, scratchPtr)) throw new Error('polar factor: the QL iteration did not converge');
+  return new Float32Array(k.memory.buffer, outPtr, n).slice();
+}
+
+/** The nuclear-norm proximal step U max(S - rate, 0) V^T of w[rows x cols]. */
+export function nuclearProxWith(k: KernelExports, w: Float32Array, rows: number, cols: number, rate: number): Float32Array {
+  checkMatrix(w, rows, cols);
+  const n = rows * cols;
+  const arena = Arena.growing(k);
+  const ptr = arena.words(n), scratchPtr = arena.doubles(k.polarScratchDoubles(rows, cols));
+  arena.f32(ptr, n).set(w);
+  if (!k.nuclearProx(ptr, rows, cols, rate, scratchPtr)) throw new Error('nuclear prox: the QL iteration did not converge');
+  return new Float32Array(k.memory.buffer, ptr, n).slice();
+}
+
+/** Muon's quintic Newton-Schulz orthogonalisation of u[rows x cols] after `iters` steps. */
+export function muonOrthogonalizeWith(k: KernelExports, u: Float32Array, rows: number, cols: number, iters = 5): Float32Array {
+  checkMatrix(u, rows, cols);
+  const n = rows * cols;
+  const arena = Arena.growing(k);
+  const inPtr = arena.words(n), outPtr = arena.words(n), scratchPtr = arena.words(k.muonScratchFloats(rows, cols));
+  arena.f32(inPtr, n).set(u);
+  k.muonOrthogonalize(outPtr, inPtr, rows, cols, iters, scratchPtr);
+  return new Float32Array(k.memory.buffer, outPtr, n).slice();
 }
 
 /** One product of the given layout on the Wasm kernel (shapes as in src/matmul_call.ts), from host arrays. */

@@ -40,6 +40,24 @@ export interface KernelExports {
   spectralScratchDoubles(rows: number, cols: number): number;
   stableRankOf(sv: Ptr, n: number): number;
   effectiveRankOf(sv: Ptr, n: number): number;
+  /** out[rows x cols] = exact U V^T (f64 eigensolver, singular values <= 1e-7 sigma_1 dropped); false if QL failed. */
+  polarFactor(out: Ptr, w: Ptr, rows: number, cols: number, scratch: Ptr): boolean;
+  /** w -= f32(rate) * polarFactor(w); polar holds rows*cols floats. */
+  polarDecay(w: Ptr, rows: number, cols: number, rate: number, polar: Ptr, scratch: Ptr): boolean;
+  /** w <- U max(S - rate, 0) V^T in place. */
+  nuclearProx(w: Ptr, rows: number, cols: number, rate: number, scratch: Ptr): boolean;
+  polarScratchDoubles(rows: number, cols: number): number;
+  /** out[rows x cols] = Muon's quintic Newton-Schulz orthogonalisation of u after `iters` steps. */
+  muonOrthogonalize(out: Ptr, u: Ptr, rows: number, cols: number, iters: number, scratch: Ptr): void;
+  muonScratchFloats(rows: number, cols: number): number;
+  /** sv[b x v] = s(logits); returns the sum over the batch of -log(s_t / sum s). */
+  stablemaxForward(sv: Ptr, logits: Ptr, targets: Ptr, b: number, v: number): number;
+  stablemaxBackward(dlogits: Ptr, sv: Ptr, logits: Ptr, targets: Ptr, b: number, v: number, scale: number): void;
+  grokfastEma(grad: Ptr, ema: Ptr, n: number, alpha: number, lambda: number, first: boolean): void;
+  orthogonalizeGradient(grad: Ptr, w: Ptr, n: number): void;
+  muonMomentum(u: Ptr, buf: Ptr, grad: Ptr, n: number, mu: number): void;
+  luonMomentum(m: Ptr, grad: Ptr, w: Ptr, n: number, mu: number, lambda: number): void;
+  scaledUpdate(w: Ptr, o: Ptr, n: number, decay: number, step: number): void;
   randomSeed(state: Ptr, seed: number, stream: number): void;
   randomNext(state: Ptr): number;
   randomBelow(state: Ptr, bound: number): number;
