@@ -67,20 +67,6 @@ export interface KernelExports {
   hashUpdate(h: bigint, ptr: Ptr, length: number): bigint;
   hashFinish(h: bigint): bigint;
   simdPeak(ring: Ptr, iters: number): number;
-  // The arms' kernels (assembly/polar.ts, muon.ts, stablemax.ts, grad_transforms.ts).
-  polarFactor(out: Ptr, w: Ptr, rows: number, cols: number, scratch: Ptr): boolean;
-  polarDecay(w: Ptr, rows: number, cols: number, rate: number, polar: Ptr, scratch: Ptr): boolean;
-  nuclearProx(w: Ptr, rows: number, cols: number, rate: number, scratch: Ptr): boolean;
-  polarScratchDoubles(rows: number, cols: number): number;
-  muonOrthogonalize(out: Ptr, u: Ptr, rows: number, cols: number, iters: number, scratch: Ptr): void;
-  muonScratchFloats(rows: number, cols: number): number;
-  stablemaxForward(probs: Ptr, logits: Ptr, targets: Ptr, b: number, v: number): number;
-  stablemaxBackward(dlogits: Ptr, probs: Ptr, logits: Ptr, targets: Ptr, b: number, v: number, scale: number): void;
-  grokfastEma(grad: Ptr, ema: Ptr, n: number, alpha: number, lambda: number, first: boolean): void;
-  orthogonalizeGradient(grad: Ptr, w: Ptr, n: number): void;
-  muonMomentum(u: Ptr, buf: Ptr, grad: Ptr, n: number, mu: number): void;
-  luonMomentum(m: Ptr, grad: Ptr, w: Ptr, n: number, mu: number, lambda: number): void;
-  scaledUpdate(w: Ptr, o: Ptr, n: number, decay: number, step: number): void;
 }
 
 /** What the module is built from: its bytes, or an already compiled WebAssembly.Module. */
