@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { ARM_BY_NAME, createTrainer, type RunConfig } from '../src/node/index.js';
 import { group, loadFixture, relErr } from './helpers.js';
 
-// Reached here (the figures each test prints): losses within 1e-6 of PyTorch's, final weights
-// within 1e-4 of each tensor's scale (Adam turns float32 noise in near-zero gradients into
-// differences of order lr); the bounds leave a margin above that.
-const TOL = { loss: 1e-5, weights: 2e-4 };
+// Reached here (the figures each test prints): losses within 1.2e-6 of PyTorch's (float32 and
+// float64), final weights within 9e-6 of each tensor's scale (Muon; 3e-7 to 2.6e-6 for the
+// others); the bounds leave a margin above that.
+const TOL = { loss: 1e-5, weights: 5e-5 };
 
 const CASES = ['l2', 'lrd', 'radial', 'polar', 'prox', 'grokfast', 'orthograd', 'muon', 'luon', 'l2_stablemax', 'lrd_stablemax'] as const;
 
