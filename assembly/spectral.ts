@@ -23,7 +23,15 @@ export function singularValues(sv: usize, w: usize, rows: i32, cols: i32, scratc
   const v = e + ((<usize>n) << 3);
   gramOfShortSide(a, w, rows, cols);
   tridiagonalize(a, d, e, v, n);
-  if (!tridiagonalQL(d, e, n, 0, false)) return false;
+  if (!tridiagonalQL(d, e, n, 0, false)) {
+    // Many singular values near zero (a weight LRD or the proximal step has driven to low rank)
+    // can keep the neighbour-relative deflation test from ever passing. Only then is the
+    // decomposition redone with the test relative to the whole matrix: every spectrum that
+    // converged before keeps its bits, and with them every committed result.
+    gramOfShortSide(a, w, rows, cols);
+    tridiagonalize(a, d, e, v, n);
+    if (!tridiagonalQL(d, e, n, 0, true)) return false;
+  }
   // Sort descending (insertion sort: n is small) and take square roots; rounding can leave
   // tiny negative eigenvalues of a positive semidefinite matrix, which are zeros.
   for (let i = 1; i < n; i++) {

@@ -2,7 +2,7 @@
 // gradient, one AdamW step of the L2 arm, one step of the LRD arm, Newton-Schulz, spectra.
 import { describe, expect, it } from 'vitest';
 import { Arena } from '../src/kernel/arena.js';
-import { createTrainer, kernelModule, loadKernelsSync, newtonSchulz, singularValues, type RunConfig } from '../src/node/index.js';
+import { createTrainer, kernelModule, normalizeArmFields, loadKernelsSync, newtonSchulz, singularValues, type RunConfig } from '../src/node/index.js';
 import { group, loadFixture, relErr } from './helpers.js';
 
 // Reached on this machine (see the README): forward and gradients within 2e-6 of PyTorch's
@@ -21,7 +21,7 @@ describe.each(['odd', 'single_block', 'small', 'reference'])('PyTorch parity: %s
   const errors: Record<string, number> = {};
 
   it('matches logits, loss and every gradient', async () => {
-    const trainer = await createTrainer({ ...base, decay: 'l2' });
+    const trainer = await createTrainer(normalizeArmFields({ ...base, decay: 'l2' }));
     trainer.setParams(params);
     const out = trainer.lossAndGrads(inputs, targets);
     errors.logits = relErr(out.logits, tensors.logits.data);
@@ -40,7 +40,7 @@ describe.each(['odd', 'single_block', 'small', 'reference'])('PyTorch parity: %s
   });
 
   it.each(['l2', 'lrd'] as const)('%s step: the optimiser alone matches PyTorch, fed PyTorch\'s gradients', async (decay) => {
-    const trainer = await createTrainer({ ...base, decay });
+    const trainer = await createTrainer(normalizeArmFields({ ...base, decay }));
     trainer.setParams(params);
     trainer.setGrads(group(tensors, 'grad.'));
     trainer.applyGrads();
@@ -55,7 +55,7 @@ describe.each(['odd', 'single_block', 'small', 'reference'])('PyTorch parity: %s
   });
 
   it.each(['l2', 'lrd'] as const)('%s step: the whole step matches PyTorch', async (decay) => {
-    const trainer = await createTrainer({ ...base, decay });
+    const trainer = await createTrainer(normalizeArmFields({ ...base, decay }));
     trainer.setParams(params);
     trainer.lossAndGrads(inputs, targets);
     trainer.applyGrads();

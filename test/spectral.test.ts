@@ -37,4 +37,16 @@ describe('singular values and ranks', () => {
     expect(ws.k.stableRankOf(ptr, 4)).toBeCloseTo(4, 12);
     expect(ws.k.effectiveRankOf(ptr, 4)).toBeCloseTo(4, 12);
   });
+
+  // A product of random rank-r factors rounded to f32: a cluster of Gram eigenvalues near zero on
+  // which the neighbour-relative deflation test alone never passes (as LRD and prox leave weights).
+  it.each([[64, 20], [128, 10], [128, 40]])('converges on a %i x %i weight of rank %i, its tail near zero', (n, r) => {
+    const rand = seeded(31);
+    const a = Array.from({ length: n * r }, () => rand() - 0.5), b = Array.from({ length: n * r }, () => rand() - 0.5);
+    const w = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { let x = 0; for (let t = 0; t < r; t++) x += a[i * r + t] * b[t * n + j]; w[i * n + j] = x; }
+    const sv = singularValues(w, n, n);
+    expect(sv[r - 1] / sv[0]).toBeGreaterThan(1e-3);
+    expect(sv[r] / sv[0]).toBeLessThan(1e-5);
+  });
 });
