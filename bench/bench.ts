@@ -9,7 +9,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Arena } from '../src/kernel/arena.js';
-import { coreCount, createTrainer, kernelModule, loadKernelsSync, singularValues, type KernelExports, type Trainer } from '../src/node/index.js';
+import {
+  ARM_LIST, DEFAULT_CONFIG, coreCount, createTrainer, kernelModule, loadKernelsSync, normalizeArmFields, singularValues, type Decay, type KernelExports, type Trainer,
+} from '../src/node/index.js';
 
 type Layout = 'forward' | 'inputGrad' | 'weightGrad';
 const args = new Set(process.argv.slice(2));
@@ -147,6 +149,20 @@ async function main() {
 
   const lrdMs = time(() => trainer.armStep());
   log(`LRD step (4 q/k weights, 5 Newton-Schulz iterations): ${lrdMs.toFixed(2)} ms`);
+
+  // Each arm's whole step at the reference size on one thread beside LRD's, in turns (4 steps
+  // each, 3 rounds) so that the machine's drift touches every arm alike; and its own update alone.
+  let arms: { arm: string; stepMs: number; ofLrd: number; updateMs: number }[] | undefined;
+  if (args.has('--profile')) {
+    const trainers = await Promise.all(ARM_LIST.map((a) => createTrainer(normalizeArmFields({ ...DEFAULT_CONFIG, decay: a.name as Decay }), 1)));
+    const armSamples = trainers.map(() => [] as number[]);
+    for (const t of trainers) t.step();
+    for (let round = 0; round < 3; round++) trainers.forEach((t, i) => armSamples[i].push(...fullBatchSteps(t, 4)));
+    const lrdIndex = ARM_LIST.findIndex((a) => a.name === 'lrd');
+    arms = trainers.map((t, i) => ({ arm: ARM_LIST[i].name, stepMs: median(armSamples[i]), ofLrd: median(armSamples[i]) / median(armSamples[lrdIndex]), updateMs: time(() => t.armStep(), 200) }));
+    log('each arm at the reference size, one thread (whole step; the arm\'s own update after AdamW alone):');
+    for (const a of arms) log(`  ${a.arm.padEnd(10)} ${a.stepMs.toFixed(1).padStart(7)} ms  ${a.ofLrd.toFixed(2)}x LRD's step;  update ${a.updateMs.toFixed(2)} ms`);
+  }
   const q = trainer.getParams()['layers.0.attn.q_proj.weight'].data;
   const svdMs = time(() => singularValues(q, 128, 128));
   log(`all singular values of a 128 x 128 weight: ${svdMs.toFixed(2)} ms`);
@@ -226,7 +242,7 @@ async function main() {
       gpu.release();
     }
   }
-  if (json) console.log(JSON.stringify({ peakGflops, matmul, threads, lrdMs, stepMs, evalMs, svdMs, ...(profile ? { profile } : {}), ...(torch.length ? { torch } : {}), ...(webgpu.length ? { webgpu, webgpuStep } : {}) }));
+  if (json) console.log(JSON.stringify({ peakGflops, matmul, threads, lrdMs, stepMs, evalMs, svdMs, ...(profile ? { profile } : {}), ...(arms ? { arms } : {}), ...(torch.length ? { torch } : {}), ...(webgpu.length ? { webgpu, webgpuStep } : {}) }));
 }
 
 await main();

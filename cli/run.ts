@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import {
   FIELDS, createTrainer, resumeTrainer, type Backend, readStateDict, saveStateDict, Trainer, type EvalInfo, type RunResult,
-  useNodeBackend, FileError, checkOutputs, writeFileAtomic,
+  useNodeBackend, FileError, checkOutputs, writeFileAtomic, explainGroups, optimizerGroups, parameterTable,
 } from '../src/node/index.js';
 import { addBackendFlag, addConfigFlags, addThreadsFlag, configFromFlags, threadsFlag } from './options.js';
 import { UsageError, integerFlag, readInput } from './input.js';
@@ -43,7 +43,14 @@ export function registerRun(program: Command): void {
     .option('--resume <file>', 'continue the run saved in this checkpoint (its config is used)')
     .option('--quiet', 'print nothing but errors and the final line')
     .option('--json', 'print the run result as JSON on stdout')
+    .option('--explain', 'print which parameters get which update (the arm\'s groups) and stop')
     .action(async (opts: Record<string, unknown>) => {
+      if (opts.explain) {
+        const config = configFromFlags(opts);
+        const table = parameterTable({ vocab: config.p + 1, seqLen: 3, dim: config.dim, depth: config.depth, heads: config.heads, mlp: config.mlp });
+        console.log(explainGroups(config, optimizerGroups(config, table)).join('\n'));
+        return;
+      }
       const text = (name: string) => (typeof opts[name] === 'string' ? (opts[name] as string) : undefined);
       const resume = text('resume');
       const named = (flags: string[]) => flags.filter((f) => text(f) !== undefined).map((f) => ({ what: `--${f}`, path: text(f)! }));
@@ -77,6 +84,8 @@ export function registerRun(program: Command): void {
       const backend = await useNodeBackend(trainer, opts.backend as Backend);
       if (backend.line) process.stderr.write(`backend: ${backend.line}\n`);
       if (trainer.threads < threads) process.stderr.write(`${trainer.threadsLine}\n`);
+      // The first line says what the arm does to which parameters (run --explain lists every group).
+      if (!quiet) process.stderr.write(`${trainer.explain()[0]}\n`);
       const progress = createProgress(config.steps, `${config.decay} p=${config.p} frac=${config.frac}${trainer.threads > 1 ? `, ${trainer.threads} threads` : ''}`, quiet);
       progress.update(trainer.stepCount);
       let result: RunResult;

@@ -6,6 +6,7 @@ export type { Decay, FieldSpec, Loss, RunConfig, Split } from './train/config.js
 export { parameterTable, parameterCount } from './model/params.js';
 export type { ModelShape, ParamSpec } from './model/params.js';
 export { CHECKPOINT_FORMAT, CheckpointError, GROK_ACCURACY, Trainer, optimizerGroups } from './train/trainer.js';
+export { explainGroups } from './train/optimizer.js';
 export type { ThreadOptions } from './train/trainer.js';
 export { KernelThreads, MAX_THREADS, ThreadError, helperLoop, threadsPerRun } from './kernel/threads.js';
 export type { HelperHandle, HelperInit, SpawnHelper } from './kernel/threads.js';

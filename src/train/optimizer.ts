@@ -24,7 +24,7 @@ export function optimizerGroups(config: RunConfig, table: ParamSpec[]): Optimize
 export function explainGroups(config: RunConfig, groups: OptimizerGroup[]): string[] {
   const arm = armOf(config.decay);
   const lines = [`arm ${arm.name} (${arm.label}): ${arm.summary}`];
-  const what = (g: OptimizerGroup) => [g.weightDecay === null ? 'no AdamW' : `AdamW wd ${g.weightDecay}`, g.extra].filter(Boolean).join(', ');
+  const what = (g: OptimizerGroup) => (g.weightDecay === null ? g.extra ?? 'not updated' : [`AdamW wd ${g.weightDecay}`, g.extra].filter(Boolean).join(', '));
   let i = 0;
   while (i < groups.length) {
     let j = i;
