@@ -83,7 +83,7 @@ describe('sweeps: every cell exactly once', () => {
     const dir = tmp();
     mkdirSync(join(dir, '.grokwasm.lock'));
     // A pid that cannot be alive: above the kernel's pid_max.
-    writeFileSync(join(dir, '.grokwasm.lock.owner'), JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), command: 'grokwasm sweep' }));
+    writeFileSync(join(dir, '.grokwasm.lock', 'owner.0'), JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), command: 'grokwasm sweep' }));
     const r = cli(['sweep', ...TINY, '--fracs', '0.5', '--rates', '0.01', '--workers', '100', '--out', dir, '--quiet']);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/^grokwasm: --workers 100 is more than this machine's \d+ cores: cells will not finish sooner, and each worker holds its own model \(about \d+ MiB each\); using 2\n$/);
