@@ -27,7 +27,7 @@ describe('grokwasm verify', () => {
     const r = cli('verify', file, '--steps', '15');
     expect(r.status).toBe(3);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^verify: a PARTIAL check of steps 0-14, rerunning 15 steps \(a full check would rerun 40\); a pass prints "partially verified: steps 0-14" and exits 3$/);
+    expect(lines[0]).toMatch(/^verify: a PARTIAL check of steps 0-14, rerunning 15 steps \(a full check would rerun 50\); a pass prints "partially verified: steps 0-14" and exits 3$/);
     expect(lines.at(-1)).toMatch(/^partially verified: steps 0-14: 2 evaluations match; steps from 15 on and the final fields were NOT checked$/);
     expect(r.stdout).toContain('partial check: NOT checked: 3 evaluations after step 14, steps, checksum');
     expect(r.stdout).not.toMatch(/^verified/m);
