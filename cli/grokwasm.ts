@@ -31,6 +31,15 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+// A reader that closes the pipe early (`grokwasm verify r.json | head -1`) ends the command as a
+// SIGPIPE would, without a stack trace; the exit handlers (the sweep lock's release) still run.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(141);
+    throw e;
+  });
+}
+
 const repeated = repeatedFlag(process.argv.slice(2));
 if (repeated) fail(repeated);
 

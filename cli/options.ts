@@ -48,7 +48,11 @@ export function overridesFromFlags(opts: Record<string, unknown>): Partial<RunCo
       partial[name] = raw;
       continue;
     }
-    const value = parseDecimal(String(raw), spec.kind);
+    let value = parseDecimal(String(raw), spec.kind);
+    // A decimal fraction (2.5) for an integer field goes on to the range check, which names it;
+    // an integer in exponent form (1e1) is refused here, as integers are written in digits.
+    const real = parseDecimal(String(raw), 'float');
+    if (Number.isNaN(value) && spec.kind === 'int' && !Number.isInteger(real)) value = real;
     if (!Number.isFinite(value)) throw new ConfigError(name, `${name} must be ${describeRange(spec)} (got '${raw}')`);
     checkFieldValue(name as keyof RunConfig, value);
     partial[name] = value;

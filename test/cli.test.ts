@@ -29,6 +29,14 @@ describe('grokwasm run', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('bare grokwasm prints the help on stderr and exits 2', () => {
+    const r = spawnSync(process.execPath, [CLI], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^Usage: grokwasm \[options\] \[command\]\n/);
+    expect(r.stderr).toContain('verify');
+    expect(r.stderr).not.toContain('(outputHelp)');
+  });
+
   it('bad input leaves an existing --out file untouched', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'grokwasm-')), 'result.json');
     writeFileSync(out, 'previous result');

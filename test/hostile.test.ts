@@ -1,11 +1,12 @@
 // A hostile corpus: files and command lines that a careless user or an adversary hands the CLI.
-// Every case must end with exit code 2 (refused: one line naming the file or flag and the field)
-// or 1 (a verification that failed), print no stack trace, never hang, and leave every file that
-// existed before exactly as it was (and add none).
+// Every case must end with exit code 2 (refused: one line naming the file or flag and the field),
+// 1 (a verification that failed), 3 (a partial verification) or 0 (a file of an older format
+// verified, naming what it could not compare), print no stack trace, never hang, and leave every
+// file that existed before exactly as it was (and add none).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  cpSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync,
+  appendFileSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync,
 } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 const CLI = new URL('../dist/cli/grokwasm.js', import.meta.url).pathname;
 const TINY = ['--p', '11', '--dim', '8', '--heads', '2', '--mlp', '16', '--batch', '16', '--steps', '40', '--evalEvery', '10'];
 const SWEEP = [...TINY, '--fracs', '0.5', '--rates', '0.01', '--seeds', '0'];
+/** args with flag's value replaced (a flag may be given only once). */
+const withFlag = (args: string[], flag: string, value: string) => { const i = args.indexOf(flag); expect(i).toBeGreaterThanOrEqual(0); return args.map((a, j) => (j === i + 1 ? value : a)); };
 
 function cli(args: string[], cwd: string, env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
@@ -57,6 +60,28 @@ const editCells = (edit: (cells: Json[]) => void) => (dir: string) => {
   edit(cells);
   writeFileSync(join(dir, 'f.jsonl'), cells.map((c) => JSON.stringify(c)).join('\n') + '\n');
 };
+// A file's text with one edit made to it, as a forger would make it by hand (duplicate keys
+// cannot be made through JSON.stringify).
+const editText = (from: string, to: string, edit: (text: string) => string) => (dir: string) => {
+  const text = readFileSync(join(dir, from), 'utf8');
+  const edited = edit(text);
+  expect(edited, 'the edit changed nothing').not.toBe(text);
+  writeFileSync(join(dir, to), edited);
+};
+/** The first match of `at` in text, with `insert` placed right after it. */
+const after = (at: string, insert: string) => (text: string) => { const i = text.indexOf(at); expect(i).toBeGreaterThanOrEqual(0); return text.slice(0, i + at.length) + insert + text.slice(i + at.length); };
+const compactResult = (dir: string) => writeJson(dir, 'c.json', readJson(dir, 'r.json'));
+/** A safetensors file with its header text edited and optional bytes before and after the data. */
+const editSafetensors = (from: string, to: string, edit: (header: string) => string, pad: { before?: number; after?: number } = {}) => (dir: string) => {
+  const b = readFileSync(join(dir, from));
+  const n = Number(b.readBigUInt64LE(0));
+  const header = Buffer.from(edit(b.subarray(8, 8 + n).toString('utf8').trimEnd()));
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(header.length));
+  writeFileSync(join(dir, to), Buffer.concat([length, header, Buffer.alloc(pad.before ?? 0), b.subarray(8 + n), Buffer.alloc(pad.after ?? 0)]));
+};
+/** Every tensor's data_offsets moved by `by` bytes (for a hole before the first tensor). */
+const shiftOffsets = (by: number) => (header: string) => header.replace(/"data_offsets":\[(\d+),(\d+)\]/g, (_, a, b) => `"data_offsets":[${Number(a) + by},${Number(b) + by}]`);
 const fifo = (name: string) => (dir: string) => execFileSync('mkfifo', [join(dir, name)]);
 const write = (name: string, text: string | Buffer) => (dir: string) => { mkdirSync(join(dir, name, '..'), { recursive: true }); writeFileSync(join(dir, name), text); };
 
@@ -65,8 +90,9 @@ interface Case {
   setup?: (dir: string) => void;
   args: string[];
   env?: Record<string, string>;
-  code: 1 | 2;
-  /** What the one line (stderr for 2, the verdict on stdout for 1) must say. */
+  /** 2: refused; 1: a verification that failed; 3: a partial verification; 0: done as asked. */
+  code: 0 | 1 | 2 | 3;
+  /** What the one line (stderr for 2, the verdict, the last line on stdout, otherwise) must say. */
   says: RegExp;
 }
 
@@ -124,7 +150,8 @@ const VERIFY_MISMATCHES: Case[] = [
   { name: 'a forgery within a partial check', setup: editResult((r) => { r.history[1].trainAcc = 0.75; }), args: ['verify', 'f.json', '--steps', '15', '--quiet'], code: 1, says: /step +10 +DIFFERS: trainAcc 0\.75/ },
   { name: 'a spectrum value', setup: editMechanism((m) => { m.spectra.lrd[3] *= 0.5; }), args: ['verify', 'f.json', '--quiet'], code: 1, says: /arm lrd: final +DIFFERS: spectrum\[3\]/ },
   { name: 'an attention weight', setup: editMechanism((m) => { m.attention.l2[2][3] += 1e-7; }), args: ['verify', 'f.json', '--quiet'], code: 1, says: /arm l2: final +DIFFERS: attention\[25\]/ },
-  { name: 'a cell trained with another learning rate', setup: editCells((c) => { c[1].config.lr = 0.002; }), args: ['verify', 'f.jsonl', '--quiet'], code: 1, says: /line 2 .*DIFFERS/ },
+  // Every cell relabelled alike: one cell alone with another setting is refused (VERIFY_COVERAGE).
+  { name: 'cells trained with another learning rate', setup: editCells((c) => { for (const x of c) x.config.lr = 0.002; }), args: ['verify', 'f.jsonl', '--quiet'], code: 1, says: /line 1 .*DIFFERS/ },
 ];
 
 const STRANGE_FILES: Case[] = [
@@ -178,13 +205,82 @@ const SWEEPS: Case[] = [
   { name: 'an empty JOB_COMPLETION_INDEX', args: ['sweep', ...SWEEP, '--shard-count', '2', '--out', 'n'], env: { JOB_COMPLETION_INDEX: '' }, code: 2, says: /JOB_COMPLETION_INDEX must be a non-negative integer \(got ''\)/ },
   { name: 'a SLURM_ARRAY_TASK_COUNT that is not a number', args: ['sweep', ...SWEEP, '--out', 'n'], env: { SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_COUNT: 'x' }, code: 2, says: /SLURM_ARRAY_TASK_COUNT must be a non-negative integer \(got 'x'\)/ },
   { name: 'SLURM_ARRAY_TASK_ID without a count', args: ['sweep', ...SWEEP, '--out', 'n'], env: { SLURM_ARRAY_TASK_ID: '1' }, code: 2, says: /SLURM_ARRAY_TASK_ID is set without SLURM_ARRAY_TASK_COUNT/ },
-  { name: 'a directory locked by a live sweep', setup: (d) => { mkdirSync(join(d, 'sw/.grokwasm.lock')); writeFileSync(join(d, 'sw/.grokwasm.lock.owner'), JSON.stringify({ pid: process.pid, host: hostname(), command: 'grokwasm sweep' })); }, args: ['sweep', ...SWEEP, '--out', 'sw'], code: 2, says: /sw is in use by grokwasm sweep \(pid \d+ on .+\); wait for it to finish/ },
+  { name: 'a directory locked by a live sweep', setup: (d) => { mkdirSync(join(d, 'sw/.grokwasm.lock')); writeFileSync(join(d, 'sw/.grokwasm.lock/owner.0'), JSON.stringify({ pid: process.pid, host: hostname(), command: 'grokwasm sweep' })); }, args: ['sweep', ...SWEEP, '--out', 'sw'], code: 2, says: /sw is held by "grokwasm sweep" \(pid \d+ on host .+\); wait for it to finish/ },
   { name: '--workers 0', args: ['sweep', ...SWEEP, '--workers', '0', '--out', 'n'], code: 2, says: /--workers must be an integer in \[1, 1024\] \(got '0'\)/ },
   { name: '--workers blank', args: ['sweep', ...SWEEP, '--workers', ' ', '--out', 'n'], code: 2, says: /--workers must be an integer in \[1, 1024\] \(got ' '\)/ },
   { name: 'verify --steps 0', args: ['verify', 'r.json', '--steps', '0'], code: 2, says: /--steps must be an integer in \[1, 10000000\]/ },
 ];
 
-export const CORPUS = { VERIFY_FORGERIES, VERIFY_MISMATCHES, STRANGE_FILES, OUTPUTS, SWEEPS };
+// Class 1: a key twice, or a prototype key, in any file the tool reads; bytes no tensor covers.
+const DUPLICATE_KEYS: Case[] = [
+  { name: 'bestValAcc and grokStep placed before the honest keys', setup: editText('r.json', 'f.json', (t) => t.replace('{', '{"bestValAcc": 1, "grokStep": 10,')), args: ['verify', 'f.json'], code: 2, says: /f\.json: line \d+: key "bestValAcc" appears twice at the top level/ },
+  { name: 'a second valAcc in a history row', setup: (d) => { compactResult(d); editText('c.json', 'f.json', after('"step":10,', '"valAcc":1,'))(d); }, args: ['verify', 'f.json'], code: 2, says: /f\.json: line 1: key "valAcc" appears twice in history\[1\]/ },
+  { name: 'seed 7 then seed 0 in config', setup: (d) => { compactResult(d); editText('c.json', 'f.json', after('"config":{', '"seed":7,'))(d); }, args: ['verify', 'f.json'], code: 2, says: /key "seed" appears twice in config/ },
+  { name: 'a key twice, one spelled with an escape', setup: (d) => { compactResult(d); editText('c.json', 'f.json', after('"config":{', '"s\\u0065ed":7,'))(d); }, args: ['verify', 'f.json'], code: 2, says: /key "seed" appears twice in config/ },
+  { name: 'a fake checksum before the real one', setup: editText('r.json', 'f.json', (t) => t.replace('{', '{"checksum": "0000000000000000",')), args: ['verify', 'f.json'], code: 2, says: /key "checksum" appears twice at the top level/ },
+  { name: 'a forged history before the honest one', setup: editText('r.json', 'f.json', (t) => t.replace('{', '{"history": [],')), args: ['verify', 'f.json'], code: 2, says: /key "history" appears twice at the top level/ },
+  { name: 'a __proto__ key in config', setup: (d) => { compactResult(d); editText('c.json', 'f.json', after('"config":{', '"__proto__":{"p":5},'))(d); }, args: ['verify', 'f.json'], code: 2, says: /f\.json: line 1: key "__proto__" in config is not allowed/ },
+  { name: 'a constructor key at the top level', setup: editText('r.json', 'f.json', (t) => t.replace('{', '{"constructor": 1,')), args: ['verify', 'f.json'], code: 2, says: /key "constructor" at the top level is not allowed/ },
+  { name: 'a key twice in a cells.jsonl line', setup: editText('sw/cells.jsonl', 'f.jsonl', (t) => { const l = t.split('\n'); l[1] = l[1].replace('"config":{', '"config":{"seed":3,'); return l.join('\n'); }), args: ['verify', 'f.jsonl'], code: 2, says: /f\.jsonl: line 2: key "seed" appears twice in config/ },
+  { name: 'a key twice in a merge input', setup: (d) => { mkdirSync(join(d, 's1')); editText('sw/cells.jsonl', 's1/cells.jsonl', (t) => t.replace('"arm":"l2"', '"arm":"lrd","arm":"l2"'))(d); }, args: ['merge', 's1', '--out', 'm'], code: 2, says: /s1\/cells\.jsonl: line 1: key "arm" appears twice at the top level/ },
+  { name: 'a key twice in a resumed sweep\'s cells.jsonl', setup: editText('sw/cells.jsonl', 'sw/cells.jsonl', (t) => t.replace('"frac":0.5', '"frac":0.6,"frac":0.5')), args: ['sweep', ...SWEEP, '--out', 'sw'], code: 2, says: /sw\/cells\.jsonl: line 1: key "frac" appears twice/ },
+  { name: 'an attention arm twice in mechanism.json', setup: editText('mech/mechanism.json', 'f.json', after('"attention":{', '"l2":null,')), args: ['verify', 'f.json'], code: 2, says: /key "l2" appears twice in attention/ },
+  { name: 'plot: a key twice in mechanism.json', setup: (d) => { mkdirSync(join(d, 'p')); editText('mech/mechanism.json', 'p/mechanism.json', after('"spectra":{', '"lrd":null,'))(d); }, args: ['plot', 'p'], code: 2, says: /p\/mechanism\.json: line 1: key "lrd" appears twice in spectra/ },
+  { name: 'a safetensors tensor named twice', setup: editSafetensors('params.safetensors', 'f.safetensors', (h) => { const m = /"(layers[^"]+)":(\{[^}]*\})/.exec(h)!; return h.replace('{', `{"${m[1]}":${m[2]},`); }), args: ['run', ...TINY, '--init', 'f.safetensors'], code: 2, says: /--init f\.safetensors: safetensors: header: line 1: key "[^"]+" appears twice at the top level/ },
+  { name: 'a safetensors tensor named __proto__', setup: editSafetensors('params.safetensors', 'f.safetensors', (h) => h.replace(/^\{"[^"]+":/, '{"__proto__":')), args: ['run', ...TINY, '--init', 'f.safetensors'], code: 2, says: /safetensors: header: line 1: key "__proto__" at the top level is not allowed/ },
+  { name: 'bytes after the last tensor', setup: editSafetensors('params.safetensors', 'f.safetensors', (h) => h, { after: 4 }), args: ['run', ...TINY, '--init', 'f.safetensors'], code: 2, says: /safetensors: bytes \d+\.\.\d+ of the data belong to no tensor \(a hole after the last tensor\)/ },
+  { name: 'bytes before the first tensor', setup: editSafetensors('params.safetensors', 'f.safetensors', shiftOffsets(8), { before: 8 }), args: ['run', ...TINY, '--init', 'f.safetensors'], code: 2, says: /safetensors: bytes 0\.\.8 of the data belong to no tensor \(a hole before "/ },
+  { name: 'a checkpoint with a second __metadata__ before the honest one', setup: editSafetensors('ck.safetensors', 'f.ckpt', (h) => h.replace('{', '{"__metadata__":{"format":"grokwasm-checkpoint-2"},')), args: ['run', '--resume', 'f.ckpt'], code: 2, says: /--resume f\.ckpt: checkpoint: not a readable checkpoint: safetensors: header: line 1: key "__metadata__" appears twice at the top level/ },
+  { name: 'a checkpoint with a hole between its tensors', setup: editSafetensors('ck.safetensors', 'f.ckpt', (h) => { let first = true; return h.replace(/"data_offsets":\[(\d+),(\d+)\]/g, (m, a, b) => { if (Number(a) === 0 && first) { first = false; return m; } return `"data_offsets":[${Number(a) + 4},${Number(b) + 4}]`; }); }, { after: 4 }), args: ['run', '--resume', 'f.ckpt'], code: 2, says: /checkpoint: not a readable checkpoint: safetensors: bytes \d+\.\.\d+ of the data belong to no tensor \(a hole before "/ },
+];
+
+// Class 2: verify compares every field a file of its format carries, and says what it did not.
+const dropFields = (row: Json, fields: string[]) => { for (const f of fields) delete row[f]; };
+const MIRROR = ['valAccMirrored', 'valAccUnmirrored'];
+const FOURIER = ['frequencyShares', 'restrictedLoss', 'excludedLoss'];
+const VERIFY_COVERAGE: Case[] = [
+  { name: 'the mirror-pair fields deleted from one row', setup: editResult((r) => dropFields(r.history[2], MIRROR)), args: ['verify', 'f.json'], code: 2, says: /f\.json: history\[2\]: valAccMirrored is missing, but history\[0\] has it; the current format carries it in every row, an older one in none/ },
+  { name: 'the Fourier fields deleted from one arm of a mechanism', setup: editMechanism((m) => { for (const row of m.arms.lrd.history) dropFields(row, FOURIER); }), args: ['verify', 'f.json'], code: 2, says: /f\.json: arm lrd: history\[0\]: restrictedLoss is missing, but f\.json: arm l2: history\[0\] has it/ },
+  { name: 'the Fourier fields deleted from one cell', setup: editCells((c) => { for (const row of c[1].history) dropFields(row, FOURIER); }), args: ['verify', 'f.jsonl'], code: 2, says: /f\.jsonl: line 2 \(lrd frac 0\.5 rate 0\.01 seed 0\): history\[0\]: restrictedLoss is missing/ },
+  { name: 'the Fourier fields deleted from every row: verified, naming them as not compared', setup: editMechanism((m) => { for (const a of ['l2', 'lrd']) for (const row of m.arms[a].history) dropFields(row, FOURIER); }), args: ['verify', 'f.json', '--quiet'], code: 0, says: /^verified: 8 evaluations and the final fields match in 2 runs; NOT compared, absent from every row of this older-format file: restrictedLoss, excludedLoss, frequencyShares$/ },
+  { name: 'verify --steps that stops before a forged row', setup: editResult((r) => { r.history[3].trainLoss += 1; }), args: ['verify', 'f.json', '--steps', '25'], code: 3, says: /^partially verified: steps 0-24: 3 evaluations match; steps from 25 on and the final fields were NOT checked$/ },
+  { name: 'verify --steps on a sweep', args: ['verify', 'sw/cells.jsonl', '--steps', '1', '--quiet'], code: 3, says: /^partially verified: steps 0-0: 2 evaluations in 2 runs match/ },
+  { name: 'the same cell twice in a cells.jsonl', setup: editCells((c) => { c.push(c[0]); }), args: ['verify', 'f.jsonl'], code: 2, says: /f\.jsonl: line 3: the cell l2 frac 0\.5 rate 0\.01 seed 0 again \(first on line 1\); a sweep holds each cell once/ },
+  { name: 'cells of two setups in one cells.jsonl', setup: editCells((c) => { c[1].config.p = 13; }), args: ['verify', 'f.jsonl'], code: 2, says: /f\.jsonl: line 2: p 13, but line 1 has p 11; the cells of one sweep share every setting but decay, frac, rate, wd, seed/ },
+];
+
+// Class 3: merge and sweep never overwrite an input and never mix two setups.
+const otherSweep = (to: string, edit: (c: Json) => void) => (dir: string) => { const c = cellLines(dir); c.forEach(edit); mkdirSync(join(dir, to), { recursive: true }); writeFileSync(join(dir, to, 'cells.jsonl'), c.map((x) => JSON.stringify(x)).join('\n') + '\n'); };
+const NEVER_OVERWRITE: Case[] = [
+  { name: 'merge A B --out A', setup: otherSweep('s2', (c) => { c.seed = 1; c.config.seed = 1; }), args: ['merge', 'sw', 's2', '--out', 'sw'], code: 2, says: /--out sw is the input sw; merge reads its inputs only/ },
+  { name: 'merge A --out A with a torn line', setup: (d) => { appendFileSync(join(d, 'sw/cells.jsonl'), '{"arm":"lrd","fr'); }, args: ['merge', 'sw', '--out', './sw/'], code: 2, says: /--out \.\/sw\/ is the input sw/ },
+  { name: 'merge --out another sweep', setup: (d) => cpSync(join(d, 'sw'), join(d, 'other'), { recursive: true }), args: ['merge', 'sw', '--out', 'other'], code: 2, says: /--out other already holds a sweep \(cells\.jsonl\); merge writes a new directory and never replaces cells/ },
+  { name: 'merge --out a symbolic link to an input', setup: (d) => execFileSync('ln', ['-s', 'sw', join(d, 'link')]), args: ['merge', 'sw', '--out', 'link'], code: 2, says: /--out link is the input sw \(through a symbolic link\)/ },
+  { name: 'merge --out whose cells.jsonl is a hard link to an input\'s', setup: (d) => { mkdirSync(join(d, 'o')); execFileSync('ln', [join(d, 'sw/cells.jsonl'), join(d, 'o/cells.jsonl')]); }, args: ['merge', 'sw', '--out', 'o'], code: 2, says: /--out o: its cells\.jsonl is the input sw\/cells\.jsonl \(a hard or symbolic link\)/ },
+  { name: 'merge of a p=11 and a p=13 sweep', setup: otherSweep('s13', (c) => { c.seed = 1; c.config.seed = 1; c.config.p = 13; }), args: ['merge', 'sw', 's13', '--out', 'm'], code: 2, says: /the inputs are different sweeps: s13\/cells\.jsonl: p 13, but sw\/cells\.jsonl has p 11/ },
+  { name: 'sweep --p 13 into a p=11 sweep', args: ['sweep', ...withFlag(SWEEP, '--p', '13'), '--out', 'sw'], code: 2, says: /sw holds another sweep: this sweep: p 13, but sw\/cells\.jsonl line 1 has p 11; .*use another --out/ },
+  { name: 'sweep with another --steps into a sweep', args: ['sweep', ...withFlag(withFlag(SWEEP, '--steps', '80'), '--fracs', '0.6'), '--out', 'sw'], code: 2, says: /sw holds another sweep: this sweep: steps 80, but sw\/cells\.jsonl line 1 has steps 40/ },
+  { name: 'a lock path that is a regular file', setup: write('sw/.grokwasm.lock', 'mine'), args: ['sweep', ...SWEEP, '--out', 'sw'], code: 2, says: /sw\/\.grokwasm\.lock is not grokwasm's lock directory; move it away if it is yours/ },
+];
+
+// Class 5: numbers are decimal, a flag is given once, names cannot split an error line.
+const FLAGS: Case[] = [
+  ...[['--p', '0x0b'], ['--p', '0b1011'], ['--seed', '0o17'], ['--steps', '0x14'], ['--lr', '0x1p-3'], ['--frac', 'Infinity'], ['--evalEvery', '1e1']].map(([flag, value]): Case => (
+    { name: `run ${flag} ${value}`, args: ['run', ...(TINY.includes(flag) ? withFlag(TINY, flag, value) : [...TINY, flag, value])], code: 2, says: new RegExp(`${flag} must be .* \\(got '${value.replace('.', '\\.')}'\\)`) })),
+  { name: 'sweep --seeds 0x1,1', args: ['sweep', ...SWEEP.slice(0, -2), '--seeds', '0x1,1', '--out', 'n'], code: 2, says: /--seeds must be a comma-separated list of an integer in \[0, 4294967295\] \(got '0x1'\)/ },
+  { name: 'sweep --rates 1e-2,0x1', args: ['sweep', ...TINY, '--fracs', '0.5', '--rates', '1e-2,0x1', '--out', 'n'], code: 2, says: /--rates must be a comma-separated list of .* \(got '0x1'\)/ },
+  { name: 'verify --steps 0x14', args: ['verify', 'r.json', '--steps', '0x14'], code: 2, says: /--steps must be an integer in \[1, 10000000\] \(got '0x14'\)/ },
+  { name: 'sweep --workers 0b10', args: ['sweep', ...SWEEP, '--workers', '0b10', '--out', 'n'], code: 2, says: /--workers must be an integer in \[1, 1024\] \(got '0b10'\)/ },
+  { name: '--p 47 --p 13', args: ['run', ...TINY, '--p', '47', '--p', '13'], code: 2, says: /--p is given twice; give each flag once/ },
+  { name: '--out=a --out b', args: ['run', ...TINY, '--out=a.json', '--out', 'b.json'], code: 2, says: /--out is given twice/ },
+  { name: 'verify --steps twice', args: ['verify', 'r.json', '--steps', '10', '--steps', '40'], code: 2, says: /--steps is given twice/ },
+  { name: '--checkpoint-every without --checkpoint', args: ['run', ...TINY, '--checkpoint-every', '5'], code: 2, says: /--checkpoint-every needs --checkpoint FILE/ },
+  { name: '--out a loop of symbolic links', setup: (d) => { execFileSync('ln', ['-s', 'loop2', join(d, 'loop1')]); execFileSync('ln', ['-s', 'loop1', join(d, 'loop2')]); }, args: ['run', ...TINY, '--out', 'loop1'], code: 2, says: /loop1: a loop of symbolic links/ },
+  { name: 'a newline in a file name', args: ['verify', 'a\nb.json'], code: 2, says: /result "a\\nb\.json": cannot read it \(ENOENT\)/ },
+  { name: 'a newline in a flag value', args: ['run', ...withFlag(TINY, '--p', '1\n2')], code: 2, says: /--p must be an integer in \[2, 2000\] \(got '1\\n2'\)/ },
+];
+
+export const CORPUS = { VERIFY_FORGERIES, VERIFY_MISMATCHES, STRANGE_FILES, OUTPUTS, SWEEPS, DUPLICATE_KEYS, VERIFY_COVERAGE, NEVER_OVERWRITE, FLAGS };
 
 describe.each(Object.entries(CORPUS))('hostile corpus: %s', (_, cases) => {
   it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {

@@ -41,6 +41,11 @@ describe('safetensors', () => {
     ['a size that disagrees with the shape', rawFile({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8)), /needs 12/],
     ['negative offsets', rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [-4, 0] } }, new Uint8Array(8)), /invalid data_offsets/],
     ['overlapping tensors', rawFile({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)), /overlaps/],
+    ['a tensor named twice', rawFile('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', new Uint8Array(8)), /key "a" appears twice/],
+    ['a tensor named __proto__', rawFile('{"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4)), /key "__proto__" at the top level is not allowed/],
+    ['metadata named twice', rawFile('{"__metadata__":{"a":"1"},"__metadata__":{"a":"2"}}'), /key "__metadata__" appears twice/],
+    ['bytes between tensors', rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, new Uint8Array(12)), /bytes 4\.\.8 of the data belong to no tensor \(a hole before "b"\)/],
+    ['bytes after the last tensor', rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(8)), /bytes 4\.\.8 .*a hole after the last tensor/],
     ['a huge shape', rawFile({ a: { dtype: 'F32', shape: [1e6, 1e6, 1e6], data_offsets: [0, 4] } }, new Uint8Array(4)), /needs/],
   ])('refuses %s with a clear error', (_, file, message) => {
     expect(() => decodeSafetensors(file)).toThrow(SafetensorsError);
@@ -68,7 +73,7 @@ describe('safetensors', () => {
     const r = spawnSync(process.execPath, [new URL('../dist/cli/grokwasm.js', import.meta.url).pathname, 'run', '--init', join(dir, 'bad.safetensors')], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^grokwasm: --init .*bad.safetensors: safetensors: 'embedding.weight' data_offsets/);
+    expect(r.stderr).toMatch(/^grokwasm: --init .*bad.safetensors: safetensors: "embedding.weight" data_offsets/);
     expect(readFileSync(join(dir, 'bad.safetensors')).length).toBeGreaterThan(8);
   });
 });

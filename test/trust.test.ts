@@ -3,10 +3,16 @@
 // disk keeps the old file; a stale lock is taken over; verify stops at the first mismatch
 // unless --all.
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseCells } from '../src/format/cells.js';
+import { runSweep } from '../src/node/sweep.js';
+import { sweepCells } from '../src/study/experiments.js';
+import { resolveConfig } from '../src/train/config.js';
 
 const CLI = new URL('../dist/cli/grokwasm.js', import.meta.url).pathname;
 const TINY = ['--p', '11', '--dim', '8', '--heads', '2', '--mlp', '16', '--batch', '16', '--steps', '40', '--evalEvery', '10'];
@@ -83,11 +89,63 @@ describe('sweeps: every cell exactly once', () => {
     const dir = tmp();
     mkdirSync(join(dir, '.grokwasm.lock'));
     // A pid that cannot be alive: above the kernel's pid_max.
-    writeFileSync(join(dir, '.grokwasm.lock.owner'), JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), command: 'grokwasm sweep' }));
+    writeFileSync(join(dir, '.grokwasm.lock', 'owner.0'), JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), command: 'grokwasm sweep' }));
     const r = cli(['sweep', ...TINY, '--fracs', '0.5', '--rates', '0.01', '--workers', '100', '--out', dir, '--quiet']);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/^grokwasm: --workers 100 is more than this machine's \d+ cores: cells will not finish sooner, and each worker holds its own model \(about \d+ MiB each\); using 2\n$/);
     expect(readdirSync(dir).filter((f) => f.startsWith('.grokwasm.lock'))).toEqual([]);
+  });
+});
+
+describe('sweeps: appends and the lock', () => {
+  it('a cells.jsonl whose complete last line lacks its newline gets the next cell on a line of its own', async () => {
+    const dir = tmp();
+    const path = join(dir, 'cells.jsonl');
+    const base = resolveConfig({ p: 11, dim: 8, heads: 2, mlp: 16, batch: 16, steps: 40, evalEvery: 10 });
+    const cells = sweepCells(base, { arms: ['lrd'], fracs: [0.5, 0.6], rates: [0.01], seeds: [0] });
+    const options = { backend: 'wasm' as const, writeOutputs: async () => {} };
+    await runSweep(dir, [cells[0]], 1, {}, options);
+    const text = readFileSync(path, 'utf8');
+    writeFileSync(path, text.slice(0, -1));
+    // Read the file right after the append, before the final rewrite could hide a joined line.
+    const seen: number[] = [];
+    await runSweep(dir, cells, 1, { onRecord: () => { seen.push(parseCells(readFileSync(path, 'utf8'), path).records.length); } }, options);
+    expect(seen).toEqual([2]);
+  });
+
+  it("a user's files named like the old lock's owner file are never touched", () => {
+    const dir = tmp();
+    writeFileSync(join(dir, '.grokwasm.lock.owner'), 'mine');
+    const r = cli(['sweep', ...TINY, '--arms', 'lrd', '--fracs', '0.5', '--rates', '0.01', '--out', dir, '--quiet']);
+    expect(r.status).toBe(0);
+    expect(readFileSync(join(dir, '.grokwasm.lock.owner'), 'utf8')).toBe('mine');
+    expect(existsSync(join(dir, '.grokwasm.lock'))).toBe(false);
+  });
+});
+
+describe('outputs: links and stale temporaries', () => {
+  it('--out that is a dangling symbolic link writes its target, as the README says', () => {
+    const dir = tmp();
+    symlinkSync('target.json', join(dir, 'link.json'));
+    const r = cli(['run', ...TINY, '--out', join(dir, 'link.json'), '--quiet']);
+    expect(r.status).toBe(0);
+    expect(lstatSync(join(dir, 'link.json')).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, 'target.json'), 'utf8')).steps).toBe(40);
+  });
+
+  it("a temporary left by a writer killed mid-write is removed by the next write of that file; only a dead writer's, of this host", () => {
+    const dir = tmp();
+    const dead = 2 ** 22 + 1; // above the kernel's pid_max
+    const names = {
+      stale: `.r.json.${hostname()}.${dead}.abc.tmp`,
+      live: `.r.json.${hostname()}.${process.pid}.abc.tmp`,
+      otherHost: `.r.json.elsewhere.${dead}.abc.tmp`,
+      otherFile: `.s.json.${hostname()}.${dead}.abc.tmp`,
+    };
+    for (const name of Object.values(names)) writeFileSync(join(dir, name), 'partial');
+    expect(cli(['run', ...TINY, '--out', join(dir, 'r.json'), '--quiet']).status).toBe(0);
+    expect(existsSync(join(dir, names.stale))).toBe(false);
+    for (const name of [names.live, names.otherHost, names.otherFile]) expect(existsSync(join(dir, name)), name).toBe(true);
   });
 });
 
@@ -110,6 +168,42 @@ describe('verify', () => {
     expect(all.stdout).toMatch(/step +10 +DIFFERS: valLoss/);
     expect(all.stdout).toMatch(/step +30 +DIFFERS: trainLoss/);
     expect(all.stdout).toMatch(/NOT verified: 2 mismatches; first: step +10/);
+  });
+});
+
+describe('a full disk during a sweep', () => {
+  const dir = tmp();
+  const mnt = join(dir, 'small');
+  mkdirSync(mnt);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]).status === 0;
+  it.skipIf(!mounted && !process.env.CI)('an append that does not fit leaves cells.jsonl as it was, releases the lock and says so in one line', () => {
+    expect(mounted).toBe(true);
+    try {
+      const sweep = [...TINY, '--arms', 'lrd', '--rates', '0.01'];
+      const out = join(mnt, 'sw');
+      expect(cli(['sweep', ...sweep, '--fracs', '0.5', '--out', join(dir, 'first'), '--quiet']).status).toBe(0);
+      mkdirSync(out);
+      cpSync(join(dir, 'first', 'cells.jsonl'), join(out, 'cells.jsonl'));
+      const before = readFileSync(join(out, 'cells.jsonl'));
+      // Fill the disk, then free one page: enough for the lock's owner file, not for another cell.
+      let i = 0;
+      for (; ; i++) {
+        try { writeFileSync(join(mnt, `fill${i}`), Buffer.alloc(4096)); } catch { break; }
+      }
+      try { unlinkSync(join(mnt, `fill${i}`)); } catch { /* the failed write left nothing */ }
+      for (let small = 0; ; small++) {
+        try { writeFileSync(join(mnt, `small${small}`), Buffer.alloc(512)); } catch { break; }
+      }
+      unlinkSync(join(mnt, 'fill0'));
+      const r = cli(['sweep', ...sweep, '--fracs', '0.5,0.6', '--out', out, '--quiet']);
+      expect([1, 2]).toContain(r.status);
+      expect(r.stderr).toBe(`grokwasm: cannot append a cell to ${join(out, 'cells.jsonl')} (ENOSPC); the file is kept as it was, with its 1 cells; free space and rerun the same command to resume\n`);
+      expect(readFileSync(join(out, 'cells.jsonl'))).toEqual(before);
+      expect(readdirSync(out).filter((f) => f.startsWith('.grokwasm'))).toEqual([]);
+    } finally {
+      spawnSync('umount', [mnt]);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

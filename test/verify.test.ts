@@ -23,11 +23,14 @@ describe('grokwasm verify', () => {
     expect(r.stdout.match(/ ok$/gm)).toHaveLength(6); // five evaluations and the final fields
   });
 
-  it('checks a prefix with --steps', () => {
+  it('checks a prefix with --steps, and says so on its first and last lines, exit 3', () => {
     const r = cli('verify', file, '--steps', '15');
-    expect(r.status).toBe(0);
-    expect(r.stdout).toContain('verified: 2 evaluations and the final fields match');
-    expect(r.stdout).toContain('partial check: the first 15 steps of each run; NOT checked: 3 evaluations after step 14, steps, checksum');
+    expect(r.status).toBe(3);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^verify: a PARTIAL check of steps 0-14, rerunning 15 steps \(a full check would rerun 50\); a pass prints "partially verified: steps 0-14" and exits 3$/);
+    expect(lines.at(-1)).toMatch(/^partially verified: steps 0-14: 2 evaluations match; steps from 15 on and the final fields were NOT checked$/);
+    expect(r.stdout).toContain('partial check: NOT checked: 3 evaluations after step 14, steps, checksum');
+    expect(r.stdout).not.toMatch(/^verified/m);
   });
 
   it.each([
@@ -47,14 +50,25 @@ describe('grokwasm verify', () => {
     expect(r.stdout).toContain('NOT verified');
   });
 
-  it('verifies a result written before the mirror-pair fields existed (they are compared only where present)', () => {
+  it('verifies a result written before the mirror-pair fields existed, naming them as not compared', () => {
     const old = structuredClone(result);
     for (const row of old.history) { delete row.valAccMirrored; delete row.valAccUnmirrored; }
     const path = join(dir, 'before-mirror.json');
     writeFileSync(path, JSON.stringify(old));
     const r = cli('verify', path);
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('verified: 5 evaluations and the final fields match');
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('verified: 5 evaluations and the final fields match; ' +
+      'NOT compared, absent from every row of this older-format file: valAccMirrored, valAccUnmirrored');
+  });
+
+  it('refuses a result whose later fields are in some rows and not others, exit 2', () => {
+    const cut = structuredClone(result);
+    delete cut.history[2].frequencyShares;
+    const path = join(dir, 'cut.json');
+    writeFileSync(path, JSON.stringify(cut));
+    const r = cli('verify', path);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/cut\.json: history\[2\]: frequencyShares is missing, but history\[0\] has it; the current format carries it in every row, an older one in none\n$/);
   });
 
   it('says that a result trained with the WebGPU matmul is checked bit for bit on Wasm', () => {
@@ -63,8 +77,8 @@ describe('grokwasm verify', () => {
     const r = cli('verify', gpu, '--steps', '15');
     expect(r.stdout.split('\n')[1]).toBe('note: trained with the WebGPU matmul, which is tolerance-equal to Wasm, not bit-equal; ' +
       'this Wasm rerun may differ in the last bits even though nothing is wrong (docs/webgpu.md)');
-    // The rows are a Wasm run's, relabelled, so they still verify.
-    expect(r.status).toBe(0);
+    // The rows are a Wasm run's, relabelled, so they still verify (partially: --steps 15).
+    expect(r.status).toBe(3);
   });
 
   it('refuses a file that is not a result, exit 2', () => {

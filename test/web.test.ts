@@ -299,6 +299,19 @@ describe.skipIf(!available)('browser app', () => {
     await page.close();
   });
 
+  it('a link that gives a key twice uses neither value, says so, and starts nothing; numbers are decimal only', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}?p=29&p=13&autorun=1`);
+    await expect.poll(() => page.getByTestId('status').textContent()).toBe(
+      'Not used from the link: p given 2 times (29, 13; a link gives each setting once). Nothing was started.');
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('idle');
+    expect(['29', '13']).not.toContain(await page.locator('input[name="p"]').inputValue());
+    await page.goto(`${base}?p=0x0b&autorun=1`);
+    await expect.poll(() => page.locator('.field-error[data-field="p"]').textContent()).toMatch(/must be an integer/);
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('idle');
+    await page.close();
+  });
+
   it('passes the axe-core accessibility checks (WCAG 2 A and AA) before and after a run', async () => {
     const page = await browser.newPage();
     await page.goto(`${base}?mode=mechanism&steps=200&autorun=1`);

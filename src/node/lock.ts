@@ -13,7 +13,7 @@
 // A holder on this host is dead when its pid is gone (kill -9, a lost node's requeue); a holder
 // on another host, when its heartbeat (the owner file's mtime, renewed every HEARTBEAT_MS) is older
 // than STALE_MS. The lock is released on exit and on SIGINT, SIGTERM and SIGHUP.
-import { linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { linkSync, lstatSync, mkdirSync, rmdirSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { quote } from '../format/problem.js';
@@ -82,8 +82,10 @@ export async function lockDirectory(dir: string, command: string): Promise<() =>
   const me: Owner = { pid: process.pid, host: hostname(), command };
   // A few tries: each retry follows a holder that released between our reads, never a live one.
   for (let attempt = 0; attempt < 8; attempt++) {
+    let created = false;
     try {
       mkdirSync(lockDir);
+      created = true;
     } catch (e) {
       if (errno(e) !== 'EEXIST') throw new LockError(`cannot lock ${quote(dir)} (${errno(e) ?? (e as Error).message})`);
     }
@@ -116,6 +118,9 @@ export async function lockDirectory(dir: string, command: string): Promise<() =>
     } catch (e) {
       if (errno(e) === 'EEXIST') throw held(dir, readOwner(next));
       if (errno(e) === 'ENOENT') continue;
+      // A full disk, say: leave the directory as it was, without a lock directory of ours.
+      try { unlinkSync(temp); } catch { /* never written */ }
+      if (created) try { rmdirSync(lockDir); } catch { /* someone else's claim is in it now */ }
       throw new LockError(`cannot lock ${quote(dir)} (${errno(e) ?? (e as Error).message})`);
     } finally {
       try { unlinkSync(temp); } catch { /* never written, or the directory is gone */ }
