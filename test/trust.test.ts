@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCells } from '../src/format/cells.js';
 import { runSweep } from '../src/node/sweep.js';
-import { sweepCells } from '../src/study/experiments.js';
+import { parseArms, sweepCells } from '../src/study/experiments.js';
 import { resolveConfig } from '../src/train/config.js';
 
 const CLI = new URL('../dist/cli/grokwasm.js', import.meta.url).pathname;
@@ -102,7 +102,7 @@ describe('sweeps: appends and the lock', () => {
     const dir = tmp();
     const path = join(dir, 'cells.jsonl');
     const base = resolveConfig({ p: 11, dim: 8, heads: 2, mlp: 16, batch: 16, steps: 40, evalEvery: 10 });
-    const cells = sweepCells(base, { arms: ['lrd'], fracs: [0.5, 0.6], rates: [0.01], seeds: [0] });
+    const cells = sweepCells(base, { arms: parseArms('lrd'), fracs: [0.5, 0.6], rates: [0.01], seeds: [0] });
     const options = { backend: 'wasm' as const, writeOutputs: async () => {} };
     await runSweep(dir, [cells[0]], 1, {}, options);
     const text = readFileSync(path, 'utf8');
