@@ -34,7 +34,7 @@ export const PRESET: Record<PresetName, Preset> = {
   quick: {
     // Chosen to tell the paper's story in about two minutes on two cores: LRD passes 0.99 (seed 0:
     // step 2800, seed 1: 2900) and ends with its QK stable rank near 1 and its q_proj spectrum
-    // collapsed by over 4 decades, while L2 memorises, plateaus at the mirrored share and keeps a
+    // falling over 8 decades (seed 0, to the 1e-8 resolution floor), while L2 memorises, plateaus at the mirrored share and keeps a
     // stable rank near 15. At rate 0.004 LRD groks sooner, but its singular values then fall
     // below the step size and the subgradient step overshoots them (docs/results.md); at 0.003
     // they have not by step 3500. Past step 3700 L2 has a loss spike that halves its rank.
