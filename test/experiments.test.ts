@@ -114,7 +114,6 @@ describe('sweep', () => {
     [['--seeds', '1,-1'], "--seeds must be a comma-separated list of an integer in [0, 4294967295] (got '-1')"],
     [['--arms', 'l2,l3'], "--arms: 'l3' is not an arm; the arms are l2, lrd, radial, polar, prox, grokfast, orthograd, muon, luon (a setting is name[:field=value...], e.g. l2:wd=0.5)"],
     [['--arms', 'l2:rate=0.1'], '--arms: l2:rate=0.1: the l2 arm does not read rate; it reads wd'],
-    [['--arms', 'lrd,lrd'], '--arms: lrd is given twice'],
     [['--arms', 'lrd:rate=0.01'], "--arms: lrd:rate=0.01 gives rate, which the sweep's --rates set (rate = the rate)"],
     [['--shard', '3/2'], '--shard: shard must be I/N with integers 0 <= I < N (got 3/2)'],
     [['--shard', 'x'], "--shard must be I/N with integers 0 <= I < N (got 'x')"],

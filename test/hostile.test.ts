@@ -121,22 +121,22 @@ const VERIFY_FORGERIES: Case[] = [
   { name: 'not JSON', setup: write('f.json', '{"config": '), args: ['verify', 'f.json'], code: 2, says: /f\.json: not JSON/ },
   { name: 'an empty file', setup: write('f.json', ''), args: ['verify', 'f.json'], code: 2, says: /f\.json: not JSON/ },
   { name: 'bytes that are not UTF-8', setup: write('f.json', Buffer.from([0x7b, 0xff, 0xfe, 0x7d])), args: ['verify', 'f.json'], code: 2, says: /f\.json: not UTF-8 text/ },
-  { name: 'cells relabelled to another arm and rate', setup: editCells((c) => { c[0].arm = 'lrd'; c[0].rate = 0.05; }), args: ['verify', 'f.jsonl'], code: 2, says: /f\.jsonl: line 1: arm: 'lrd', but config\.decay is 'l2'/ },
+  { name: 'cells relabelled to another arm and rate', setup: editCells((c) => { c[0].arm = 'lrd'; c[0].rate = 0.05; }), args: ['verify', 'f.jsonl'], code: 2, says: /f\.jsonl: line 1: arm: 'lrd' names the lrd arm, but config\.decay is 'l2'/ },
   { name: 'a cell relabelled to another seed', setup: editCells((c) => { c[1].seed = 3; }), args: ['verify', 'f.jsonl'], code: 2, says: /line 2: seed: 3, but config\.seed is 0/ },
-  { name: 'an L2 cell whose wd is not 10 x rate', setup: editCells((c) => { c[0].rate = 0.02; }), args: ['verify', 'f.jsonl'], code: 2, says: /line 1: rate: 0\.02, but the L2 arm's config\.wd 0\.1 is not 10 x rate/ },
-  { name: 'a cell line {}', setup: write('f.jsonl', '{}\n'), args: ['verify', 'f.jsonl'], code: 2, says: /f\.jsonl: line 1: arm: Invalid option/ },
+  { name: 'an L2 cell whose wd is not 10 x rate', setup: editCells((c) => { c[0].rate = 0.02; }), args: ['verify', 'f.jsonl'], code: 2, says: /line 1: rate: 0\.02, but the l2 arm's config\.wd 0\.1 is not 10 x rate/ },
+  { name: 'a cell line {}', setup: write('f.jsonl', '{}\n'), args: ['verify', 'f.jsonl'], code: 2, says: /f\.jsonl: line 1: arm: Invalid input: expected string, received undefined/ },
   { name: 'a cell line null', setup: write('f.jsonl', 'null\n'), args: ['verify', 'f.jsonl'], code: 2, says: /line 1: top level: Invalid input: expected object, received null/ },
   { name: 'a cell line []', setup: write('f.jsonl', '[]\n'), args: ['verify', 'f.jsonl'], code: 2, says: /line 1: top level: Invalid input: expected object, received array/ },
   { name: 'a cell without config', setup: editCells((c) => { delete c[0].config; }), args: ['verify', 'f.jsonl'], code: 2, says: /line 1: config: missing|line 1: config: must be an object/ },
   { name: 'a torn last cell line', setup: (d) => { editCells(() => {})(d); writeFileSync(join(d, 'f.jsonl'), readFileSync(join(d, 'f.jsonl'), 'utf8') + '{"arm":"l2","fr'); }, args: ['verify', 'f.jsonl'], code: 2, says: /f\.jsonl: line 3: torn/ },
   { name: 'an empty cells.jsonl', setup: write('f.jsonl', ''), args: ['verify', 'f.jsonl'], code: 2, says: /f\.jsonl: no cells to verify/ },
   { name: 'a blank line among cells', setup: (d) => { const c = cellLines(d); writeFileSync(join(d, 'f.jsonl'), `${JSON.stringify(c[0])}\n\n${JSON.stringify(c[1])}\n`); }, args: ['verify', 'f.jsonl'], code: 2, says: /line 2: empty line/ },
-  { name: 'a mechanism whose L2 arm is a copy of its LRD arm', setup: editMechanism((m) => { m.arms.l2 = m.arms.lrd; m.spectra.l2 = m.spectra.lrd; m.attention.l2 = m.attention.lrd; }), args: ['verify', 'f.json'], code: 2, says: /arms\.l2\.config\.decay: 'lrd', but this is the l2 arm/ },
-  { name: '{"arms":{}}', setup: write('f.json', '{"arms":{}}'), args: ['verify', 'f.json'], code: 2, says: /f\.json: arms\.l2: Invalid input: expected object, received undefined/ },
-  { name: 'mechanism arms on different seeds', setup: editMechanism((m) => { m.arms.lrd.config.seed = 5; }), args: ['verify', 'f.json'], code: 2, says: /arms\.lrd\.config\.seed: 5, but the L2 arm has 0/ },
+  { name: 'a mechanism whose L2 arm is a copy of its LRD arm', setup: editMechanism((m) => { m.arms.l2 = m.arms.lrd; m.spectra.l2 = m.spectra.lrd; m.attention.l2 = m.attention.lrd; }), args: ['verify', 'f.json'], code: 2, says: /arms\.l2: 'l2' names the l2 arm, but config\.decay is 'lrd'/ },
+  { name: '{"arms":{}}', setup: write('f.json', '{"arms":{}}'), args: ['verify', 'f.json'], code: 2, says: /f\.json: spectra: Invalid input: expected record, received undefined/ },
+  { name: 'mechanism arms on different seeds', setup: editMechanism((m) => { m.arms.lrd.config.seed = 5; }), args: ['verify', 'f.json'], code: 2, says: /arms\.lrd\.config\.seed: 5, but arm l2 has 0; every arm shares one setup/ },
   { name: 'a spectrum of the wrong length', setup: editMechanism((m) => { m.spectra.lrd.push(0); }), args: ['verify', 'f.json'], code: 2, says: /spectra\.lrd: 9 values, but q_proj \(8 x 8\) has 8/ },
   { name: 'attention that is not p x p', setup: editMechanism((m) => { m.attention.l2.pop(); }), args: ['verify', 'f.json'], code: 2, says: /attention\.l2: must be 11 rows of 11 weights/ },
-  { name: 'a mechanism without spectra', setup: editMechanism((m) => { delete m.spectra; }), args: ['verify', 'f.json'], code: 2, says: /spectra: Invalid input: expected object, received undefined/ },
+  { name: 'a mechanism without spectra', setup: editMechanism((m) => { delete m.spectra; }), args: ['verify', 'f.json'], code: 2, says: /spectra: Invalid input: expected record, received undefined/ },
 ];
 
 const VERIFY_MISMATCHES: Case[] = [
@@ -174,7 +174,7 @@ const STRANGE_FILES: Case[] = [
   { name: 'plot: mechanism.json null', setup: write('p/mechanism.json', 'null'), args: ['plot', 'p'], code: 2, says: /p\/mechanism\.json: top level: Invalid input: expected object, received null/ },
   { name: 'plot: mechanism.json []', setup: write('p/mechanism.json', '[]'), args: ['plot', 'p'], code: 2, says: /top level: Invalid input: expected object, received array/ },
   { name: 'plot: an arm without config', setup: (d) => { const m = readJson(d, 'mech/mechanism.json'); delete m.arms.l2.config; write('p/mechanism.json', JSON.stringify(m))(d); }, args: ['plot', 'p'], code: 2, says: /arms\.l2\.config: must be an object/ },
-  { name: 'plot: a cells.jsonl line {}', setup: write('p/cells.jsonl', '{}\n'), args: ['plot', 'p'], code: 2, says: /p\/cells\.jsonl: line 1: arm: Invalid option/ },
+  { name: 'plot: a cells.jsonl line {}', setup: write('p/cells.jsonl', '{}\n'), args: ['plot', 'p'], code: 2, says: /p\/cells\.jsonl: line 1: arm: Invalid input: expected string, received undefined/ },
   { name: 'merge: an input line {}', setup: write('s1/cells.jsonl', '{}\n'), args: ['merge', 's1', '--out', 'm'], code: 2, says: /s1\/cells\.jsonl: line 1: arm/ },
   { name: 'merge: a record without config', setup: (d) => { const c = cellLines(d); delete c[1].config; write('s1/cells.jsonl', c.map((x) => JSON.stringify(x)).join('\n') + '\n')(d); }, args: ['merge', 'sw', 's1', '--out', 'm'], code: 2, says: /s1\/cells\.jsonl: line 2: config: must be an object/ },
   { name: 'sweep resumed over a damaged line', setup: (d) => { writeFileSync(join(d, 'sw/cells.jsonl'), readFileSync(join(d, 'sw/cells.jsonl'), 'utf8') + 'null\n'); }, args: ['sweep', ...SWEEP, '--out', 'sw'], code: 2, says: /sw\/cells\.jsonl: line 3: top level: Invalid input: expected object, received null/ },
@@ -246,7 +246,7 @@ const VERIFY_COVERAGE: Case[] = [
   { name: 'verify --steps that stops before a forged row', setup: editResult((r) => { r.history[3].trainLoss += 1; }), args: ['verify', 'f.json', '--steps', '25'], code: 3, says: /^partially verified: steps 0-24: 3 evaluations match; steps from 25 on and the final fields were NOT checked$/ },
   { name: 'verify --steps on a sweep', args: ['verify', 'sw/cells.jsonl', '--steps', '1', '--quiet'], code: 3, says: /^partially verified: steps 0-0: 2 evaluations in 2 runs match/ },
   { name: 'the same cell twice in a cells.jsonl', setup: editCells((c) => { c.push(c[0]); }), args: ['verify', 'f.jsonl'], code: 2, says: /f\.jsonl: line 3: the cell l2 frac 0\.5 rate 0\.01 seed 0 again \(first on line 1\); a sweep holds each cell once/ },
-  { name: 'cells of two setups in one cells.jsonl', setup: editCells((c) => { c[1].config.p = 13; }), args: ['verify', 'f.jsonl'], code: 2, says: /f\.jsonl: line 2: p 13, but line 1 has p 11; the cells of one sweep share every setting but decay, frac, rate, wd, seed/ },
+  { name: 'cells of two setups in one cells.jsonl', setup: editCells((c) => { c[1].config.p = 13; }), args: ['verify', 'f.jsonl'], code: 2, says: /f\.jsonl: line 2: p 13, but line 1 has p 11; the cells of one sweep share every setting but decay, frac, wd, rate, nsIters, alpha, lambda, muonLr, momentum, luonLambda, loss, seed/ },
 ];
 
 // Class 3: merge and sweep never overwrite an input and never mix two setups.

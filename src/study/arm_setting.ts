@@ -62,17 +62,15 @@ export function parseArmSetting(text: string, flag = 'arms'): ArmSetting {
   return { label: canonical(decay, values), decay, values };
 }
 
-/** A comma-separated list of settings, each label once. */
+/**
+ * A comma-separated list of settings; settings with one canonical label (`lrd:rate=0.01` and
+ * `lrd:rate=1e-2`) are one, the first kept, as equal numbers in the other lists are one value.
+ */
 export function parseArmSettings(text: string, flag = 'arms'): ArmSetting[] {
   const items = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (!items.length) throw new ConfigError(flag, `${flag} must be a comma-separated list of arm settings (name[:field=value...]), e.g. l2,lrd:rate=0.003`);
-  const settings = items.map((item) => parseArmSetting(item, flag));
   const seen = new Set<string>();
-  for (const s of settings) {
-    if (seen.has(s.label)) throw new ConfigError(flag, `${flag}: ${s.label} is given twice`);
-    seen.add(s.label);
-  }
-  return settings;
+  return items.map((item) => parseArmSetting(item, flag)).filter((s) => !seen.has(s.label) && seen.add(s.label));
 }
 
 /** The setting that a config ran: its arm, and every field the arm reads (the loss when not the default). */
