@@ -3,7 +3,7 @@
 // and helpers that fail to start or end mid-run.
 import { describe, expect, it } from 'vitest';
 import { operandSizes, type MatmulLayout } from '../src/kernel/matmul_call.js';
-import { createTrainer, resumeTrainer, spawnNodeHelper, threadsModule, kernelModule, Trainer, type SpawnHelper, type HelperHandle } from '../src/node/index.js';
+import { createTrainer, normalizeArmFields, resumeTrainer, spawnNodeHelper, threadsModule, kernelModule, Trainer, type SpawnHelper, type HelperHandle } from '../src/node/index.js';
 import { seeded, randomArray } from './helpers.js';
 import { Workspace } from './kernel_harness.js';
 
@@ -62,9 +62,10 @@ async function runWith(threads: number, config: Record<string, unknown> = CONFIG
 describe('threads', () => {
   it('T = 1, 2, 3 and 4 give the same checksum and history, in both arms (4 is more threads than this machine may have)', async () => {
     for (const decay of ['lrd', 'l2'] as const) {
-      const one = await runWith(1, { ...CONFIG, decay });
+      const config = normalizeArmFields({ ...CONFIG, decay });
+      const one = await runWith(1, config);
       for (const t of [2, 3, 4]) {
-        const many = await runWith(t, { ...CONFIG, decay });
+        const many = await runWith(t, config);
         expect(many.threads).toBe(t);
         expect(many.result.checksum).toBe(one.result.checksum);
         expect(many.result.history).toEqual(one.result.history);
