@@ -100,7 +100,7 @@ function appendCell(path: string, text: string, cells: number): void {
       else unlinkSync(path);
     } catch { /* the file is as the failed write left it; parseCells treats a torn tail as such */ }
     throw new FileError(`cannot append a cell to ${quote(path)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); ` +
-      `the file is kept as it was, with its ${cells} cells; free space and rerun the same command to resume`);
+      `the file is kept as it was, with its ${cells} cell${cells === 1 ? '' : 's'}; free space and rerun the same command to resume`);
   }
 }
 
