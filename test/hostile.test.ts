@@ -260,6 +260,8 @@ const NEVER_OVERWRITE: Case[] = [
   { name: 'merge of a p=11 and a p=13 sweep', setup: otherSweep('s13', (c) => { c.seed = 1; c.config.seed = 1; c.config.p = 13; }), args: ['merge', 'sw', 's13', '--out', 'm'], code: 2, says: /the inputs are different sweeps: s13\/cells\.jsonl: p 13, but sw\/cells\.jsonl has p 11/ },
   { name: 'sweep --p 13 into a p=11 sweep', args: ['sweep', ...withFlag(SWEEP, '--p', '13'), '--out', 'sw'], code: 2, says: /sw holds another sweep: this sweep: p 13, but sw\/cells\.jsonl line 1 has p 11; .*use another --out/ },
   { name: 'sweep with another --steps into a sweep', args: ['sweep', ...withFlag(withFlag(SWEEP, '--steps', '80'), '--fracs', '0.6'), '--out', 'sw'], code: 2, says: /sw holds another sweep: this sweep: steps 80, but sw\/cells\.jsonl line 1 has steps 40/ },
+  { name: 'sweep into a directory whose cells.jsonl links to another sweep\'s', setup: (d) => { mkdirSync(join(d, 'o')); execFileSync('ln', ['-s', '../sw/cells.jsonl', join(d, 'o/cells.jsonl')]); }, args: ['sweep', ...SWEEP, '--out', 'o'], code: 2, says: /o\/cells\.jsonl is a symbolic link; a sweep appends only to a cells\.jsonl of its own/ },
+  { name: 'sweep into a directory whose cells.jsonl is a hard link', setup: (d) => { mkdirSync(join(d, 'o')); execFileSync('ln', [join(d, 'sw/cells.jsonl'), join(d, 'o/cells.jsonl')]); }, args: ['sweep', ...withFlag(SWEEP, '--fracs', '0.6'), '--out', 'o'], code: 2, says: /o\/cells\.jsonl has 2 hard links/ },
   { name: 'a lock path that is a regular file', setup: write('sw/.grokwasm.lock', 'mine'), args: ['sweep', ...SWEEP, '--out', 'sw'], code: 2, says: /sw\/\.grokwasm\.lock is not grokwasm's lock directory; move it away if it is yours/ },
 ];
 

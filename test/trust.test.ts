@@ -197,7 +197,7 @@ describe('a full disk during a sweep', () => {
       unlinkSync(join(mnt, 'fill0'));
       const r = cli(['sweep', ...sweep, '--fracs', '0.5,0.6', '--out', out, '--quiet']);
       expect([1, 2]).toContain(r.status);
-      expect(r.stderr).toBe(`grokwasm: cannot append a cell to ${join(out, 'cells.jsonl')} (ENOSPC); the file is kept as it was, with its 1 cells; free space and rerun the same command to resume\n`);
+      expect(r.stderr).toBe(`grokwasm: cannot append a cell to ${join(out, 'cells.jsonl')} (ENOSPC); the file is kept as it was, with its 1 cell; free space and rerun the same command to resume\n`);
       expect(readFileSync(join(out, 'cells.jsonl'))).toEqual(before);
       expect(readdirSync(out).filter((f) => f.startsWith('.grokwasm'))).toEqual([]);
     } finally {

@@ -69,6 +69,21 @@ function endsWithNewline(path: string): boolean {
 }
 
 /**
+ * A sweep appends to its own cells.jsonl only: one that is a symbolic or hard link is another
+ * sweep's file too, and appending would change that sweep behind its back.
+ */
+function refuseSharedCells(path: string): void {
+  let stats;
+  try {
+    stats = lstatSync(path);
+  } catch {
+    return; // a new sweep
+  }
+  if (stats.isSymbolicLink()) throw new SweepError(`${quote(path)} is a symbolic link; a sweep appends only to a cells.jsonl of its own`);
+  if (stats.isFile() && stats.nlink > 1) throw new SweepError(`${quote(path)} has ${stats.nlink} hard links; a sweep appends only to a cells.jsonl of its own`);
+}
+
+/**
  * Appends one cell's line in one write. A write that fails (a full disk) is undone: the file is
  * cut back to its length before, so it holds exactly the cells it held, and the sweep stops in
  * one line; the caller's finally releases the lock.
@@ -86,7 +101,7 @@ function appendCell(path: string, text: string, cells: number): void {
       else unlinkSync(path);
     } catch { /* the file is as the failed write left it; parseCells treats a torn tail as such */ }
     throw new FileError(`cannot append a cell to ${quote(path)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); ` +
-      `the file is kept as it was, with its ${cells} cells; free space and rerun the same command to resume`);
+      `the file is kept as it was, with its ${cells} cell${cells === 1 ? '' : 's'}; free space and rerun the same command to resume`);
   }
 }
 
@@ -103,6 +118,7 @@ export async function runSweep(dir: string, requested: SweepCell[], workers: num
   try {
     const cells = uniqueCells(requested);
     const path = join(dir, CELLS_FILE);
+    refuseSharedCells(path);
     const parsed = readCells(dir);
     // Only the lock holder may cut a torn last line: its cell is run again below.
     if (parsed.torn) truncateSync(path, parsed.intactBytes);
