@@ -54,3 +54,16 @@ describe('mirror-pair diagnostic', () => {
     expect(last.valAccMirrored!).toBeGreaterThan(last.valAccUnmirrored! + 0.3);
   }, 60_000);
 });
+
+describe('the symmetry under swapping a and b', () => {
+  it('the untrained quick-preset model (seed 0) answers (a, b) and (b, a) alike on all 1081 pairs a != b', async () => {
+    const { PRESET, createTrainer } = await import('../src/node/index.js');
+    const trainer = await createTrainer({ ...PRESET.quick.base, seed: 0 });
+    expect(trainer.swapAgreement()).toEqual({ agree: 1081, pairs: 1081 });
+  });
+  it('division leaves out b = 0 on both sides', async () => {
+    const { createTrainer } = await import('../src/node/index.js');
+    const trainer = await createTrainer({ task: 'div', p: 7, dim: 8, heads: 2, mlp: 8, batch: 16, frac: 0.5 });
+    expect(trainer.swapAgreement().pairs).toBe(15); // pairs 1 <= a < b <= 6
+  });
+});

@@ -4,7 +4,7 @@ import type { MatmulWork } from '../kernel/matmul_call.js';
 import type { EvalInfo } from '../format/run_result.js';
 import type { RunConfig } from './config.js';
 import { checksumOf, paramView, type TrainerParts } from './parts.js';
-import { taskTarget } from './tasks.js';
+import { inDomain, taskTarget } from './tasks.js';
 import { FOURIER_MAX_P, embeddingFrequencyShares, keyFrequencies, splitLogits, trigTable } from './fourier.js';
 
 /** Whether the Fourier measures are computed: modular addition, at a modulus whose p^3 logits fit in memory. */
@@ -118,5 +118,38 @@ export class Evaluation {
       if (spec.queryKey) { qk += Math.sqrt(sq); count++; }
     }
     return { queryKeyNorm: count ? qk / count : 0, paramNorm: Math.sqrt(total) };
+  }
+
+  /**
+   * How often the model's answer to (a, b) is its answer to (b, a), over the unordered pairs
+   * a != b of the whole domain: the architecture's symmetry under swapping the two inputs (the
+   * last position attends to both without a mask; only the small positional embeddings tell
+   * them apart), which a model may have before it learns anything.
+   */
+  *swapAgreementWork(): MatmulWork<{ agree: number; pairs: number }> {
+    const { config, shape, arena, model, data, inputs } = this.parts;
+    const { p } = config, V = shape.vocab;
+    // Every pair of the task's domain (division leaves out b = 0); answer -1 for the others.
+    const ids = Int32Array.from({ length: p * p }, (_, i) => i).filter((id) => inDomain(config.task, Math.floor(id / p), id % p));
+    const answer = new Int32Array(p * p).fill(-1);
+    for (let from = 0; from < ids.length; from += config.batch) {
+      const b = Math.min(config.batch, ids.length - from);
+      data.fill(inputs.tokens, inputs.targets, ids, from, b);
+      yield* model.forwardWork(b);
+      const rows = arena.f32(model.logits, b * V);
+      // The first largest logit, as PyTorch's argmax and the accuracy count take it.
+      for (let n = 0; n < b; n++) {
+        let best = 0;
+        for (let c = 1; c < V; c++) if (rows[n * V + c] > rows[n * V + best]) best = c;
+        answer[ids[from + n]] = best;
+      }
+    }
+    let agree = 0, pairs = 0;
+    for (let a = 0; a < p; a++) for (let b = a + 1; b < p; b++) {
+      if (answer[a * p + b] < 0 || answer[b * p + a] < 0) continue;
+      pairs++;
+      if (answer[a * p + b] === answer[b * p + a]) agree++;
+    }
+    return { agree, pairs };
   }
 }

@@ -236,6 +236,11 @@ export class Trainer {
     return this.parts.model.runOnWasm(this.evaluation.work());
   }
 
+  /** Over the unordered pairs a != b, how often the answer to (a, b) equals the answer to (b, a) (see Evaluation). */
+  swapAgreement(): { agree: number; pairs: number } {
+    return this.parts.model.runOnWasm(this.evaluation.swapAgreementWork());
+  }
+
   /** Hex digest of every parameter, both Adam moments and the Adam step count. */
   checksum(): string {
     return checksumOf(this.parts);
