@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
   CELLS_FILE, COMPARE_OUTPUTS, PRESET, PRESETS, compareCells, compareTable, parseArmSettings, parseList, poolSize, readCells, resolveShard,
-  runSweep, settingConfigs, settingTag, shardCells, summarizeComparison, threadsPerRun, writeCompareOutputs,
+  runSweep, settingConfigs, bestPerArm, settingTag, shardCells, summarizeComparison, threadsPerRun, writeCompareOutputs,
   type Backend, type PresetName, type RunConfig,
 } from '../src/node/index.js';
 import { UsageError, integerFlag } from './input.js';
@@ -73,6 +73,9 @@ export function registerCompare(program: Command): void {
       if (opts.json) console.log(JSON.stringify({ ran: run.ran, skipped: run.skipped, shard, summaries: summaries.map(({ curve: _c, ...s }) => s) }));
       else {
         console.log(compareTable(summaries));
+        if (summaries.length > new Set(summaries.map((x) => x.arm.split(':')[0])).size) {
+          console.log(`best setting per arm (fewest median steps to grok): ${bestPerArm(summaries, readCells(dir).records).map((x) => x.arm).join(',')}`);
+        }
         console.log(`compare: ran ${run.ran} runs, skipped ${run.skipped} already in ${join(dir, CELLS_FILE)}; figure ${join(dir, 'compare.png')}, table ${join(dir, 'summary.csv')}`);
       }
     });

@@ -46,7 +46,7 @@ export { ARM_BY_NAME, ARM_FIELDS, ARM_LIST, armOf } from './train/arms/index.js'
 export type { Arm as ArmModule, ArmField } from './train/arms/index.js';
 export type { CellRecord, Preset, PresetName, SweepCell } from './study/experiments.js';
 export { runFlops, stepFlops } from './study/cost.js';
-export { COMPARE_OUTPUTS, compareCsv, compareSpec, compareTable, summarizeComparison } from './study/compare.js';
+export { COMPARE_OUTPUTS, bestPerArm, compareCsv, compareSpec, compareTable, summarizeComparison } from './study/compare.js';
 export type { ArmSummary } from './study/compare.js';
 export { formatInterval, kaplanMeier, medianSurvival, spread, wilsonInterval } from './study/survival.js';
 export type { MedianEstimate, SurvivalStep, SurvivalTime } from './study/survival.js';

@@ -71,3 +71,16 @@ describe('comparison summary', () => {
     expect(compareCsv(s).split('\n')[1]).toMatch(/^lrd,3,2,0\.666/);
   });
 });
+
+describe('tuning choice', () => {
+  it('per arm and loss, the setting with the fewest median steps to grok, then the larger share', async () => {
+    const { bestPerArm } = await import('../src/study/compare.js');
+    const rec = (arm: string, seed: number, grokStep: number | null) => ({ arm, frac: 0.5, rate: null, seed, grokStep, bestValAcc: 1, steps: 100,
+      checksum: '0000000000000000', wallMs: 1, config: { steps: 100 }, history: [] }) as unknown as CellRecord;
+    const records = [rec('l2:wd=1', 0, 50), rec('l2:wd=1', 1, 60), rec('l2:wd=2', 0, 40), rec('l2:wd=2', 1, null),
+      rec('l2:wd=1:loss=stablemax', 0, null), rec('l2:wd=2:loss=stablemax', 0, 90), rec('lrd:rate=0.01', 0, null)];
+    const best = bestPerArm(summarizeComparison(records), records).map((s) => s.arm);
+    // wd=2's median is 40 (one of two grokked at 40: S falls to 0.5 there); wd=1's is 50.
+    expect(best).toEqual(['l2:wd=2', 'l2:wd=2:loss=stablemax', 'lrd:rate=0.01']);
+  });
+});

@@ -53,6 +53,24 @@ export function summarizeComparison(records: CellRecord[]): ArmSummary[] {
   });
 }
 
+/**
+ * The tuning stage's choice: per arm (its update rule and loss), the setting with the fewest
+ * median steps to grok; ties (or no median) go to the larger grok share, then the smaller mean
+ * grok step. Settings are grouped by the label's arm name and loss, so `lrd` and
+ * `lrd:loss=stablemax` are two arms.
+ */
+export function bestPerArm(summaries: ArmSummary[], records: CellRecord[]): ArmSummary[] {
+  const armOf = (label: string) => `${label.split(':')[0]}${/:loss=stablemax/.test(label) ? ':stablemax' : ''}`;
+  const meanGrok = (label: string) => {
+    const steps = records.filter((r) => r.arm === label && r.grokStep !== null).map((r) => r.grokStep!);
+    return steps.length ? steps.reduce((a, b) => a + b, 0) / steps.length : Infinity;
+  };
+  const groups = new Map<string, ArmSummary[]>();
+  for (const s of summaries) groups.set(armOf(s.arm), [...(groups.get(armOf(s.arm)) ?? []), s]);
+  return [...groups.values()].map((group) => [...group].sort((a, b) =>
+    (a.median.median ?? Infinity) - (b.median.median ?? Infinity) || b.share - a.share || meanGrok(a.arm) - meanGrok(b.arm))[0]);
+}
+
 const meanSd = (s: Spread, digits: number) => (s ? `${s.mean.toFixed(digits)} ± ${s.sd.toFixed(digits)}` : '-');
 
 /** The terminal table. */
