@@ -67,7 +67,7 @@ async function drawMechanism(dir: string, m: MechanismFile): Promise<void> {
 /** How an arm's strength follows the sweep's rate, for the table's headings. */
 function strengthNote(label: string): string {
   const { field, perRate } = armOf(parseArmSetting(label).decay).strength;
-  return `, ${field} = ${perRate === 1 ? '' : `${perRate} x `}rate`;
+  return field === 'rate' ? '' : `, ${field} = ${perRate} x rate`;
 }
 
 export function phaseTable(cells: PhaseCell[]): string {
@@ -84,6 +84,17 @@ export function phaseTable(cells: PhaseCell[]): string {
         return (c ? `${c.accMean.toFixed(3)}${c.diverged ? '*' : ' '}` : '- ').padStart(8);
       });
       lines.push(`  ${f.toFixed(2).padStart(11)} ${row.join('')}`);
+    }
+    // Beyond the swap symmetry the model starts with: the pairs whose mirror it never trained on.
+    if (mine.some((c) => c.unmirroredMean != null)) {
+      lines.push(`${settingTitle(arm)}: final accuracy on pairs whose mirror was not trained (mean over seeds)`);
+      for (const f of fracs) {
+        const row = rates.map((r) => {
+          const u = mine.find((x) => x.frac === f && x.rate === r)?.unmirroredMean;
+          return (u == null ? '- ' : `${u.toFixed(3)} `).padStart(8);
+        });
+        lines.push(`  ${f.toFixed(2).padStart(11)} ${row.join('')}`);
+      }
     }
   }
   if (cells.some((c) => c.diverged)) lines.push('  * at least one seed diverged (a loss or weight stopped being finite); its best accuracy is from before');

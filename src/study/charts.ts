@@ -265,6 +265,12 @@ export interface PhaseCell {
   wd: number;
   /** Seeds whose run diverged (a loss or weight stopped being finite). */
   diverged: number;
+  /**
+   * Mean over seeds of the final validation accuracy on the pairs whose mirror was not trained:
+   * what the model learned beyond the swap symmetry it starts with. Null where no seed's result
+   * has it (a task that is not commutative, a split that keeps mirrors together, an older file).
+   */
+  unmirroredMean?: number | null;
 }
 
 /** Phase diagram: best accuracy and steps-to-grok per (fraction, rate), one column per arm. */
@@ -275,6 +281,7 @@ export function phaseSpec(cells: PhaseCell[], title = 'Phase diagram'): TopLevel
       (c.diverged ? ` (${c.diverged} diverged)` : ''),
     grokText: c.grokMean === null ? '-' : `${Math.round(c.grokMean)}${c.seeds > 1 ? ` (${c.grokked}/${c.seeds})` : ''}`,
     spreadText: c.accSpread.toFixed(2),
+    unmirroredText: c.unmirroredMean == null ? '-' : c.unmirroredMean.toFixed(2),
   }));
   // Steps to 0.99 has no scale when no cell grokked: a fixed domain and no legend, not NaN ticks.
   const groks = cells.map((c) => c.grokMean).filter((g): g is number => g !== null);
@@ -303,6 +310,10 @@ export function phaseSpec(cells: PhaseCell[], title = 'Phase diagram'): TopLevel
     vconcat: [
       { hconcat: arms.map((a) => panel('accMean', 'accText', `${armTitle(a)}: best validation accuracy`, 'blues', 'accuracy', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } },
       { hconcat: arms.map((a) => panel('grokMean', 'grokText', `${armTitle(a)}: steps to 0.99 (grokked/seeds)`, 'oranges', 'steps', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } },
+      // Beyond the swap symmetry: accuracy on the pairs whose mirror was never trained (ordered split).
+      ...(cells.some((c) => c.unmirroredMean != null)
+        ? [{ hconcat: arms.map((a) => panel('unmirroredMean', 'unmirroredText', `${armTitle(a)}: final accuracy, mirror not trained`, 'greens', 'accuracy', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } }]
+        : []),
       // With several seeds, how far apart they land: max - min of the best validation accuracy.
       ...(cells.some((c) => c.seeds > 1)
         ? [{ hconcat: arms.map((a) => panel('accSpread', 'spreadText', `${armTitle(a)}: spread over seeds (max - min)`, 'purples', 'spread', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } }]

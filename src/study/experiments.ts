@@ -127,6 +127,12 @@ export function shardCells<T>(cells: T[], index: number, count: number): T[] {
   return cells.filter((_, i) => i % count === index);
 }
 
+/** The mean of the numbers among `values`, or null when there are none. */
+function mean(values: (number | null | undefined)[]): number | null {
+  const xs = values.filter((v): v is number => typeof v === 'number');
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+}
+
 /** Mean and spread over seeds per (arm, fraction, rate). */
 export function summarize(records: CellRecord[]): PhaseCell[] {
   const groups = new Map<string, (CellRecord & { rate: number })[]>();
@@ -146,6 +152,7 @@ export function summarize(records: CellRecord[]): PhaseCell[] {
       grokMean: groks.length ? groks.reduce((a, b) => a + b, 0) / groks.length : null,
       grokked: groks.length,
       seeds: rs.length,
+      unmirroredMean: mean(rs.map((r) => r.history.at(-1)?.valAccUnmirrored)),
     };
   }).sort((a, b) => a.arm.localeCompare(b.arm) || a.frac - b.frac || a.rate - b.rate);
 }
@@ -166,9 +173,9 @@ export function historyCsv(runs: { label: Record<string, string | number>; histo
 
 /** The phase diagram as CSV, one row per (arm, fraction, rate). */
 export function summaryCsv(cells: PhaseCell[]): string {
-  const lines = ['arm,frac,rate,wd,seeds,bestValAccMean,bestValAccSpread,grokked,grokStepMean,diverged'];
+  const lines = ['arm,frac,rate,wd,seeds,bestValAccMean,bestValAccSpread,grokked,grokStepMean,diverged,finalUnmirroredAccMean'];
   for (const c of cells) {
-    lines.push([c.arm, c.frac, c.rate, c.wd, c.seeds, c.accMean, c.accSpread, c.grokked, c.grokMean ?? '', c.diverged].join(','));
+    lines.push([c.arm.includes(',') ? `"${c.arm}"` : c.arm, c.frac, c.rate, c.wd, c.seeds, c.accMean, c.accSpread, c.grokked, c.grokMean ?? '', c.diverged, c.unmirroredMean ?? ''].join(','));
   }
   return `${lines.join('\n')}\n`;
 }
