@@ -62,3 +62,12 @@ describe('Fourier measures', () => {
     }
   });
 });
+
+describe('frequency Gini', () => {
+  it('is 0 for equal shares, (n - 1) / n when one frequency holds everything, and leaves out frequency 0', async () => {
+    const { frequencyGini } = await import('../src/train/fourier.js');
+    expect(frequencyGini([0.5, 0.1, 0.1, 0.1, 0.1, 0.1])).toBeCloseTo(0, 12);
+    expect(frequencyGini([0.9, 0, 0, 0, 0.1])).toBeCloseTo(3 / 4, 12);
+    expect(frequencyGini([1, 0, 0])).toBeNull();
+  });
+});

@@ -7,6 +7,7 @@ import { GROK_ACCURACY } from '../format/run_result.js';
 import type { CellRecord } from '../format/cells.js';
 import { FRAME, armColors, armTitle } from './charts.js';
 import { settingTag } from './arm_setting.js';
+import { frequencyGini } from '../train/fourier.js';
 import { formatInterval, kaplanMeier, medianSurvival, spread, wilsonInterval, type MedianEstimate, type SurvivalStep } from './survival.js';
 
 export const COMPARE_OUTPUTS = ['summary.csv', 'compare.svg', 'compare.png'];
@@ -29,6 +30,8 @@ export interface ArmSummary {
   finalValAcc: Spread;
   finalQueryKeyNorm: Spread;
   finalParamNorm: Spread;
+  /** Gini coefficient of the final embedding's norm over frequencies (addition only). */
+  finalGini: Spread;
 }
 
 /** Per arm, in the order the arms first appear. */
@@ -49,6 +52,7 @@ export function summarizeComparison(records: CellRecord[]): ArmSummary[] {
       finalValAcc: spread(runs.map((r) => last(r)?.valAcc)),
       finalQueryKeyNorm: spread(runs.map((r) => last(r)?.queryKeyNorm)),
       finalParamNorm: spread(runs.map((r) => last(r)?.paramNorm)),
+      finalGini: spread(runs.map((r) => { const f = last(r)?.frequencyShares; return f ? frequencyGini(f) : null; })),
     };
   });
 }
@@ -75,12 +79,12 @@ const meanSd = (s: Spread, digits: number) => (s ? `${s.mean.toFixed(digits)} ±
 
 /** The terminal table. */
 export function compareTable(summaries: ArmSummary[]): string {
-  const head = ['arm', 'grokked', 'share [95%]', 'median steps [95%]', 'QK stable rank', 'acc, mirror unseen', 'Q/K norm'];
+  const head = ['arm', 'grokked', 'share [95%]', 'median steps [95%]', 'QK stable rank', 'acc, mirror unseen', 'Q/K norm', 'freq. Gini'];
   const rows = summaries.map((s) => [
     s.arm, `${s.grokked}/${s.runs}${s.diverged ? ` (${s.diverged} diverged)` : ''}`,
     `${s.share.toFixed(2)} ${formatInterval(s.shareInterval[0], s.shareInterval[1], 2)}`,
     `${s.median.median ?? `>${s.cap}`} ${formatInterval(s.median.low, s.median.high)}`,
-    meanSd(s.finalStableRank, 2), meanSd(s.finalUnmirrored, 3), meanSd(s.finalQueryKeyNorm, 2),
+    meanSd(s.finalStableRank, 2), meanSd(s.finalUnmirrored, 3), meanSd(s.finalQueryKeyNorm, 2), meanSd(s.finalGini, 2),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
@@ -93,13 +97,13 @@ export function compareTable(summaries: ArmSummary[]): string {
 export function compareCsv(summaries: ArmSummary[]): string {
   const cols = ['arm', 'runs', 'grokked', 'share', 'shareLow', 'shareHigh', 'medianSteps', 'medianLow', 'medianHigh', 'stepCap', 'diverged',
     'stableRankMean', 'stableRankSd', 'unmirroredAccMean', 'unmirroredAccSd', 'valAccMean', 'valAccSd', 'queryKeyNormMean', 'queryKeyNormSd',
-    'paramNormMean', 'paramNormSd'];
+    'paramNormMean', 'paramNormSd', 'frequencyGiniMean', 'frequencyGiniSd'];
   const v = (x: number | null | undefined) => (x === null || x === undefined ? '' : String(x));
   const rows = summaries.map((s) => [s.arm.includes(',') ? `"${s.arm}"` : s.arm, s.runs, s.grokked, s.share, s.shareInterval[0], s.shareInterval[1],
     v(s.median.median), v(s.median.low), v(s.median.high), s.cap, s.diverged,
     v(s.finalStableRank?.mean), v(s.finalStableRank?.sd), v(s.finalUnmirrored?.mean), v(s.finalUnmirrored?.sd),
     v(s.finalValAcc?.mean), v(s.finalValAcc?.sd), v(s.finalQueryKeyNorm?.mean), v(s.finalQueryKeyNorm?.sd),
-    v(s.finalParamNorm?.mean), v(s.finalParamNorm?.sd)].join(','));
+    v(s.finalParamNorm?.mean), v(s.finalParamNorm?.sd), v(s.finalGini?.mean), v(s.finalGini?.sd)].join(','));
   return `${[cols.join(','), ...rows].join('\n')}\n`;
 }
 

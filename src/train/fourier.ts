@@ -101,3 +101,16 @@ export function splitLogits(logits: Float64Array, p: number, keys: number[], tri
   const excluded = logits.map((x, i) => x - restricted[i]);
   return { restricted, excluded };
 }
+
+/**
+ * The Gini coefficient of the embedding's share of norm over the frequencies 1..floor(p/2) (the
+ * constant component left out): 0 when every frequency holds the same share, near 1 when a few
+ * hold it all, as in the sparse Fourier solution of Nanda et al. Sorted ascending, G =
+ * sum_i (2i - n - 1) x_i / (n sum x), i = 1..n.
+ */
+export function frequencyGini(shares: readonly number[]): number | null {
+  const xs = shares.slice(1).filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  const n = xs.length, total = xs.reduce((a, b) => a + b, 0);
+  if (n === 0 || total <= 0) return null;
+  return xs.reduce((g, x, i) => g + (2 * (i + 1) - n - 1) * x, 0) / (n * total);
+}
