@@ -155,7 +155,7 @@ describe('sharding and summaries', () => {
       { ...base, arm: 'lrd', frac: 0.5, rate: 0.01, seed: 0, bestValAcc: 1, grokStep: 1000 },
       { ...base, arm: 'lrd', frac: 0.5, rate: 0.01, seed: 1, bestValAcc: 0.5, grokStep: null },
     ] as CellRecord[]);
-    expect(cells).toEqual([{ arm: 'lrd', frac: 0.5, rate: 0.01, wd: 0.1, diverged: 0, accMean: 0.75, accSpread: 0.5, grokMean: 1000, grokked: 1, seeds: 2 }]);
+    expect(cells).toEqual([{ arm: 'lrd', frac: 0.5, rate: 0.01, wd: 0.1, diverged: 0, accMean: 0.75, accSpread: 0.5, grokMean: 1000, grokked: 1, seeds: 2, unmirroredMean: null }]);
   });
 });
 
@@ -176,7 +176,7 @@ describe('mechanism and plot', () => {
     expect(m.attention.l2).toHaveLength(11);
     for (const row of m.attention.lrd) expect(row.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 5);
     const csv = readFileSync(join(dir, 'history.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('arm,step,trainLoss,trainAcc,valLoss,valAcc,valAccMirrored,valAccUnmirrored,restrictedLoss,excludedLoss,stableRank,effectiveRank,checksum,frequencyShares');
+    expect(csv[0]).toBe('arm,step,trainLoss,trainAcc,valLoss,valAcc,valAccMirrored,valAccUnmirrored,restrictedLoss,excludedLoss,stableRank,effectiveRank,queryKeyNorm,paramNorm,checksum,frequencyShares');
     expect(csv).toHaveLength(1 + 3 + 3);
     const svg = readFileSync(join(dir, 'mechanism.svg'), 'utf8');
     expect(svg).toContain('<svg');

@@ -173,9 +173,9 @@ export function historyCsv(runs: { label: Record<string, string | number>; histo
 
 /** The phase diagram as CSV, one row per (arm, fraction, rate). */
 export function summaryCsv(cells: PhaseCell[]): string {
-  const lines = ['arm,frac,rate,wd,seeds,bestValAccMean,bestValAccSpread,grokked,grokStepMean,diverged,finalUnmirroredAccMean'];
+  const lines = ['arm,frac,rate,wd,seeds,bestValAccMean,bestValAccSpread,grokked,grokStepMean,finalUnmirroredAccMean,diverged'];
   for (const c of cells) {
-    lines.push([c.arm.includes(',') ? `"${c.arm}"` : c.arm, c.frac, c.rate, c.wd, c.seeds, c.accMean, c.accSpread, c.grokked, c.grokMean ?? '', c.diverged, c.unmirroredMean ?? ''].join(','));
+    lines.push([c.arm.includes(',') ? `"${c.arm}"` : c.arm, c.frac, c.rate, c.wd, c.seeds, c.accMean, c.accSpread, c.grokked, c.grokMean ?? '', c.unmirroredMean ?? '', c.diverged].join(','));
   }
   return `${lines.join('\n')}\n`;
 }
