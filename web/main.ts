@@ -200,7 +200,7 @@ async function launch(setUps: ((api: Comlink.Remote<WorkerApi>) => Promise<Ready
   for (const r of runs) endWorker(r.worker);
   runs = [];
   const started = setUps.map((setUp) => {
-    const worker = spawnWorker();
+    const worker = spawnWorker('train');
     let arm = 'training';
     worker.addEventListener('error', (e) => fail(`The ${arm} worker failed: ${e.message || 'it crashed or ran out of memory'}. Results so far are kept.`));
     const api = Comlink.wrap<WorkerApi>(worker);
@@ -444,7 +444,7 @@ function scheduleProbe(): void {
   if (!config) { if (cannotStart) { cannotStart = null; showEstimate(); } return; }
   probeTimer = setTimeout(async () => {
     if (!isSettled(state)) return;
-    const worker = spawnWorker();
+    const worker = spawnWorker('probe');
     try {
       const why = await Comlink.wrap<WorkerApi>(worker).probe(config);
       if (seq !== probeSeq || why === cannotStart) return;
@@ -457,7 +457,7 @@ function scheduleProbe(): void {
 }
 
 async function measureSpeed(): Promise<void> {
-  const worker = spawnWorker();
+  const worker = spawnWorker('calibrate');
   try {
     gflops = await Comlink.wrap<WorkerApi>(worker).calibrate();
     if (isSettled(state) && !runStarted && !$('estimate').textContent?.startsWith('Took')) showEstimate();
@@ -503,7 +503,7 @@ $<HTMLButtonElement>('check-gpu').addEventListener('click', async (e) => {
   const out = $<HTMLParagraphElement>('gpu-check');
   button.disabled = true;
   out.textContent = 'Checking the WebGPU matmul against Wasm...';
-  const worker = spawnWorker();
+  const worker = spawnWorker('gpu-check');
   try {
     const outcome = await Comlink.wrap<WorkerApi>(worker).checkGpu();
     (window as unknown as { grokwasmGpuCheck: unknown }).grokwasmGpuCheck = outcome;
@@ -621,7 +621,7 @@ async function verifyLoaded(): Promise<void> {
   bar.value = 0;
   setState('verifying');
   say(`Verifying ${loaded.name}...`);
-  const worker = (verifying = spawnWorker());
+  const worker = (verifying = spawnWorker('verify'));
   const died = new Promise<never>((_, reject) => worker.addEventListener('error', (e) => reject(new Error(e.message || 'the worker crashed or ran out of memory'))));
   try {
     const { verdict, exit } = await Promise.race([Comlink.wrap<WorkerApi>(worker).verify(loaded.text, loaded.name, upTo,

@@ -51,7 +51,7 @@ export async function runSweepInPage(base: RunConfig, grid: Grid, backend: Backe
   const size = Math.max(1, Math.min(threads, cells.length));
   const perCell = threadsPerRun(threads, size);
   const threadsLines = new Set<string>();
-  const workers = Array.from({ length: size }, () => spawnWorker());
+  const workers = Array.from({ length: size }, () => spawnWorker('sweep'));
   live = workers.map((w) => Comlink.wrap<WorkerApi>(w));
   await Promise.all(live.map(async (api, i) => {
     const failed = new Promise<never>((_, reject) => workers[i].addEventListener('error', (e) => reject(new Error(e.message || 'a worker crashed or ran out of memory'))));

@@ -49,13 +49,13 @@ const WIDTH = 330, HEIGHT = 210;
 export interface FigureLayout { width?: number }
 
 /** Panels per row and each panel's plot width (axes, titles and gaps come on top). */
-export function panelGrid(layout: FigureLayout = {}): { columns: number; width: number; height: number } {
-  if (layout.width === undefined) return { columns: 2, width: WIDTH, height: HEIGHT };
-  // About 100 px of axis labels and titles beside each plot, 20 px between panels, 10 px of padding.
-  const fit = (columns: number) => Math.floor((layout.width! - 10 - columns * 100 - (columns - 1) * 20) / columns);
+export function panelGrid(layout: FigureLayout = {}): { columns: number; width: number; height: number; wrap: boolean } {
+  if (layout.width === undefined) return { columns: 2, width: WIDTH, height: HEIGHT, wrap: false };
+  // About 85 px of axis labels and titles beside each plot, 20 px between panels, 10 px of padding.
+  const fit = (columns: number) => Math.floor((layout.width! - 10 - columns * 85 - (columns - 1) * 20) / columns);
   const columns = fit(2) >= 240 ? 2 : 1;
   const width = Math.max(120, Math.min(fit(columns), 420));
-  return { columns, width, height: Math.round(Math.min(HEIGHT, Math.max(150, width * 0.62))) };
+  return { columns, width, height: Math.round(Math.min(HEIGHT, Math.max(150, width * 0.62))), wrap: true };
 }
 
 function historyRows(data: MechanismData) {
@@ -74,11 +74,11 @@ const dashes = (domain: string[]) => ({ domain, range: [[1, 0], [5, 3]] });
 type Grid = ReturnType<typeof panelGrid>;
 
 /**
- * A title that fits the layout: in one column (a narrow screen), broken into lines of about the
- * panel's width (at 14 px, up to 9 px a character), the parenthesis on a line of its own.
+ * A title that fits a page's layout: broken into lines of about the panel's width (at 14 px, up
+ * to 9 px a character), the parenthesis on a line of its own. The CLI's figures keep one line.
  */
 function panelTitle(text: string, grid: Grid): string | string[] {
-  if (grid.columns > 1) return text;
+  if (!grid.wrap) return text;
   const chars = Math.max(16, Math.floor((grid.width + 60) / 9));
   const lines: string[] = [];
   for (const part of text.replace(' (', '\n(').split('\n')) {
@@ -229,7 +229,7 @@ function attentionPanel(arm: Arm, m: number[][], grid: Grid = panelGrid()) {
   // Square; room is left for the colour bar on the right.
   const side = Math.min(230, grid.width - 70);
   return {
-    title: grid.columns > 1 ? `${armTitle(arm)}: layer 0, head 0 attention` : [`${armTitle(arm)}:`, 'layer 0, head 0 attention'],
+    title: grid.wrap ? [`${armTitle(arm)}:`, 'layer 0, head 0 attention'] : `${armTitle(arm)}: layer 0, head 0 attention`,
     width: side, height: side,
     data: { values: m.flatMap((row, q) => row.map((w, k) => ({ query: q, key: k, weight: w }))) },
     mark: { type: 'rect' },
