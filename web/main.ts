@@ -375,7 +375,7 @@ function mechanismShown(m: MechanismFile, title?: string): { data: MechanismData
 async function showExample(): Promise<void> {
   try {
     const m = parseMechanism(parseJson(await (await fetch(exampleUrl)).text(), 'the example'), 'the example');
-    if (!isSettled(state) || runs.length) return; // a run started meanwhile: it has the figure
+    if (!isSettled(state) || runs.length || loaded) return; // a run started or a file opened meanwhile: it has the figure
     const { data, results } = mechanismShown(m, 'Example, already trained: L2 versus LRD, quick preset, seed 0');
     await showResult(data, results);
     say('Showing a finished example run (quick preset, seed 0). Run trains the same setup here, to the same bits.');
@@ -530,21 +530,26 @@ for (const select of [modeSelect, presetSelect]) {
   });
 }
 form.addEventListener('input', () => { showStory(); showEstimate(); });
-/** Files larger than this are refused before they are read: a results file is a few MB; a tab holding a huge one crashes. */
+/**
+ * Files larger than these are refused before they are read: a results file is a few MB, and a
+ * tab that parses a huge one whole crashes; a checkpoint holds the model and Adam's moments.
+ */
 const MAX_FILE_BYTES = 64 * 2 ** 20;
+const MAX_CHECKPOINT_BYTES = 2 ** 30;
 /** The results file last loaded (a run result, mechanism.json or cells.jsonl), for Verify. */
 let loaded: { name: string; text: string } | null = null;
 
-function tooLarge(name: string, bytes: number): boolean {
-  if (bytes <= MAX_FILE_BYTES) return false;
-  say(`Cannot read ${name}: ${(bytes / 2 ** 20).toFixed(0)} MB, over the page's ${MAX_FILE_BYTES / 2 ** 20} MB limit for a results file (the CLI's grokwasm verify has none).`, true);
+function tooLarge(name: string, bytes: number, cap = MAX_FILE_BYTES): boolean {
+  if (bytes <= cap) return false;
+  const what = cap === MAX_FILE_BYTES ? 'a results file (the CLI reads up to 512 MB)' : 'a checkpoint';
+  say(`Cannot read ${name}: ${(bytes / 2 ** 20).toFixed(0)} MB, over the page's ${cap / 2 ** 20} MB limit for ${what}.`, true);
   return true;
 }
 
 async function openFile(file: File): Promise<void> {
   if (!isSettled(state)) return;
   if (file.name.endsWith('.safetensors')) {
-    if (tooLarge(file.name, file.size)) return;
+    if (tooLarge(file.name, file.size, MAX_CHECKPOINT_BYTES)) return;
     return continueCheckpoint(file.name, new Uint8Array(await file.arrayBuffer()));
   }
   if (tooLarge(file.name, file.size)) return;
@@ -699,5 +704,5 @@ else if (query.get('verify')) void loadFromLink(query.get('verify')!);
 if ([...query.keys()].length === 0) void showExample();
 // A run in progress is lost on reload or close: ask first.
 addEventListener('beforeunload', (e) => {
-  if (state === 'running' || state === 'pausing' || state === 'paused' || state === 'stopping') e.preventDefault();
+  if (state === 'running' || state === 'pausing' || state === 'paused' || state === 'stopping' || state === 'verifying') e.preventDefault();
 });
