@@ -146,6 +146,19 @@ function updateProgress(): void {
   const line = progressLine();
   progress.setAttribute('aria-valuetext', line);
   progressText.textContent = line;
+  showMeasuredEstimate();
+}
+
+/** While a run goes, the estimate line is corrected from its own measured speed: the slowest arm's time left. */
+function showMeasuredEstimate(): void {
+  if (state !== 'running' || !runStarted) return;
+  const lefts = runs.filter((r) => !r.finished).map((r) => {
+    const elapsed = r.since ? (performance.now() - r.since.ms) / 1000 : 0;
+    return elapsed > 0.5 ? secondsLeft(r.config.steps - r.steps, (r.steps - r.since!.steps) / elapsed) : null;
+  });
+  if (!lefts.length || lefts.some((l) => l === null)) return;
+  const before = runStarted.estimate === null ? '' : `Estimated about ${formatDuration(runStarted.estimate)} before the start; `;
+  $('estimate').textContent = `${before}at this run's measured speed, about ${formatDuration(Math.max(...(lefts as number[])))} left.`;
 }
 
 function histories(): Partial<Record<Arm, EvalInfo[]>> {
