@@ -66,7 +66,7 @@ function historyRows(data: MechanismData) {
 /** The arm colour encoding, its legend listing only the arms present (labels as in rows' `arm`). */
 function armColor(titles: Iterable<string>) {
   const unique = [...new Set(titles)];
-  return { field: 'arm', type: 'nominal', title: null, scale: { domain: unique, range: armColors(unique) }, legend: { orient: 'top' } } as const;
+  return { field: 'arm', type: 'nominal', title: null, scale: { domain: unique, range: armColors(unique) }, legend: { orient: 'top', labelLimit: 360 } } as const;
 }
 const dashes = (domain: string[]) => ({ domain, range: [[1, 0], [5, 3]] });
 
@@ -271,7 +271,8 @@ export function figureSummary(histories: MechanismData['histories']): string {
 function curveRows(rows: ReturnType<typeof historyRows>, points = false, grid: Grid = panelGrid(), groks: { arm: string; step: number }[] = []) {
   const panels = [splitPanel(rows, 'accuracy', points, grid, groks), splitPanel(rows, 'loss', points, grid),
     ranksPanel(rows, points, grid), ...(hasMirror(rows) ? [mirrorPanel(rows, points, grid)] : [])];
-  return [{ concat: panels, columns: grid.columns, resolve: { scale: { strokeDash: 'independent' } } }];
+  // Rows and columns aligned each on their own (not every cell to the largest): panels stay close.
+  return [{ concat: panels, columns: grid.columns, align: 'each', resolve: { scale: { strokeDash: 'independent' } } }];
 }
 
 /** Live training curves: accuracy, loss and QK ranks of every arm so far. */
@@ -295,8 +296,8 @@ export function mechanismSpec(data: MechanismData, layout: FigureLayout = {}): T
     title: panelTitle(data.title ?? arms.map(armTitle).join(' versus '), grid),
     vconcat: [
       ...curveRows(rows, false, grid, grokMarks(data.histories)),
-      ...(rows.some((r) => r.restrictedLoss != null) ? [{ concat: [fourierLossPanel(rows, grid), frequencyPanel(data.histories, grid)], columns: grid.columns, resolve: { scale: { strokeDash: 'independent' } } }] : []),
-      { concat: [...spectra, ...heatmaps], columns: layout.width === undefined ? spectra.length + heatmaps.length : grid.columns, resolve: { scale: { color: 'independent' } } },
+      ...(rows.some((r) => r.restrictedLoss != null) ? [{ concat: [fourierLossPanel(rows, grid), frequencyPanel(data.histories, grid)], columns: grid.columns, align: 'each', resolve: { scale: { strokeDash: 'independent' } } }] : []),
+      { concat: [...spectra, ...heatmaps], columns: layout.width === undefined ? spectra.length + heatmaps.length : grid.columns, align: 'each', resolve: { scale: { color: 'independent' } } },
     ],
   } as TopLevelSpec;
 }
