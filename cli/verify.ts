@@ -3,19 +3,15 @@
 // (every cell). Files that contradict themselves are refused before anything reruns.
 import type { Command } from 'commander';
 import {
-  IGNORED_NOTE, createTrainer, planVerify, verifyResult, verifyTargets, type VerifyRow, readTextFile,
+  IGNORED_NOTE, VERIFY_EXIT, createTrainer, formatVerifyRow, planVerify, verifyResult, verifyTargets, verifyVerdict, readTextFile,
 } from '../src/node/index.js';
 import { integerFlag } from './input.js';
 import { threadsFlag } from './options.js';
 import { createProgress } from './progress.js';
 
-/** verify's exit codes; 2 (refused before any rerun) is every command's. */
-const EXIT = { verified: 0, mismatch: 1, partial: 3 } as const;
-
-function formatRow(row: VerifyRow): string {
-  const where = row.step === 'final' ? 'final ' : `step ${String(row.step).padStart(6)}`;
-  return `${where}  ${row.differences.length ? `DIFFERS: ${row.differences.join('; ')}` : 'ok'}`;
-}
+/** verify's exit codes (src/train/verify.ts); 2 (refused before any rerun) is every command's. */
+const EXIT = VERIFY_EXIT;
+const formatRow = formatVerifyRow;
 
 export function registerVerify(program: Command): void {
   program.command('verify <result>')
@@ -70,18 +66,10 @@ export function registerVerify(program: Command): void {
       if (!quiet) console.log(IGNORED_NOTE);
       // A file of an older format lacks some row fields in every row: say which went unchecked.
       const absent = targets[0].absent ?? [];
-      const older = absent.length ? `; NOT compared, absent from every row of this older-format file: ${absent.join(', ')}` : '';
       if (!quiet && absent.length) console.log(`not compared: ${absent.join(', ')} (the file was written before these fields existed)`);
       if (notChecked.length && !quiet) console.log(`partial check: NOT checked: ${notChecked.join('; ')}`);
-      if (bad) {
-        console.log(`NOT verified: ${bad} mismatch${bad > 1 ? 'es' : ''}${runs}${cutShort ? '; stopped at the first (--all lists every one)' : ''}; first: ${first}`);
-        process.exitCode = EXIT.mismatch;
-      } else if (partial) {
-        console.log(`${span}: ${evaluations} evaluations${runs} match; steps from ${upTo} on and the final fields were NOT checked${older}`);
-        process.exitCode = EXIT.partial;
-      } else {
-        console.log(`verified: ${evaluations} evaluations and the final fields match${runs}${older}`);
-        process.exitCode = EXIT.verified;
-      }
+      const verdict = verifyVerdict({ targets: targets.length, upTo, partial, evaluations, bad, cutShort, first, absent });
+      console.log(verdict.line);
+      process.exitCode = verdict.exit;
     });
 }

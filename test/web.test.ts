@@ -14,6 +14,69 @@ import type { RunResult } from '../src/train/trainer.js';
 import { PRODUCT_TOLERANCE, type CheckReport } from '../src/gpu/webgpu_check.js';
 import { GUARD_CHECKSUM, GUARD_CONFIG } from './guard.js';
 import { SMALL_GPU_CONFIG, trainingDifferences } from './helpers.js';
+import { armVerdict } from '../src/study/verdict.js';
+import { mechanismSpec, panelGrid, trainingSpec } from '../src/study/charts.js';
+import { parallelSeconds, queueSeconds } from '../src/study/cost.js';
+import { PRESET, mechanismConfigs, mechanismData } from '../src/study/experiments.js';
+import { parseArmSettings } from '../src/study/arm_setting.js';
+import { parseMechanism } from '../src/format/mechanism.js';
+import { verifyVerdict } from '../src/train/verify.js';
+
+const EXAMPLE = new URL('../docs/results/mechanism-quick-seeds/seed-0/mechanism.json', import.meta.url).pathname;
+type Workers = { live: number; alive: Record<string, number>; started: Record<string, number> };
+
+// The numbers the page shows come from src/: checked here without a browser.
+describe('the page\'s numbers (src/)', () => {
+  const example = parseMechanism(JSON.parse(readFileSync(EXAMPLE, 'utf8')), 'example');
+
+  it('armVerdict: generalised at the grokking step; memorised and stayed, with the mirror split; stopped; diverged', () => {
+    expect(armVerdict('lrd', example.arms.lrd)).toBe('LRD generalised at step 2800: validation accuracy reached 99% (best 99.7%).');
+    expect(armVerdict('l2', example.arms.l2)).toBe(
+      'L2 memorised the training pairs and stayed at 59% on the held-out ones through step 3400 (100% of the pairs whose mirror it saw, 0.6% of the others).');
+    const early = { ...example.arms.l2, steps: 300, history: example.arms.l2.history.slice(0, 3), grokStep: null };
+    expect(armVerdict('l2:wd=0.5', early)).toMatch(/^L2 wd=0\.5 (memorised|had not yet memorised).* \(stopped( at step 300 of 3500)?\)\.$/);
+    expect(armVerdict('lrd', { ...example.arms.lrd, diverged: { step: 12, reason: 'trainLoss is NaN' } })).toBe('LRD diverged at step 12: a loss or weight stopped being finite.');
+  });
+
+  it('the page opens on the example\'s setup: the quick preset\'s mechanism configs are the example\'s, seed 0', () => {
+    const configs = mechanismConfigs(PRESET.quick, {}, parseArmSettings('l2,lrd'));
+    expect(configs.map((c) => c.decay)).toEqual(['l2', 'lrd']);
+    for (const [i, arm] of (['l2', 'lrd'] as const).entries()) {
+      for (const [k, v] of Object.entries(example.arms[arm].config)) expect((configs[i] as unknown as Record<string, unknown>)[k], `${arm} ${k}`).toEqual(v);
+    }
+  });
+
+  it('panelGrid: two panels to a row in a 856 px column, one in a 358 px phone column; legend above; a rule at the grokking step', () => {
+    expect(panelGrid({ width: 856 }).columns).toBe(2);
+    expect(panelGrid({ width: 358 })).toMatchObject({ columns: 1 });
+    expect(panelGrid({ width: 358 }).width + 85).toBeLessThanOrEqual(358);
+    const data = mechanismData({ l2: { result: example.arms.l2 }, lrd: { result: example.arms.lrd } });
+    const json = JSON.stringify(mechanismSpec(data, { width: 358 }));
+    expect(json).toContain('"orient":"top"');
+    expect(json).not.toContain('"orient":"bottom"');
+    expect(json).toContain('"values":[{"arm":"Low-Rank Decay","step":2800}]');
+    expect(JSON.stringify(trainingSpec({ l2: example.arms.l2.history }))).not.toContain('"mark":{"type":"rule"');
+  });
+
+  it('the estimate counts arms sharing the cores and each run\'s threads', () => {
+    const f = [1e12, 1e12];
+    expect(parallelSeconds([1e12], 10, { cores: 2, threadsPerRun: 1 })).toBe(100);
+    expect(parallelSeconds(f, 10, { cores: 2, threadsPerRun: 1 })).toBe(100); // one core each
+    expect(parallelSeconds(f, 10, { cores: 1, threadsPerRun: 1 })).toBe(200); // two arms on one core
+    expect(parallelSeconds(f, 10, { cores: 8, threadsPerRun: 4 })).toBe(25);
+    expect(parallelSeconds(f, 10, { cores: 2, threadsPerRun: 4 })).toBe(100); // helpers cannot make cores
+    expect(queueSeconds([1e12, 1e12, 1e12, 1e12], 10, 2, 4)).toBe(200);
+  });
+
+  it('verifyVerdict words a pass, a partial pass and a mismatch as `grokwasm verify` does', () => {
+    const base = { targets: 2, partial: false, evaluations: 70, bad: 0, cutShort: false, first: '', absent: [] };
+    expect(verifyVerdict(base)).toEqual({ line: 'verified: 70 evaluations and the final fields match in 2 runs', exit: 0 });
+    expect(verifyVerdict({ ...base, partial: true, upTo: 200, evaluations: 4 }).line).toBe(
+      'partially verified: steps 0-199: 4 evaluations in 2 runs match; steps from 200 on and the final fields were NOT checked');
+    expect(verifyVerdict({ ...base, bad: 1, cutShort: true, first: 'step    100  DIFFERS: valAcc 1 -> 0.5' })).toEqual({
+      line: 'NOT verified: 1 mismatch in 2 runs; stopped at the first (--all lists every one); first: step    100  DIFFERS: valAcc 1 -> 0.5', exit: 1 });
+  });
+});
 
 const CHROMIUM = '/usr/bin/chromium';
 // CI installs Chromium (.ci/run); elsewhere the browser tests are skipped when it is missing.
@@ -149,7 +212,7 @@ describe.skipIf(!available)('browser app', () => {
     }
     // The final figure: accuracy, ranks, spectrum and two attention heatmaps.
     await expect.poll(() => page.locator('#charts svg').count()).toBeGreaterThan(0);
-    expect(await page.locator('#charts').textContent()).toContain('layer 0, head 0 attention');
+    expect(await page.locator('#charts').textContent()).toMatch(/layer 0, head 0 attention/);
     const save = async (name: string) => {
       const [file] = await Promise.all([page.waitForEvent('download'), page.getByText(name, { exact: true }).click()]);
       const path = join(dir, `page-${name}`);
@@ -389,6 +452,215 @@ describe.skipIf(!available)('browser app', () => {
     expect(await page.getByTestId('checksum').count()).toBe(0);
     await page.close();
   });
+
+
+  it('one run per click: double click, held Enter, and Run right after a link\'s autorun each start one run; Stop ends every worker', async () => {
+    const config = { preset: 'reference', decay: 'l2', p: '31', dim: '16', heads: '2', mlp: '32', batch: '64', steps: '20000', evalEvery: '1000' };
+    const page = await browser.newPage();
+    const workers = () => page.evaluate(() => (window as unknown as { grokwasmWorkers: Workers }).grokwasmWorkers);
+    await page.goto(`${base}?${new URLSearchParams(config)}`);
+    // Three clicks in one task (faster than any hand), then a double click.
+    await page.evaluate(() => { const run = document.getElementById('run')!; run.click(); run.click(); run.click(); });
+    await page.getByTestId('run').dblclick({ force: true });
+    await page.waitForFunction(() => document.body.dataset.state === 'running');
+    expect((await workers()).started.train).toBe(1);
+    await page.getByTestId('stop').click();
+    await page.waitForFunction(() => document.body.dataset.state === 'done');
+    expect(await page.getByTestId('estimate').textContent()).toMatch(/^Took \d+ (s|min)( \(estimated about .+\))?\.$/);
+    // Every worker ends: none trains unseen after Stop (the speed probe that follows ends too).
+    await expect.poll(async () => (await workers()).live, { timeout: 20_000 }).toBe(0);
+    await expect.poll(() => page.workers().length, { timeout: 20_000 }).toBe(0);
+
+    // Enter held down in a field: one run.
+    await page.goto(`${base}?${new URLSearchParams(config)}`);
+    await page.locator('input[name="p"]').focus();
+    for (let i = 0; i < 6; i++) await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.body.dataset.state === 'running');
+    await page.waitForTimeout(300);
+    expect((await workers()).started.train).toBe(1);
+    await page.getByTestId('stop').click();
+    await page.waitForFunction(() => document.body.dataset.state === 'done');
+
+    // Run clicked as a link's autorun starts: still one.
+    await page.goto(`${base}?${new URLSearchParams({ ...config, autorun: '1' })}`);
+    await page.evaluate(() => document.getElementById('run')!.click());
+    await page.waitForFunction(() => document.body.dataset.state === 'running');
+    await page.evaluate(() => document.getElementById('run')!.click());
+    await page.waitForTimeout(300);
+    expect((await workers()).started.train).toBe(1);
+    await page.getByTestId('stop').click();
+    await page.waitForFunction(() => document.body.dataset.state === 'done');
+    await expect.poll(async () => (await workers()).alive.train ?? 0, { timeout: 20_000 }).toBe(0);
+    await page.close();
+  }, 120_000);
+
+  it('a burst of Pause and Resume clicks ends in the state of the last click', async () => {
+    const config = { preset: 'reference', decay: 'l2', p: '31', dim: '16', heads: '2', mlp: '32', batch: '64', steps: '40000', evalEvery: '5000' };
+    const page = await browser.newPage();
+    const progress = () => page.locator('#progress').evaluate((p: HTMLProgressElement) => p.value);
+    await page.goto(`${base}?${new URLSearchParams(config)}`);
+    await page.getByTestId('run').click();
+    await expect.poll(progress, { timeout: 30_000 }).toBeGreaterThan(50);
+    // Pause, Resume, Pause, Resume, Pause in one task: ends paused, and stays so.
+    await page.evaluate(() => { for (const id of ['pause', 'run', 'pause', 'run', 'pause']) document.getElementById(id)!.click(); });
+    await page.waitForFunction(() => document.body.dataset.state === 'paused', undefined, { timeout: 10_000 });
+    const at = await progress();
+    await page.waitForTimeout(800);
+    expect(await progress()).toBe(at);
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('paused');
+    // Resume, Pause, Resume: ends running, and training goes on.
+    await page.evaluate(() => { for (const id of ['run', 'pause', 'run']) document.getElementById(id)!.click(); });
+    await expect.poll(progress, { timeout: 10_000 }).toBeGreaterThan(at + 20);
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('running');
+    // Pause then Resume in one task while running: still running once the pause has settled.
+    await page.evaluate(() => { for (const id of ['pause', 'run']) document.getElementById(id)!.click(); });
+    await page.waitForTimeout(1000);
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('running');
+    const later = await progress();
+    await expect.poll(progress, { timeout: 10_000 }).toBeGreaterThan(later);
+    await page.getByTestId('stop').click();
+    await page.waitForFunction(() => document.body.dataset.state === 'done');
+    await page.close();
+  }, 120_000);
+
+  it.each([[1280, 800], [390, 844]])('at %i x %i the page opens on L2 against LRD: the story, the example drawn to fit its column with the key above, a step slider and a verdict per arm', async (width, height) => {
+    const page = await browser.newPage({ viewport: { width, height } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(base);
+    await expect.poll(() => page.getByTestId('verdicts').textContent(), { timeout: 30_000 }).toContain('LRD generalised at step 2800');
+    expect(await page.locator('select[name="mode"]').inputValue()).toBe('mechanism');
+    expect(await page.locator('input[name="arms"]').inputValue()).toBe('l2,lrd');
+    expect(await page.locator('input[name="p"]').inputValue()).toBe('47');
+    expect(await page.locator('input[name="seed"]').inputValue()).toBe('0');
+    const story = page.getByTestId('story');
+    expect(await story.isVisible()).toBe(true);
+    expect(await story.textContent()).toMatch(/memorises[\s\S]*generalises[\s\S]*shrinks every weight[\s\S]*low rank[\s\S]*stable rank/);
+    expect(await page.getByTestId('verdicts').textContent()).toContain('L2 memorised the training pairs and stayed at 59%');
+    const layout = await page.evaluate(() => {
+      const svg = document.querySelector('#charts svg')!;
+      const top = (text: string, role: string) => [...svg.querySelectorAll(`g.role-${role}`)].find((g) => g.textContent!.startsWith(text))!.getBoundingClientRect().top;
+      return { svg: svg.getBoundingClientRect().width, natural: Number(svg.getAttribute('width')), column: document.getElementById('charts')!.clientWidth,
+        legend: top('L2 weight decay', 'legend'), accuracy: top('Accuracy', 'title'), scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth };
+    });
+    expect(layout.column).toBe(width >= 1280 ? 856 : 358);
+    expect(layout.natural, 'the figure is laid out for its column, not scaled down').toBeLessThanOrEqual(layout.column);
+    expect(layout.legend, 'the colour key sits above the first chart').toBeLessThan(layout.accuracy);
+    expect(layout.scroll).toBeLessThanOrEqual(layout.client);
+    // The slider scrubs through the evaluations: the first one, then the end with the whole figure.
+    // By keyboard: Home is the first evaluation, End the last.
+    const slider = page.getByTestId('step-slider');
+    await slider.focus();
+    await page.keyboard.press('Home');
+    await expect.poll(() => page.getByTestId('figure-summary').textContent()).toMatch(/^L2 weight decay: 1 evaluation, the last after step 0:/);
+    expect(await slider.getAttribute('aria-valuetext')).toBe('step 0');
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => page.getByTestId('figure-summary').textContent()).toMatch(/^L2 weight decay: 2 evaluations, the last after step 100:/);
+    expect(await page.locator('#charts').textContent()).toMatch(/at ?step ?100/);
+    await page.keyboard.press('End');
+    await expect.poll(() => page.locator('#charts').textContent()).toContain('layer 0, head 0 attention');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('Verify reruns a committed result linked with verify= and prints `grokwasm verify`\'s verdict; a changed value is caught; a huge file is refused in one line', async () => {
+    const dir = join(root, 'docs/results/mechanism-quick-seeds/seed-0');
+    const cli = (file: string, cwd: string) => {
+      const out = spawnSync(process.execPath, [`${root}dist/cli/grokwasm.js`, 'verify', '--steps', '150', '--threads', '1', file], { encoding: 'utf8', cwd });
+      return out.stdout.trim().split('\n');
+    };
+    const expected = cli('mechanism.json', dir);
+    const page = await browser.newPage();
+    await page.goto(`${base}?verify=results/mechanism-quick-seeds/seed-0/mechanism.json`);
+    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 30_000 }).toMatch(/^Loaded results\/mechanism-quick-seeds\/seed-0\/mechanism\.json/);
+    await page.getByTestId('verify-steps').fill('150');
+    await page.getByTestId('verify').click();
+    await expect.poll(() => page.getByTestId('verify-result').textContent(), { timeout: 60_000 }).toMatch(/verified/);
+    expect(await page.getByTestId('verify-result').textContent()).toBe(expected.at(-1));
+    expect(expected.at(-1)).toMatch(/^partially verified: steps 0-149: 4 evaluations in 2 runs match;/);
+    expect(await page.locator('#verify-log li').allTextContents()).toEqual(expected.slice(0, -1));
+    await expect.poll(() => page.evaluate(() => (window as unknown as { grokwasmWorkers: Workers }).grokwasmWorkers.alive.verify ?? 0)).toBe(0);
+
+    // One value changed: both say NOT verified, naming the same first field.
+    const tampered = JSON.parse(readFileSync(join(dir, 'mechanism.json'), 'utf8'));
+    tampered.arms.lrd.history[1].valAcc = 0.5;
+    const tmp = mkdtempSync(join(tmpdir(), 'grokwasm-web-verify-'));
+    writeFileSync(join(tmp, 'mechanism.json'), JSON.stringify(tampered));
+    const wrong = cli('mechanism.json', tmp);
+    await page.setInputFiles('#load', join(tmp, 'mechanism.json'));
+    await expect.poll(() => page.getByTestId('status').textContent()).toBe('Showing mechanism.json.');
+    await page.getByTestId('verify').click();
+    await expect.poll(() => page.getByTestId('verify-result').textContent(), { timeout: 60_000 }).toMatch(/^NOT verified/);
+    expect(await page.getByTestId('verify-result').textContent()).toBe(wrong.at(-1));
+
+    // Over the size limit: refused before it is read.
+    writeFileSync(join(tmp, 'huge.json'), Buffer.alloc(65 * 2 ** 20, 32));
+    await page.setInputFiles('#load', join(tmp, 'huge.json'));
+    await expect.poll(() => page.getByTestId('status').textContent()).toBe("Cannot read huge.json: 65 MB, over the page's 64 MB limit for a results file (the CLI reads up to 512 MB).");
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('done');
+
+    // A run result dropped on the page is shown, with its verdict, and kept for Verify.
+    const lrd = readFileSync(EXAMPLE, 'utf8');
+    await page.evaluate((text) => {
+      const data = new DataTransfer();
+      data.items.add(new File([JSON.stringify(JSON.parse(text).arms.lrd)], 'lrd.json', { type: 'application/json' }));
+      document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    }, lrd);
+    await expect.poll(() => page.getByTestId('status').textContent()).toBe('Showing lrd.json.');
+    expect(await page.getByTestId('verdicts').textContent()).toBe('LRD generalised at step 2800: validation accuracy reached 99% (best 99.7%).');
+    expect(await page.locator('#verify-file').textContent()).toBe('lrd.json');
+
+    // A full check, stopped: its worker ends, and nothing is claimed.
+    await page.setInputFiles('#load', join(dir, 'mechanism.json'));
+    await expect.poll(() => page.getByTestId('status').textContent()).toBe('Showing mechanism.json.');
+    await page.getByTestId('verify-steps').fill('');
+    await page.getByTestId('verify').click();
+    await expect.poll(() => page.locator('#verify-progress').evaluate((p: HTMLProgressElement) => p.value), { timeout: 30_000 }).toBeGreaterThan(0);
+    await page.getByTestId('stop').click();
+    expect(await page.getByTestId('verify-result').textContent()).toMatch(/^not verified: stopped/);
+    expect(await page.evaluate(() => (window as unknown as { grokwasmWorkers: Workers }).grokwasmWorkers.alive.verify ?? 0)).toBe(0);
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('done');
+    await page.close();
+  }, 150_000);
+
+  it('Run on the opening page trains the example\'s setup to the example\'s bits (its first evaluations, stopped early)', async () => {
+    const example = JSON.parse(readFileSync(EXAMPLE, 'utf8'));
+    const page = await browser.newPage();
+    await page.goto(base);
+    await expect.poll(() => page.getByTestId('verdicts').textContent(), { timeout: 30_000 }).toContain('LRD generalised');
+    await page.getByTestId('run').click();
+    await expect.poll(() => page.locator('#progress').evaluate((p: HTMLProgressElement) => p.value), { timeout: 60_000 }).toBeGreaterThan(2 * 250);
+    // While it runs, the estimate is corrected from its own measured speed.
+    expect(await page.getByTestId('estimate').textContent()).toMatch(/at this run's measured speed, about \d+(\.\d)? (s|min|h) left\.$/);
+    await page.getByTestId('stop').click();
+    await page.waitForFunction(() => document.body.dataset.state === 'done', undefined, { timeout: 60_000 });
+    expect(await page.getByTestId('estimate').textContent()).toMatch(/^Took \d+ (s|min)/);
+    const results = await page.evaluate(() => (window as unknown as { grokwasmResults: Record<string, RunResult> }).grokwasmResults);
+    for (const arm of ['l2', 'lrd']) {
+      const live = results[arm].history;
+      expect(live.length, arm).toBeGreaterThanOrEqual(2);
+      expect(results[arm].config).toMatchObject(example.arms[arm].config);
+      // The example was written before some row fields existed: compare the fields it has.
+      for (const [i, row] of live.entries()) {
+        const claimed = example.arms[arm].history[i];
+        for (const key of Object.keys(claimed)) expect((row as unknown as Record<string, unknown>)[key], `${arm} step ${row.step} ${key}`).toEqual(claimed[key]);
+      }
+    }
+    await page.close();
+  }, 120_000);
+
+  it('a setup too large for WebAssembly\'s memory says why before Run, with no time estimate', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}?p=2000&dim=2048&heads=8&mlp=16384&batch=8192`);
+    await expect.poll(() => page.getByTestId('estimate').textContent(), { timeout: 30_000 }).toMatch(
+      /^Cannot start: batch 8192 with dim 2048, mlp 16384, depth 2 and p 2000 needs [\d.]+ GiB of memory, over WebAssembly's 4 GiB; reduce batch, mlp or dim\.$/);
+    await page.fill('input[name="p"]', '97');
+    await page.fill('input[name="batch"]', '64');
+    await page.fill('input[name="mlp"]', '64');
+    await page.fill('input[name="dim"]', '64');
+    await expect.poll(() => page.getByTestId('estimate').textContent(), { timeout: 30_000 }).toMatch(/^Estimated: about /);
+    await page.close();
+  }, 60_000);
 
   // This browser runs without --enable-unsafe-webgpu, so requestAdapter() gives null: the
   // fallback taken for real.

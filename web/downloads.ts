@@ -56,11 +56,11 @@ export function showDownloads(runs: ArmRun[], done: ArmRun[], failed: boolean): 
   // Parameters as a PyTorch state_dict, and the whole run state, which `grokwasm run --resume`
   // continues to the same bits as an uninterrupted run.
   const files = [
-    { suffix: 'safetensors', title: 'parameters as a PyTorch state_dict', bytes: (r: ArmRun) => r.api.stateDict() },
-    { suffix: 'checkpoint.safetensors', title: 'the whole run state: grokwasm run --resume FILE continues it', bytes: (r: ArmRun) => r.api.checkpoint() },
+    { suffix: 'safetensors', title: 'parameters as a PyTorch state_dict', bytes: (r: ArmRun) => r.files?.stateDict },
+    { suffix: 'checkpoint.safetensors', title: 'the whole run state: grokwasm run --resume FILE continues it', bytes: (r: ArmRun) => r.files?.checkpoint },
   ];
   for (const r of done) {
-    if (failed) continue;
+    if (failed || !r.files) continue;
     for (const file of files) {
       const name = `${r.arm}.${file.suffix}`;
       const link = document.createElement('button');
@@ -68,8 +68,8 @@ export function showDownloads(runs: ArmRun[], done: ArmRun[], failed: boolean): 
       link.className = 'link';
       link.textContent = name;
       link.title = file.title;
-      link.addEventListener('click', async () => {
-        download(name, (await file.bytes(r)) as Uint8Array<ArrayBuffer>, 'application/octet-stream').click();
+      link.addEventListener('click', () => {
+        download(name, file.bytes(r) as Uint8Array<ArrayBuffer>, 'application/octet-stream').click();
       });
       box.append(link);
     }

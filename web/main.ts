@@ -4,10 +4,13 @@
 // and wires the controls; form.ts, chart_view.ts and downloads.ts do the rest.
 import * as Comlink from 'comlink';
 import {
-  FormatError, figureSummary, mechanismArms, mechanismData, settingTag, runFlops, sweepCells, mechanismSpec, parseJson, parseMechanism, parseRunResult, resolveConfig, threadsPerRun, trainingSpec,
-  type Arm, type ArmAnalysis, type Backend, type EvalInfo, type PresetName, type RunConfig, type RunResult,
+  FormatError, TAB_LIMIT_SECONDS, armVerdict, figureSummary, formatDuration, mechanismArms, mechanismData, settingTag, runFlops, sweepCells, mechanismSpec, parallelSeconds, parseJson,
+  parseMechanism, parseRunResult, queueSeconds, resolveConfig, secondsLeft, verifyTargets, threadsPerRun, trainingSpec,
+  type Arm, type ArmAnalysis, type Backend, type EvalInfo, type MechanismData, type MechanismFile, type PresetName, type RunConfig, type RunResult,
 } from '../src/core.js';
+import exampleUrl from '../docs/results/mechanism-quick-seeds/seed-0/mechanism.json?url';
 import { draw } from './chart_view.js';
+import { spawnWorker, endWorker } from './workers.js';
 import { download, showChecksums, showDownloads } from './downloads.js';
 import {
   applyQuery, baseValues, configsFor, fillForm, gridInputs, readBackend, readOverrides, readThreads, reportConfigError, showBackend,
@@ -16,7 +19,7 @@ import {
 } from './form.js';
 import { $, backendLine, buttons, form, modeSelect, presetSelect, progress, progressText, say } from './page.js';
 import { gridFromForm, runSweepInPage, stopSweep } from './sweep.js';
-import type { WorkerApi } from './worker.js';
+import type { VerifyLine, WorkerApi } from './worker.js';
 
 async function startSweep(preset: PresetName, overrides: Partial<RunConfig>, backend: Backend, threads: number): Promise<void> {
   const grid = gridFromForm(gridInputs);
@@ -50,6 +53,7 @@ async function startSweep(preset: PresetName, overrides: Partial<RunConfig>, bac
     threads: (lines) => showThreads(lines),
   });
   setState(outcome.error ? 'failed' : 'done');
+  showElapsed(started);
   const box = $('downloads');
   box.append(download('cells.jsonl', outcome.cellsJsonl, 'application/x-ndjson'), download('summary.csv', outcome.summaryCsv, 'text/csv'));
   (window as unknown as { grokwasmCells: unknown }).grokwasmCells = outcome.records;
@@ -73,6 +77,8 @@ export interface ArmRun {
   analysis?: ArmAnalysis;
   /** Where its products run (null on plain Wasm), updated if the GPU fails. */
   backendLine?: string | null;
+  /** Its parameters and checkpoint, fetched when the run ends (its worker is ended then). */
+  files?: { stateDict: Uint8Array; checkpoint: Uint8Array };
 }
 let runs: ArmRun[] = [];
 /**
@@ -80,26 +86,38 @@ let runs: ArmRun[] = [];
  * the click until every worker has ended its current step and answered: no button can start
  * anything in between, so the page never shows a state the workers are not in.
  */
-export type RunState = 'idle' | 'running' | 'pausing' | 'paused' | 'stopping' | 'done' | 'failed';
+export type RunState = 'idle' | 'starting' | 'running' | 'pausing' | 'paused' | 'stopping' | 'verifying' | 'done' | 'failed';
 let state: RunState = 'idle';
 let failed = false;
+/**
+ * What the last Pause or Resume click asked for while a pause settles (state pausing): a burst
+ * of clicks ends in the state of the last one, whatever the workers were doing in between.
+ */
+let wanted: 'pause' | 'run' = 'run';
+/** When the run now going started (for the elapsed time shown at its end), and what was estimated for it. */
+let runStarted: { ms: number; estimate: number | null } | null = null;
+
+const isSettled = (s: RunState) => s === 'idle' || s === 'done' || s === 'failed';
 
 function setState(next: RunState): void {
   state = next;
   document.body.dataset.state = next;
-  const settled = next === 'idle' || next === 'done' || next === 'failed';
-  buttons.run.disabled = !(settled || next === 'paused');
-  buttons.run.textContent = next === 'paused' ? 'Resume' : 'Run';
-  buttons.pause.disabled = next !== 'running';
-  buttons.stop.disabled = !(next === 'running' || next === 'paused' || next === 'pausing');
+  const settled = isSettled(next);
+  // Run acts when nothing goes (a new run) or when paused (Resume); in a settling pause it takes the last word.
+  const resumable = next === 'paused' || (next === 'pausing' && wanted === 'pause');
+  buttons.run.disabled = !(settled || resumable);
+  buttons.run.textContent = next === 'paused' || next === 'pausing' ? 'Resume' : 'Run';
+  buttons.pause.disabled = !(next === 'running' || (next === 'pausing' && wanted === 'run'));
+  buttons.stop.disabled = !(next === 'running' || next === 'paused' || next === 'pausing' || next === 'verifying');
   for (const input of form.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) input.disabled = !settled;
-  $<HTMLInputElement>('load').disabled = !settled;
+  for (const id of ['load', 'verify', 'verify-steps']) $<HTMLInputElement>(id).disabled = !settled;
+  if (settled) $<HTMLButtonElement>('verify').disabled = !loaded;
 }
 
 function fail(text: string): void {
   if (failed) return;
   failed = true;
-  for (const r of runs) r.worker.terminate();
+  for (const r of runs) endWorker(r.worker);
   void finish().then(() => say(text, true));
 }
 
@@ -111,17 +129,12 @@ function progressLine(): string {
     if (r.finished) return `${name}done after ${r.steps} steps`;
     const head = `${name}step ${r.steps} of ${r.config.steps}`;
     const elapsed = r.since ? (performance.now() - r.since.ms) / 1000 : 0;
+    // The time left comes from this run's own measured speed, with the arms sharing the cores as they do.
     const rate = r.since && elapsed > 0.5 ? (r.steps - r.since.steps) / elapsed : 0;
-    if (!(rate > 0) || state !== 'running') return head;
-    const left = (r.config.steps - r.steps) / rate;
+    const left = secondsLeft(r.config.steps - r.steps, rate);
+    if (left === null || state !== 'running') return head;
     return `${head}, ${rate.toFixed(rate < 10 ? 1 : 0)} steps/s, about ${formatDuration(left)} left`;
   }).join('; ');
-}
-
-function formatDuration(seconds: number): string {
-  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
-  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
 }
 
 function updateProgress(): void {
@@ -133,13 +146,38 @@ function updateProgress(): void {
   const line = progressLine();
   progress.setAttribute('aria-valuetext', line);
   progressText.textContent = line;
+  showMeasuredEstimate();
+}
+
+/** While a run goes, the estimate line is corrected from its own measured speed: the slowest arm's time left. */
+function showMeasuredEstimate(): void {
+  if (state !== 'running' || !runStarted) return;
+  const lefts = runs.filter((r) => !r.finished).map((r) => {
+    const elapsed = r.since ? (performance.now() - r.since.ms) / 1000 : 0;
+    return elapsed > 0.5 ? secondsLeft(r.config.steps - r.steps, (r.steps - r.since!.steps) / elapsed) : null;
+  });
+  if (!lefts.length || lefts.some((l) => l === null)) return;
+  const before = runStarted.estimate === null ? '' : `Estimated about ${formatDuration(runStarted.estimate)} before the start; `;
+  $('estimate').textContent = `${before}at this run's measured speed, about ${formatDuration(Math.max(...(lefts as number[])))} left.`;
 }
 
 function histories(): Partial<Record<Arm, EvalInfo[]>> {
   return Object.fromEntries(runs.map((r) => [r.arm, r.history]));
 }
 
+/** Starts a run: the state leaves idle before anything else, so a second click, a held Enter or a link's autorun start nothing more. */
 async function start(): Promise<void> {
+  if (!isSettled(state)) return;
+  const before = state;
+  setState('starting');
+  try {
+    await startSelected();
+  } finally {
+    if ((state as RunState) === 'starting') setState(before);
+  }
+}
+
+async function startSelected(): Promise<void> {
   const mode = modeSelect.value as Mode;
   const preset = presetSelect.value as PresetName;
   const overrides = readOverrides(baseValues(mode, preset));
@@ -149,6 +187,9 @@ async function start(): Promise<void> {
   if (!backend || threads === null) return;
   backendLine.textContent = '';
   showThreads([]);
+  scrubber.hidden = true;
+  $('verdicts').replaceChildren();
+  runStarted = { ms: performance.now(), estimate: estimateSeconds() };
   if (mode === 'sweep') return startSweep(preset, overrides, backend, threads);
   let configs: { arm: Arm; config: RunConfig }[];
   try {
@@ -169,10 +210,10 @@ async function launch(setUps: ((api: Comlink.Remote<WorkerApi>) => Promise<Ready
   failed = false;
   $('checksums').replaceChildren();
   $('downloads').replaceChildren();
-  for (const r of runs) r.worker.terminate();
+  for (const r of runs) endWorker(r.worker);
   runs = [];
   const started = setUps.map((setUp) => {
-    const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+    const worker = spawnWorker('train');
     let arm = 'training';
     worker.addEventListener('error', (e) => fail(`The ${arm} worker failed: ${e.message || 'it crashed or ran out of memory'}. Results so far are kept.`));
     const api = Comlink.wrap<WorkerApi>(worker);
@@ -186,11 +227,11 @@ async function launch(setUps: ((api: Comlink.Remote<WorkerApi>) => Promise<Ready
       return { arm: labels?.[i] ?? config.decay, config, worker, api, history, steps, finished: false, backendLine };
     });
   } catch (e) {
-    for (const s of started) s.worker.terminate();
+    for (const s of started) endWorker(s.worker);
     return say(`Could not start: ${(e as Error).message}`, true);
   }
   showBackend(runs.map((r) => ({ arm: r.arm, line: r.backendLine ?? null })));
-  if (runs.some((r) => r.history.length)) void draw(trainingSpec(histories()), figureSummary(histories()));
+  if (runs.some((r) => r.history.length)) void draw((layout) => trainingSpec(histories(), 'Training', layout), figureSummary(histories()));
   await resume();
 }
 
@@ -201,7 +242,10 @@ async function continueCheckpoint(name: string, bytes: Uint8Array): Promise<void
   if (!backend || threads === null) return;
   backendLine.textContent = '';
   showThreads([]);
+  if (!isSettled(state)) return;
   say(`Continuing ${name}...`);
+  setState('starting');
+  runStarted = { ms: performance.now(), estimate: null };
   await launch([async (api) => {
     const ready = await api.restore(Comlink.transfer(bytes, [bytes.buffer]), backend, threads);
     // The form shows the checkpoint's config: the run it continues.
@@ -210,9 +254,11 @@ async function continueCheckpoint(name: string, bytes: Uint8Array): Promise<void
     fillForm(ready.config);
     return ready;
   }]);
+  if ((state as RunState) === 'starting') setState('idle');
 }
 
 async function resume(): Promise<void> {
+  wanted = 'run';
   setState('running');
   for (const r of runs) r.since = { ms: performance.now(), steps: r.steps };
   updateProgress();
@@ -224,7 +270,7 @@ async function resume(): Promise<void> {
         Comlink.proxy((row: EvalInfo) => {
           if (r.history.length && row.step <= r.history[r.history.length - 1].step) return;
           r.history.push(row);
-          void draw(trainingSpec(histories()), figureSummary(histories()));
+          void draw((layout) => trainingSpec(histories(), 'Training', layout), figureSummary(histories()));
         }),
         Comlink.proxy((info: { step: number }) => { r.steps = info.step + 1; updateProgress(); }),
       );
@@ -240,6 +286,8 @@ async function resume(): Promise<void> {
   }
   // Every worker has answered: a pause asked for is now real; anything else has ended.
   if (state === 'pausing') {
+    // The last click decides: Resume clicked while the pause settled goes on at once.
+    if (wanted === 'run') return resume();
     setState('paused');
     return say(`Paused at ${progressLine()}. Resume continues exactly where it stopped.`);
   }
@@ -258,13 +306,17 @@ async function finish(): Promise<void> {
         r.last = await r.api.settle(Comlink.proxy((row: EvalInfo) => { r.history.push(row); }));
       }
       r.analysis = await r.api.analysis();
+      // The files a finished run offers are fetched now: its worker (and helper threads) end below.
+      if (r.last) r.files = { stateDict: await r.api.stateDict(), checkpoint: await r.api.checkpoint() };
     } catch { /* a worker that died has no analysis */ }
   }
+  for (const r of runs) endWorker(r.worker);
   const done = runs.filter((r) => r.last);
   showChecksums(runs);
   showDownloads(runs, done, failed);
   if (done.length && done.every((r) => r.analysis)) {
-    await draw(mechanismSpec(mechanismData(Object.fromEntries(done.map((r) => [r.arm, { result: r.last!, ...r.analysis! }])))), figureSummary(histories()));
+    const data = mechanismData(Object.fromEntries(done.map((r) => [r.arm, { result: r.last!, ...r.analysis! }])));
+    await showResult(data, Object.fromEntries(done.map((r) => [r.arm, r.last!])));
   }
   (window as unknown as { grokwasmResults: unknown }).grokwasmResults = Object.fromEntries(done.map((r) => [r.arm, r.last]));
   if (!failed) {
@@ -272,47 +324,158 @@ async function finish(): Promise<void> {
       `${r.last!.grokStep === null ? '' : `, 0.99 at step ${r.last!.grokStep}`}`).join('; ') || 'Stopped before the first step.');
   }
   setState(failed ? 'failed' : 'done');
+  if (runStarted) showElapsed(runStarted.ms);
   if (gflops === null) void measureSpeed();
+}
+
+/** The estimate line, once a run ends: the real time it took (and what was estimated). */
+function showElapsed(since: number): void {
+  const took = (performance.now() - since) / 1000;
+  const estimated = runStarted?.estimate;
+  $('estimate').textContent = `Took ${formatDuration(took)}${estimated != null ? ` (estimated about ${formatDuration(estimated)})` : ''}.`;
+  runStarted = null;
+}
+
+// ---- a finished result: its figure, a step slider over its evaluations, and a verdict per arm ----
+const scrubber = $<HTMLDivElement>('scrub');
+const slider = $<HTMLInputElement>('step-slider');
+let scrubbed: { data: MechanismData; steps: number[] } | null = null;
+
+/** Draws a finished result (a run's, a file's, the example's) with its step slider and verdicts. */
+async function showResult(data: MechanismData, results: Record<string, RunResult>): Promise<void> {
+  const steps = [...new Set(Object.values(data.histories).flatMap((h) => (h ?? []).map((r) => r.step)))].sort((a, b) => a - b);
+  scrubbed = { data, steps };
+  slider.min = '0';
+  slider.max = String(Math.max(0, steps.length - 1));
+  slider.value = slider.max;
+  scrubber.hidden = steps.length < 2;
+  showScrubStep();
+  const list = $('verdicts');
+  list.replaceChildren(...Object.entries(results).map(([label, r]) => Object.assign(document.createElement('li'), { textContent: armVerdict(label, r) })));
+  await drawScrubbed();
+}
+
+function showScrubStep(): void {
+  if (!scrubbed) return;
+  const step = scrubbed.steps[Number(slider.value)] ?? 0;
+  const text = Number(slider.value) === scrubbed.steps.length - 1 ? `step ${step} (the end)` : `step ${step}`;
+  $('step-value').textContent = text;
+  slider.setAttribute('aria-valuetext', text);
+}
+
+/** The figure up to the slider's step: the curves so far; at the end, the whole figure with spectra and attention. */
+function drawScrubbed(): Promise<void> {
+  if (!scrubbed) return Promise.resolve();
+  const { data, steps } = scrubbed;
+  const at = Number(slider.value);
+  const upTo = (h: EvalInfo[] | undefined) => (h ?? []).filter((r) => r.step <= steps[at]);
+  const histories = Object.fromEntries(Object.entries(data.histories).map(([arm, h]) => [arm, upTo(h)]));
+  if (at >= steps.length - 1) return draw((layout) => mechanismSpec(data, layout), figureSummary(data.histories));
+  return draw((layout) => trainingSpec(histories, `${data.title ?? 'Training'}, at step ${steps[at]}`, layout), figureSummary(histories));
+}
+slider.addEventListener('input', () => { showScrubStep(); void drawScrubbed(); });
+
+/** A mechanism file's data, arms and results. */
+function mechanismShown(m: MechanismFile, title?: string): { data: MechanismData; results: Record<string, RunResult> } {
+  const arms = mechanismArms(m);
+  return {
+    data: mechanismData(Object.fromEntries(arms.map((a) => [a, { result: m.arms[a], spectrum: m.spectra[a] ?? undefined, attention: m.attention[a] ?? undefined }])), title),
+    results: Object.fromEntries(arms.map((a) => [a, m.arms[a]])),
+  };
+}
+
+/** The committed example (docs/results/mechanism-quick-seeds/seed-0): the quick preset, seed 0, L2 against LRD, drawn before any training. */
+async function showExample(): Promise<void> {
+  try {
+    const m = parseMechanism(parseJson(await (await fetch(exampleUrl)).text(), 'the example'), 'the example');
+    if (!isSettled(state) || runs.length || loaded) return; // a run started or a file opened meanwhile: it has the figure
+    const { data, results } = mechanismShown(m, 'Example, already trained: L2 versus LRD, quick preset, seed 0');
+    await showResult(data, results);
+    say('Showing a finished example run (quick preset, seed 0). Run trains the same setup here, to the same bits.');
+  } catch { /* the page works without it */ }
 }
 
 // ---- the estimate shown before a run: this browser's measured speed times the work asked for ----
 let gflops: number | null = null;
 
-/** Seconds the selected setup would take here, or null while unknown (speed not yet measured, or a field invalid). */
+/**
+ * Seconds the selected setup would take here, or null while unknown (speed not yet measured, or
+ * a field invalid). The arms of a mechanism train at once and share the cores (and each run's
+ * helper threads count), so N arms on fewer cores take longer than one (src/study/cost.ts).
+ */
 function estimateSeconds(): number | null {
   if (gflops === null) return null;
   const mode = modeSelect.value as Mode, preset = presetSelect.value as PresetName;
   const overrides = readOverrides(baseValues(mode, preset), true);
   if (!overrides) return null;
+  const cores = navigator.hardwareConcurrency || 1;
   try {
     if (mode === 'sweep') {
       const grid = gridFromForm(gridInputs);
       if ('error' in grid) return null;
       const cells = sweepCells(resolveConfig({ ...baseValues('sweep', preset), ...overrides }), grid);
-      const lanes = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, cells.length));
-      return cells.reduce((s, c) => s + runFlops(c.config), 0) / lanes / (gflops * 1e9);
+      return queueSeconds(cells.map((c) => runFlops(c.config)), gflops, cores, readThreads() ?? cores);
     }
-    // The arms of the mechanism train side by side, one worker each.
     const configs = configsFor(mode, preset, overrides);
-    return Math.max(...configs.map((c) => runFlops(c.config))) / (gflops * 1e9);
+    const threads = crossOriginIsolated ? threadsPerRun(readThreads() ?? cores, configs.length) : 1;
+    return parallelSeconds(configs.map((c) => runFlops(c.config)), gflops, { cores, threadsPerRun: threads });
   } catch {
     return null;
   }
 }
 
+/** Why the selected setup cannot start here (memory past WebAssembly's 4 GiB), found by a worker before Run; null when it can. */
+let cannotStart: string | null = null;
+let probeTimer: ReturnType<typeof setTimeout> | undefined;
+let probeSeq = 0;
+
 function showEstimate(): void {
   const seconds = estimateSeconds();
-  $('estimate').textContent = seconds === null ? '' :
-    `Estimated: about ${formatDuration(seconds)} in this browser at its measured ${gflops!.toFixed(1)} GFLOP/s, less if a run stops early on grokking.`;
+  const line = $('estimate');
+  if (cannotStart) {
+    line.textContent = `Cannot start: ${cannotStart}.`;
+  } else if (seconds === null) {
+    line.textContent = '';
+  } else if (seconds > TAB_LIMIT_SECONDS) {
+    line.textContent = `Not estimated: more than a day in this browser at its measured ${gflops!.toFixed(1)} GFLOP/s; this setup is for the command line (reduce steps, p, dim or batch to run it here).`;
+  } else {
+    line.textContent = `Estimated: about ${formatDuration(seconds)} in this browser at its measured ${gflops!.toFixed(1)} GFLOP/s, less if a run stops early on grokking.`;
+  }
+  scheduleProbe();
+}
+
+/** Checks in a short-lived worker that the selected setup can be built here (its memory reserved), a moment after the last edit. */
+function scheduleProbe(): void {
+  clearTimeout(probeTimer);
+  const mode = modeSelect.value as Mode, preset = presetSelect.value as PresetName;
+  const overrides = readOverrides(baseValues(mode, preset), true);
+  let config: RunConfig | undefined;
+  try {
+    config = overrides && mode !== 'sweep' ? configsFor(mode, preset, overrides)[0]?.config : undefined;
+  } catch { config = undefined; }
+  const seq = ++probeSeq;
+  if (!config) { if (cannotStart) { cannotStart = null; showEstimate(); } return; }
+  probeTimer = setTimeout(async () => {
+    if (!isSettled(state)) return;
+    const worker = spawnWorker('probe');
+    try {
+      const why = await Comlink.wrap<WorkerApi>(worker).probe(config);
+      if (seq !== probeSeq || why === cannotStart) return;
+      cannotStart = why;
+      showEstimate();
+    } catch { /* no verdict then */ } finally {
+      endWorker(worker);
+    }
+  }, 400);
 }
 
 async function measureSpeed(): Promise<void> {
-  const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+  const worker = spawnWorker('calibrate');
   try {
     gflops = await Comlink.wrap<WorkerApi>(worker).calibrate();
-    showEstimate();
+    if (isSettled(state) && !runStarted && !$('estimate').textContent?.startsWith('Took')) showEstimate();
   } catch { /* no estimate then */ } finally {
-    worker.terminate();
+    endWorker(worker);
   }
 }
 
@@ -327,17 +490,22 @@ function showLoaded(mode: Mode, config: RunConfig): void {
 form.addEventListener('submit', (e) => {
   e.preventDefault();
   if (state === 'paused') void resume();
-  else if (state === 'idle' || state === 'done' || state === 'failed') void start();
+  else if (state === 'pausing') { wanted = 'run'; setState('pausing'); say('Resuming once the current step ends...'); }
+  else if (isSettled(state)) void start();
 });
 buttons.pause.addEventListener('click', () => {
+  if (state === 'pausing') { wanted = 'pause'; setState('pausing'); say('Pausing after the current step...'); return; }
   if (state !== 'running') return;
+  wanted = 'pause';
   setState('pausing');
   say('Pausing after the current step...');
   for (const r of runs) void r.api.stop();
 });
 buttons.stop.addEventListener('click', () => {
+  if (state === 'verifying') return stopVerify();
   if (state === 'paused') return void finish();
   if (state !== 'running' && state !== 'pausing') return;
+  wanted = 'pause';
   setState('stopping');
   say('Stopping after the current step...');
   stopSweep();
@@ -348,7 +516,7 @@ $<HTMLButtonElement>('check-gpu').addEventListener('click', async (e) => {
   const out = $<HTMLParagraphElement>('gpu-check');
   button.disabled = true;
   out.textContent = 'Checking the WebGPU matmul against Wasm...';
-  const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+  const worker = spawnWorker('gpu-check');
   try {
     const outcome = await Comlink.wrap<WorkerApi>(worker).checkGpu();
     (window as unknown as { grokwasmGpuCheck: unknown }).grokwasmGpuCheck = outcome;
@@ -358,7 +526,7 @@ $<HTMLButtonElement>('check-gpu').addEventListener('click', async (e) => {
     out.textContent = `The WebGPU check failed: ${(err as Error).message}`;
     out.classList.add('error');
   } finally {
-    worker.terminate();
+    endWorker(worker);
     button.disabled = false;
   }
 });
@@ -370,48 +538,184 @@ for (const select of [modeSelect, presetSelect]) {
     shown = { mode: modeSelect.value as Mode, preset: presetSelect.value as PresetName };
     fillForm({ ...baseValues(shown.mode, shown.preset), ...typed });
     showMode(shown.mode, shown.preset);
+    showStory();
     showEstimate();
   });
 }
-form.addEventListener('input', () => showEstimate());
-$<HTMLInputElement>('load').addEventListener('change', async (e) => {
-  const file = (e.target as HTMLInputElement).files?.[0];
-  if (!file) return;
-  if (file.name.endsWith('.safetensors')) return continueCheckpoint(file.name, new Uint8Array(await file.arrayBuffer()));
+form.addEventListener('input', () => { showStory(); showEstimate(); });
+/**
+ * Files larger than these are refused before they are read: a results file is a few MB, and a
+ * tab that parses a huge one whole crashes; a checkpoint holds the model and Adam's moments.
+ */
+const MAX_FILE_BYTES = 64 * 2 ** 20;
+const MAX_CHECKPOINT_BYTES = 2 ** 30;
+/** The results file last loaded (a run result, mechanism.json or cells.jsonl), for Verify. */
+let loaded: { name: string; text: string } | null = null;
+
+function tooLarge(name: string, bytes: number, cap = MAX_FILE_BYTES): boolean {
+  if (bytes <= cap) return false;
+  const what = cap === MAX_FILE_BYTES ? 'a results file (the CLI reads up to 512 MB)' : 'a checkpoint';
+  say(`Cannot read ${name}: ${(bytes / 2 ** 20).toFixed(0)} MB, over the page's ${cap / 2 ** 20} MB limit for ${what}.`, true);
+  return true;
+}
+
+async function openFile(file: File): Promise<void> {
+  if (!isSettled(state)) return;
+  if (file.name.endsWith('.safetensors')) {
+    if (tooLarge(file.name, file.size, MAX_CHECKPOINT_BYTES)) return;
+    return continueCheckpoint(file.name, new Uint8Array(await file.arrayBuffer()));
+  }
+  if (tooLarge(file.name, file.size)) return;
+  await showText(file.name, await file.text());
+}
+
+/** Shows a results file (checked by the CLI's own schemas) and keeps it for Verify. */
+async function showText(name: string, text: string): Promise<void> {
   try {
+    setLoaded(null);
+    $('verdicts').replaceChildren();
+    if (name.endsWith('.jsonl')) {
+      // A sweep's or comparison's cells: read by verify's own reader (which refuses a torn or doubled line).
+      const cells = verifyTargets(text, name);
+      setLoaded({ name, text });
+      say(`Loaded ${name}: ${cells.length} cells. Verify reruns each of them.`);
+      return;
+    }
     // The same parsers as the CLI: a file of the wrong shape is refused in one line naming the field.
-    const data = parseJson(await file.text(), file.name);
+    const data = parseJson(text, name);
     if (data !== null && typeof data === 'object' && 'arms' in data) {
-      const m = parseMechanism(data, file.name);
+      const m = parseMechanism(data, name);
       const arms = mechanismArms(m);
-      await draw(mechanismSpec(mechanismData(Object.fromEntries(arms.map((a) => [a, { result: m.arms[a], spectrum: m.spectra[a], attention: m.attention[a] }])))),
-        figureSummary(Object.fromEntries(arms.map((a) => [a, m.arms[a].history]))));
+      const shownFile = mechanismShown(m);
+      await showResult(shownFile.data, shownFile.results);
       // The form shows the setup that produced the file, and its arms.
       gridInputs.find((g) => g.name === 'arms')!.value = arms.join(',');
       showLoaded('mechanism', m.arms[arms[arms.length - 1]].config);
     } else {
-      const r = parseRunResult(data, file.name);
-      await draw(trainingSpec({ [r.config.decay]: r.history }), figureSummary({ [r.config.decay]: r.history }));
+      const r = parseRunResult(data, name);
+      await showResult(mechanismData({ [r.config.decay]: { result: r } }), { [r.config.decay]: r });
       showLoaded('run', r.config);
     }
-    say(`Showing ${file.name}.`);
+    setLoaded({ name, text });
+    say(`Showing ${name}.`);
   } catch (err) {
     if (!(err instanceof FormatError)) throw err;
     say(`Cannot show ${err.message}`, true);
   }
+}
+
+function setLoaded(file: { name: string; text: string } | null): void {
+  loaded = file;
+  $<HTMLButtonElement>('verify').disabled = !file || !isSettled(state);
+  $('verify-file').textContent = file ? file.name : 'no file loaded yet';
+}
+
+$<HTMLInputElement>('load').addEventListener('change', (e) => {
+  const file = (e.target as HTMLInputElement).files?.[0];
+  if (file) void openFile(file);
 });
+// A file dropped anywhere on the page is opened as if picked.
+document.addEventListener('dragover', (e) => { if (e.dataTransfer?.types.includes('Files')) e.preventDefault(); });
+document.addEventListener('drop', (e) => {
+  const file = e.dataTransfer?.files[0];
+  if (!file) return;
+  e.preventDefault();
+  void openFile(file);
+});
+
+// ---- Verify: `grokwasm verify` in a worker, with its lines ----
+let verifying: Worker | null = null;
+
+async function verifyLoaded(): Promise<void> {
+  if (!loaded || !isSettled(state)) return;
+  const stepsText = $<HTMLInputElement>('verify-steps').value.trim();
+  const upTo = stepsText === '' ? undefined : Number(stepsText);
+  if (upTo !== undefined && !(Number.isInteger(upTo) && upTo >= 1)) return say('The steps to check must be a whole number of at least 1, or empty for a full check.', true);
+  const out = $('verify-result');
+  const log = $('verify-log');
+  out.textContent = '';
+  log.replaceChildren();
+  const bar = $<HTMLProgressElement>('verify-progress');
+  bar.value = 0;
+  setState('verifying');
+  say(`Verifying ${loaded.name}...`);
+  const worker = (verifying = spawnWorker('verify'));
+  const died = new Promise<never>((_, reject) => worker.addEventListener('error', (e) => reject(new Error(e.message || 'the worker crashed or ran out of memory'))));
+  try {
+    const { verdict, exit } = await Promise.race([Comlink.wrap<WorkerApi>(worker).verify(loaded.text, loaded.name, upTo,
+      Comlink.proxy((line: VerifyLine) => {
+        if (line.kind === 'verdict') return;
+        log.append(Object.assign(document.createElement('li'), { textContent: line.text }));
+      }),
+      Comlink.proxy((done: number, total: number) => {
+        bar.max = total;
+        bar.value = done;
+        bar.setAttribute('aria-valuetext', `${done} of ${total} steps rerun`);
+      })), died]);
+    out.textContent = verdict;
+    out.classList.toggle('error', exit === 1);
+    say(`Checked ${loaded.name}.`);
+  } catch (e) {
+    if (verifying === worker) {
+      out.textContent = `not checked: ${(e as Error).message}`;
+      out.classList.add('error');
+      say(`Could not verify ${loaded.name}.`, true);
+    }
+  } finally {
+    endWorker(worker);
+    if (verifying === worker) { verifying = null; setState('done'); }
+  }
+}
+
+function stopVerify(): void {
+  const worker = verifying;
+  if (!worker) return;
+  verifying = null;
+  endWorker(worker);
+  $('verify-result').textContent = 'not verified: stopped before the end (nothing is claimed for the runs checked so far)';
+  say('Verify stopped.');
+  setState('done');
+}
+$<HTMLButtonElement>('verify').addEventListener('click', () => void verifyLoaded());
+
+/** Loads a committed result named by the link (`verify=results/...`) for Verify, reading at most the size limit. */
+async function loadFromLink(path: string): Promise<void> {
+  try {
+    const response = await fetch(new URL(path, location.href));
+    if (!response.ok) return say(`Cannot load ${path}: the server answered ${response.status}.`, true);
+    const length = Number(response.headers.get('content-length'));
+    if (length && tooLarge(path, length)) return;
+    const text = await response.text();
+    if (tooLarge(path, text.length)) return;
+    await showText(path.split('/').pop() ?? path, text);
+    if (loaded) say(`Loaded ${path}: press Verify to rerun it here.`);
+  } catch (e) {
+    say(`Cannot load ${path}: ${(e as Error).message}`, true);
+  }
+}
+
+// ---- the story: what the comparison shows, in the comparison mode ----
+function showStory(): void {
+  const arms = gridInputs.find((g) => g.name === 'arms')!.value.split(',').filter((a) => a.trim());
+  $('story').hidden = !(modeSelect.value === 'mechanism' && arms.length >= 2);
+}
 
 // ---- start from the URL: keys are the CLI's flag names ----
 const query = new URLSearchParams(location.search);
 const linkProblems = applyQuery(query);
 shown = { mode: modeSelect.value as Mode, preset: presetSelect.value as PresetName };
 setState('idle');
+setLoaded(null);
+showStory();
 $('boot').hidden = true;
 // The speed is measured while nothing else trains (a run started by the link is measured after it).
 if (query.get('autorun') !== '1' || linkProblems.length) void measureSpeed();
 if (linkProblems.length) say(`Not used from the link: ${linkProblems.join('; ')}. Nothing was started.`, true);
 else if (query.get('autorun') === '1') void start();
+else if (query.get('verify')) void loadFromLink(query.get('verify')!);
+// A bare visit opens on the comparison, with a finished example drawn before any training.
+if ([...query.keys()].length === 0) void showExample();
 // A run in progress is lost on reload or close: ask first.
 addEventListener('beforeunload', (e) => {
-  if (state === 'running' || state === 'pausing' || state === 'paused' || state === 'stopping') e.preventDefault();
+  if (state === 'running' || state === 'pausing' || state === 'paused' || state === 'stopping' || state === 'verifying') e.preventDefault();
 });

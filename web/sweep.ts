@@ -7,6 +7,7 @@ import {
   type ArmSetting, type Backend, type CellRecord, type RunConfig,
 } from '../src/core.js';
 import type { WorkerApi } from './worker.js';
+import { endWorker, spawnWorker } from './workers.js';
 import { threadsPerRun } from '../src/core.js';
 
 export interface Grid { arms: ArmSetting[]; fracs: number[]; rates: number[]; seeds: number[] }
@@ -50,7 +51,7 @@ export async function runSweepInPage(base: RunConfig, grid: Grid, backend: Backe
   const size = Math.max(1, Math.min(threads, cells.length));
   const perCell = threadsPerRun(threads, size);
   const threadsLines = new Set<string>();
-  const workers = Array.from({ length: size }, () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' }));
+  const workers = Array.from({ length: size }, () => spawnWorker('sweep'));
   live = workers.map((w) => Comlink.wrap<WorkerApi>(w));
   await Promise.all(live.map(async (api, i) => {
     const failed = new Promise<never>((_, reject) => workers[i].addEventListener('error', (e) => reject(new Error(e.message || 'a worker crashed or ran out of memory'))));
@@ -59,6 +60,8 @@ export async function runSweepInPage(base: RunConfig, grid: Grid, backend: Backe
         const cell = cells[next++];
         const { backendLine, threadsLine } = await Promise.race([api.create(cell.config, backend, perCell), failed]);
         if (!threadsLines.has(threadsLine)) { threadsLines.add(threadsLine); ui.threads([...threadsLines]); }
+        // Stop clicked while this cell was being set up: its run never starts.
+        if (stopping) break;
         const { result, finished, gpuFailure } = await Promise.race([api.run(Comlink.proxy(() => {}), Comlink.proxy(() => {})), failed]);
         // Each cell asks for its own device: show every different answer once.
         for (const line of [backendLine, gpuFailure]) {
@@ -75,7 +78,7 @@ export async function runSweepInPage(base: RunConfig, grid: Grid, backend: Backe
       error ??= `A cell failed: ${(e as Error).message}.`;
     }
   }));
-  for (const w of workers) w.terminate();
+  for (const w of workers) endWorker(w);
   live = [];
   const ordered = canonicalOrder(records);
   return {

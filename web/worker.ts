@@ -5,7 +5,7 @@ import * as Comlink from 'comlink';
 import wasmUrl from '../build/grokwasm.wasm?url';
 import threadsWasmUrl from '../build/grokwasm.threads.wasm?url';
 import {
-  PRESET, Trainer, WebGpuMatmul, analyse, stepFlops, applyBackend, checkGpuMatmul, compileKernels, loadKernels, parseBackend, requestGpu, resolveConfig, saveStateDict,
+  PRESET, Trainer, WebGpuMatmul, analyse, stepFlops, IGNORED_NOTE, formatVerifyRow, planVerify, verifyResult, verifyTargets, verifyVerdict, ConfigError, applyBackend, checkGpuMatmul, compileKernels, loadKernels, parseBackend, requestGpu, resolveConfig, saveStateDict,
   type ArmAnalysis, type CheckReport, type EvalInfo, type RunConfig, type RunResult, type StepInfo, type SpawnHelper, type ThreadOptions,
 } from '../src/core.js';
 
@@ -154,5 +154,78 @@ const api = {
   },
 };
 
-export type WorkerApi = typeof api;
-Comlink.expose(api);
+/** What a check in the page reports as it goes: the lines `grokwasm verify` prints. */
+export interface VerifyLine { text: string; kind: 'head' | 'row' | 'note' | 'verdict' }
+
+const verifier = {
+  /**
+   * Whether the config can start here: builds its trainer once (its memory laid out and
+   * reserved) and frees it. Null when it can, else the reason (a field out of range, memory
+   * past WebAssembly's 4 GiB), so the page says so before Run rather than after.
+   */
+  async probe(config: Partial<RunConfig>): Promise<string | null> {
+    try {
+      const t = await Trainer.create(resolveConfig(config), await kernelModule());
+      t.close();
+      return null;
+    } catch (e) {
+      if (e instanceof ConfigError || e instanceof RangeError) return e.message;
+      return (e as Error).message;
+    }
+  },
+
+  /**
+   * `grokwasm verify` in the worker, on the same src/train/verify.ts functions: reruns every
+   * run of `text` (a run result, a mechanism.json or a cells.jsonl) for `upTo` steps or to its
+   * end, and reports the CLI's lines: the plan, each row, the notes, and the verdict.
+   */
+  async verify(text: string, name: string, upTo: number | undefined, onLine: (line: VerifyLine) => void, onStep: (done: number, total: number) => void):
+    Promise<{ verdict: string; exit: number }> {
+    const targets = verifyTargets(text, name);
+    const plans = targets.map((t) => planVerify(t.result, t.label, upTo));
+    const total = plans.reduce((n, p) => n + p.steps, 0);
+    const runs = targets.length > 1 ? ` in ${targets.length} runs` : '';
+    const full = targets.reduce((n, t) => n + t.result.steps, 0);
+    const partial = !plans.every((p) => p.full);
+    if (partial) onLine({ kind: 'head', text: `verify: a PARTIAL check of steps 0-${upTo! - 1}, rerunning ${total} steps${runs} (a full check would rerun ${full}); a pass prints "partially verified: steps 0-${upTo! - 1}" and exits 3` });
+    else onLine({ kind: 'head', text: `verify: rerunning ${total} steps${runs} (a full check)` });
+    let before = 0, evaluations = 0, bad = 0, cutShort = false, first = '';
+    const notChecked: string[] = [];
+    const kernels = await kernelModule();
+    for (const [i, target] of targets.entries()) {
+      const prefix = targets.length > 1 ? `${target.label}: ` : '';
+      if (target.result.backend === 'webgpu') {
+        onLine({ kind: 'note', text: `${prefix}note: trained with the WebGPU matmul, which is tolerance-equal to Wasm, not bit-equal; this Wasm rerun may differ in the last bits even though nothing is wrong (docs/webgpu.md)` });
+      }
+      let lastStep = 0;
+      const report = await verifyResult(target, (config) => Trainer.create(config, kernels), {
+        upTo,
+        onRow: (row) => {
+          if (row.differences.length && !first) first = `${prefix}${formatVerifyRow(row)}`;
+          onLine({ kind: 'row', text: `${prefix}${formatVerifyRow(row)}` });
+        },
+        onStep: (done) => {
+          const now = performance.now();
+          if (now - lastStep > 100) { lastStep = now; onStep(before + done, total); }
+        },
+      });
+      before += plans[i].steps;
+      onStep(before, total);
+      evaluations += report.rows.filter((r) => r.step !== 'final').length;
+      bad += report.rows.filter((r) => r.differences.length).length;
+      if (report.notChecked.length) notChecked.push(`${prefix}${report.notChecked.join(', ')}`);
+      if (report.cutShort) { cutShort = true; break; }
+    }
+    onLine({ kind: 'note', text: IGNORED_NOTE });
+    const absent = targets[0].absent ?? [];
+    if (absent.length) onLine({ kind: 'note', text: `not compared: ${absent.join(', ')} (the file was written before these fields existed)` });
+    if (notChecked.length) onLine({ kind: 'note', text: `partial check: NOT checked: ${notChecked.join('; ')}` });
+    const verdict = verifyVerdict({ targets: targets.length, upTo, partial, evaluations, bad, cutShort, first, absent });
+    onLine({ kind: 'verdict', text: verdict.line });
+    return { verdict: verdict.line, exit: verdict.exit };
+  },
+};
+
+const exposed = { ...api, ...verifier };
+export type WorkerApi = typeof exposed;
+Comlink.expose(exposed);

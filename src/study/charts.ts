@@ -1,6 +1,7 @@
 // Vega-Lite specs of every figure. They are plain data, shared by the CLI (rendered to SVG and
 // PNG in Node) and the browser app (rendered live), so a figure is defined once.
 import type { TopLevelSpec } from 'vega-lite';
+import { summarizeHistory } from '../format/run_result.js';
 import type { EvalInfo } from '../train/trainer.js';
 import { settingTitle } from './arm_setting.js';
 
@@ -41,6 +42,22 @@ export interface MechanismData {
 
 const WIDTH = 330, HEIGHT = 210;
 
+/**
+ * The width a figure must fit, in CSS pixels (a page's column); without it, the CLI's two
+ * panels of 330 px to a row. Panels go two to a row while each keeps 240 px, else one.
+ */
+export interface FigureLayout { width?: number }
+
+/** Panels per row and each panel's plot width (axes, titles and gaps come on top). */
+export function panelGrid(layout: FigureLayout = {}): { columns: number; width: number; height: number; wrap: boolean } {
+  if (layout.width === undefined) return { columns: 2, width: WIDTH, height: HEIGHT, wrap: false };
+  // About 85 px of axis labels and titles beside each plot, 20 px between panels, 10 px of padding.
+  const fit = (columns: number) => Math.floor((layout.width! - 10 - columns * 85 - (columns - 1) * 20) / columns);
+  const columns = fit(2) >= 240 ? 2 : 1;
+  const width = Math.max(120, Math.min(fit(columns), 420));
+  return { columns, width, height: Math.round(Math.min(HEIGHT, Math.max(150, width * 0.62))), wrap: true };
+}
+
 function historyRows(data: MechanismData) {
   return (Object.entries(data.histories) as [Arm, EvalInfo[]][]).flatMap(([arm, rows]) =>
     rows.map((r) => ({ arm: armTitle(arm), ...r })));
@@ -49,16 +66,43 @@ function historyRows(data: MechanismData) {
 /** The arm colour encoding, its legend listing only the arms present (labels as in rows' `arm`). */
 function armColor(titles: Iterable<string>) {
   const unique = [...new Set(titles)];
-  return { field: 'arm', type: 'nominal', title: null, scale: { domain: unique, range: armColors(unique) }, legend: { orient: 'bottom' } } as const;
+  return { field: 'arm', type: 'nominal', title: null, scale: { domain: unique, range: armColors(unique) }, legend: { orient: 'top', labelLimit: 360 } } as const;
 }
 const dashes = (domain: string[]) => ({ domain, range: [[1, 0], [5, 3]] });
 
 // One metric on the training and the validation set against steps, both arms.
-function splitPanel(rows: ReturnType<typeof historyRows>, metric: 'accuracy' | 'loss', points = false) {
+type Grid = ReturnType<typeof panelGrid>;
+
+/**
+ * A title that fits a page's layout: broken into lines of about the panel's width (at 14 px, up
+ * to 9 px a character), the parenthesis on a line of its own. The CLI's figures keep one line.
+ */
+function panelTitle(text: string, grid: Grid): string | string[] {
+  if (!grid.wrap) return text;
+  const chars = Math.max(16, Math.floor((grid.width + 60) / 9));
+  const lines: string[] = [];
+  for (const part of text.replace(' (', '\n(').split('\n')) {
+    let line = '';
+    for (const word of part.split(' ')) {
+      if (line && line.length + 1 + word.length > chars) { lines.push(line); line = word; } else line = line ? `${line} ${word}` : word;
+    }
+    lines.push(line);
+  }
+  return lines.length > 1 ? lines : text;
+}
+
+/** The first step at which each arm's validation accuracy reached 0.99 (arms that did not are left out). */
+function grokMarks(histories: MechanismData['histories']): { arm: string; step: number }[] {
+  return (Object.entries(histories) as [Arm, EvalInfo[]][]).flatMap(([arm, rows]) => {
+    const step = summarizeHistory(rows).grokStep;
+    return step === null ? [] : [{ arm: armTitle(arm), step }];
+  });
+}
+
+function splitPanel(rows: ReturnType<typeof historyRows>, metric: 'accuracy' | 'loss', points = false, grid: Grid = panelGrid(), groks: { arm: string; step: number }[] = []) {
   const [val, train] = metric === 'accuracy' ? (['valAcc', 'trainAcc'] as const) : (['valLoss', 'trainLoss'] as const);
-  return {
-    title: `${metric === 'accuracy' ? 'Accuracy' : 'Loss'} (solid: validation, dashed: training)`,
-    width: WIDTH, height: HEIGHT,
+  const title = `${metric === 'accuracy' ? 'Accuracy' : 'Loss'} (solid: validation, dashed: training${metric === 'accuracy' && groks.length ? '; dotted rule: grokked' : ''})`;
+  const curves = {
     data: { values: rows.flatMap((r) => [
       { arm: r.arm, step: r.step, split: 'validation', value: r[val] },
       { arm: r.arm, step: r.step, split: 'training', value: r[train] },
@@ -73,12 +117,20 @@ function splitPanel(rows: ReturnType<typeof historyRows>, metric: 'accuracy' | '
       strokeDash: { field: 'split', type: 'nominal', title: null, scale: dashes(['validation', 'training']), legend: null },
     },
   };
+  // A dotted vertical rule at the step each arm first reached 0.99 validation accuracy.
+  if (metric !== 'accuracy' || !groks.length) return { title: panelTitle(title, grid), width: grid.width, height: grid.height, ...curves };
+  const rule = {
+    data: { values: groks },
+    mark: { type: 'rule', strokeDash: [2, 2], strokeWidth: 1.5 },
+    encoding: { x: { field: 'step', type: 'quantitative' }, color: armColor(rows.map((r) => r.arm)) },
+  };
+  return { title: panelTitle(title, grid), width: grid.width, height: grid.height, layer: [curves, rule] };
 }
 
-function ranksPanel(rows: ReturnType<typeof historyRows>, points = false) {
+function ranksPanel(rows: ReturnType<typeof historyRows>, points = false, grid: Grid = panelGrid()) {
   return {
-    title: 'QK ranks (solid: stable, dashed: effective)',
-    width: WIDTH, height: HEIGHT,
+    title: panelTitle('QK ranks (solid: stable, dashed: effective)', grid),
+    width: grid.width, height: grid.height,
     data: { values: rows.flatMap((r) => [
       { arm: r.arm, step: r.step, rank: 'stable rank', value: r.stableRank },
       { arm: r.arm, step: r.step, rank: 'effective rank', value: r.effectiveRank },
@@ -95,10 +147,10 @@ function ranksPanel(rows: ReturnType<typeof historyRows>, points = false) {
 
 // Validation accuracy on the pairs whose mirror (b, a) was trained on, and on the others: the
 // L2 plateau is the first at 1 and the second at 0. Only for commutative tasks.
-function mirrorPanel(rows: ReturnType<typeof historyRows>, points = false) {
+function mirrorPanel(rows: ReturnType<typeof historyRows>, points = false, grid: Grid = panelGrid()) {
   return {
-    title: 'Validation pairs (solid: mirror trained, dashed: not)',
-    width: WIDTH, height: HEIGHT,
+    title: panelTitle('Validation pairs (solid: mirror trained, dashed: not)', grid),
+    width: grid.width, height: grid.height,
     data: { values: rows.filter((r) => r.valAccMirrored != null || r.valAccUnmirrored != null).flatMap((r) => [
       { arm: r.arm, step: r.step, pairs: 'mirror (b, a) in training', value: r.valAccMirrored },
       { arm: r.arm, step: r.step, pairs: 'mirror not in training', value: r.valAccUnmirrored },
@@ -115,10 +167,10 @@ function mirrorPanel(rows: ReturnType<typeof historyRows>, points = false) {
 
 // Fourier progress measures (addition only): the training loss of the logits restricted to the
 // key frequencies (solid) and without them (dashed), against steps.
-function fourierLossPanel(rows: ReturnType<typeof historyRows>) {
+function fourierLossPanel(rows: ReturnType<typeof historyRows>, grid: Grid = panelGrid()) {
   return {
-    title: 'Key frequencies (solid: restricted loss, dashed: excluded)',
-    width: WIDTH, height: HEIGHT,
+    title: panelTitle('Key frequencies (solid: restricted loss, dashed: excluded)', grid),
+    width: grid.width, height: grid.height,
     data: { values: rows.filter((r) => r.restrictedLoss != null).flatMap((r) => [
       { arm: r.arm, step: r.step, part: 'restricted', value: r.restrictedLoss },
       { arm: r.arm, step: r.step, part: 'excluded', value: r.excludedLoss },
@@ -135,14 +187,14 @@ function fourierLossPanel(rows: ReturnType<typeof historyRows>) {
 
 // The token embedding's share of squared norm per frequency at the last evaluation, per arm:
 // a generalising model on addition concentrates it on a few key frequencies.
-function frequencyPanel(histories: MechanismData['histories']) {
+function frequencyPanel(histories: MechanismData['histories'], grid: Grid = panelGrid()) {
   const values = (Object.entries(histories) as [Arm, EvalInfo[]][]).flatMap(([arm, rows]) => {
     const shares = rows.at(-1)?.frequencyShares;
     return shares ? shares.map((share, k) => ({ arm: armTitle(arm), k, share })).slice(1) : [];
   });
   return {
-    title: 'Embedding norm per frequency, at the end',
-    width: WIDTH, height: HEIGHT,
+    title: panelTitle('Embedding norm per frequency (at the end)', grid),
+    width: grid.width, height: grid.height,
     data: { values },
     mark: { type: 'line', point: true },
     encoding: {
@@ -158,10 +210,10 @@ function hasMirror(rows: ReturnType<typeof historyRows>): boolean {
   return rows.some((r) => r.valAccMirrored != null);
 }
 
-function spectrumPanel(spectra: MechanismData['spectra']) {
+function spectrumPanel(spectra: MechanismData['spectra'], grid: Grid = panelGrid()) {
   return {
-    title: 'layers.0 q_proj spectrum (normalised)',
-    width: WIDTH * 0.75, height: HEIGHT,
+    title: panelTitle('layers.0 q_proj spectrum (normalised)', grid),
+    width: Math.round(grid.width * (grid.columns > 1 ? 0.75 : 1)), height: grid.height,
     data: { values: (Object.entries(spectra) as [Arm, number[]][]).flatMap(([arm, s]) =>
       s.map((v, i) => ({ arm: armTitle(arm), index: i + 1, value: Math.max(v / s[0], 1e-16) }))) },
     mark: 'line',
@@ -173,10 +225,12 @@ function spectrumPanel(spectra: MechanismData['spectra']) {
   };
 }
 
-function attentionPanel(arm: Arm, m: number[][]) {
+function attentionPanel(arm: Arm, m: number[][], grid: Grid = panelGrid()) {
+  // Square; room is left for the colour bar on the right.
+  const side = Math.min(230, grid.width - 70);
   return {
-    title: `${armTitle(arm)}: layer 0, head 0 attention`,
-    width: 230, height: 230,
+    title: grid.wrap ? [`${armTitle(arm)}:`, 'layer 0, head 0 attention'] : `${armTitle(arm)}: layer 0, head 0 attention`,
+    width: side, height: side,
     data: { values: m.flatMap((row, q) => row.map((w, k) => ({ query: q, key: k, weight: w }))) },
     mark: { type: 'rect' },
     encoding: {
@@ -213,34 +267,37 @@ export function figureSummary(histories: MechanismData['histories']): string {
 
 // The curves two panels to a row, so that a figure fits a laptop screen's width: accuracy and
 // loss, then the ranks and (for a commutative task) the mirror-pair accuracies.
-function curveRows(rows: ReturnType<typeof historyRows>, points = false) {
-  return [
-    { hconcat: [splitPanel(rows, 'accuracy', points), splitPanel(rows, 'loss', points)], resolve: { scale: { strokeDash: 'independent' } } },
-    { hconcat: [ranksPanel(rows, points), ...(hasMirror(rows) ? [mirrorPanel(rows, points)] : [])], resolve: { scale: { strokeDash: 'independent' } } },
-  ];
+// (In a narrow column, one panel to a row.) The arms' colour key sits above the first panel.
+function curveRows(rows: ReturnType<typeof historyRows>, points = false, grid: Grid = panelGrid(), groks: { arm: string; step: number }[] = []) {
+  const panels = [splitPanel(rows, 'accuracy', points, grid, groks), splitPanel(rows, 'loss', points, grid),
+    ranksPanel(rows, points, grid), ...(hasMirror(rows) ? [mirrorPanel(rows, points, grid)] : [])];
+  // Rows and columns aligned each on their own (not every cell to the largest): panels stay close.
+  return [{ concat: panels, columns: grid.columns, align: 'each', resolve: { scale: { strokeDash: 'independent' } } }];
 }
 
 /** Live training curves: accuracy, loss and QK ranks of every arm so far. */
-export function trainingSpec(histories: MechanismData['histories'], title = 'Training'): TopLevelSpec {
+export function trainingSpec(histories: MechanismData['histories'], title = 'Training', layout: FigureLayout = {}): TopLevelSpec {
   const rows = historyRows({ histories, spectra: {}, attention: {} });
   // Points on the lines: the first evaluation shows at once, before there is a line to draw.
-  return { ...FRAME, title, vconcat: curveRows(rows, true), resolve: { scale: { strokeDash: 'independent' } } } as TopLevelSpec;
+  const grid = panelGrid(layout);
+  return { ...FRAME, title: panelTitle(title, grid), vconcat: curveRows(rows, true, grid, grokMarks(histories)), resolve: { scale: { strokeDash: 'independent' } } } as TopLevelSpec;
 }
 
 /** The mechanism figure: accuracy, QK ranks, q_proj spectrum, attention heatmaps. */
-export function mechanismSpec(data: MechanismData): TopLevelSpec {
+export function mechanismSpec(data: MechanismData, layout: FigureLayout = {}): TopLevelSpec {
+  const grid = panelGrid(layout);
   const rows = historyRows(data);
-  const heatmaps = (Object.entries(data.attention) as [Arm, number[][]][]).map(([arm, m]) => attentionPanel(arm, m));
+  const heatmaps = (Object.entries(data.attention) as [Arm, number[][]][]).filter(([, m]) => m).map(([arm, m]) => attentionPanel(arm, m, grid));
   const arms = Object.keys(data.histories) as Arm[];
-  const spectra = Object.keys(data.spectra).length ? [spectrumPanel(data.spectra)] : [];
+  const spectra = Object.keys(data.spectra).length ? [spectrumPanel(data.spectra, grid)] : [];
   return {
     ...FRAME,
     // The title says what ran: both arms, or the one.
-    title: data.title ?? arms.map(armTitle).join(' versus '),
+    title: panelTitle(data.title ?? arms.map(armTitle).join(' versus '), grid),
     vconcat: [
-      ...curveRows(rows),
-      ...(rows.some((r) => r.restrictedLoss != null) ? [{ hconcat: [fourierLossPanel(rows), frequencyPanel(data.histories)], resolve: { scale: { strokeDash: 'independent' } } }] : []),
-      { hconcat: [...spectra, ...heatmaps], resolve: { scale: { color: 'independent' } } },
+      ...curveRows(rows, false, grid, grokMarks(data.histories)),
+      ...(rows.some((r) => r.restrictedLoss != null) ? [{ concat: [fourierLossPanel(rows, grid), frequencyPanel(data.histories, grid)], columns: grid.columns, align: 'each', resolve: { scale: { strokeDash: 'independent' } } }] : []),
+      { concat: [...spectra, ...heatmaps], columns: layout.width === undefined ? spectra.length + heatmaps.length : grid.columns, align: 'each', resolve: { scale: { color: 'independent' } } },
     ],
   } as TopLevelSpec;
 }

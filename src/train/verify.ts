@@ -209,3 +209,46 @@ function withFormatVersion(targets: Omit<VerifyTarget, 'absent'>[]): VerifyTarge
   }
   return targets.map((t) => ({ ...t, absent }));
 }
+
+/** One row of a check as `grokwasm verify` prints it: `step    400  ok` or `final   DIFFERS: ...`. */
+export function formatVerifyRow(row: VerifyRow): string {
+  const where = row.step === 'final' ? 'final ' : `step ${String(row.step).padStart(6)}`;
+  return `${where}  ${row.differences.length ? `DIFFERS: ${row.differences.join('; ')}` : 'ok'}`;
+}
+
+/** What a whole check found, gathered over its targets, for the verdict line. */
+export interface VerifyTally {
+  /** Runs in the file (a mechanism's arms, a sweep's cells). */
+  targets: number;
+  /** The --steps bound of a partial check; undefined for a full one. */
+  upTo?: number;
+  /** Whether some run was checked only in part. */
+  partial: boolean;
+  /** Evaluations compared, over every run. */
+  evaluations: number;
+  /** Rows with a difference. */
+  bad: number;
+  /** Whether the check stopped at its first mismatch. */
+  cutShort: boolean;
+  /** The first differing row, as formatVerifyRow prints it with its run's prefix. */
+  first: string;
+  /** Row fields that an older-format file lacks in every row. */
+  absent: string[];
+}
+
+/** verify's exit codes: verified, a mismatch, a partial check that passed. */
+export const VERIFY_EXIT = { verified: 0, mismatch: 1, partial: 3 } as const;
+
+/** The verdict line `grokwasm verify` ends on (and the page shows), with its exit code. */
+export function verifyVerdict(t: VerifyTally): { line: string; exit: number } {
+  const runs = t.targets > 1 ? ` in ${t.targets} runs` : '';
+  const older = t.absent.length ? `; NOT compared, absent from every row of this older-format file: ${t.absent.join(', ')}` : '';
+  if (t.bad) {
+    return { line: `NOT verified: ${t.bad} mismatch${t.bad > 1 ? 'es' : ''}${runs}${t.cutShort ? '; stopped at the first (--all lists every one)' : ''}; first: ${t.first}`, exit: VERIFY_EXIT.mismatch };
+  }
+  if (t.partial) {
+    // The evaluation labelled step s follows update s + 1: a check of n updates covers rows 0 .. n-1.
+    return { line: `partially verified: steps 0-${t.upTo! - 1}: ${t.evaluations} evaluations${runs} match; steps from ${t.upTo} on and the final fields were NOT checked${older}`, exit: VERIFY_EXIT.partial };
+  }
+  return { line: `verified: ${t.evaluations} evaluations and the final fields match${runs}${older}`, exit: VERIFY_EXIT.verified };
+}
