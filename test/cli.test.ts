@@ -15,7 +15,7 @@ describe('grokwasm run', () => {
     [['--p', '1'], '--p must be an integer in [2, 2000] (got 1)'],
     [['--frac', 'abc'], "--frac must be a number in (0, 1) (got 'abc')"],
     [['--lr', '0'], '--lr must be a number in (0, 1] (got 0)'],
-    [['--decay', 'l3'], '--decay must be one of l2, lrd (got "l3")'],
+    [['--decay', 'l3'], '--decay must be one of l2, lrd, radial, polar, prox, grokfast, orthograd, muon, luon (got "l3")'],
     [['--dim', '30', '--heads', '4'], '--heads must divide dim (got dim 30, heads 4)'],
     [['--steps', '2.5'], '--steps must be an integer in [1, 10000000] (got 2.5)'],
     [['--bogus', '1'], "unknown option '--bogus'"],
@@ -57,7 +57,7 @@ describe('grokwasm run', () => {
     expect(result.checksum).toBe(GUARD_CHECKSUM);
     expect(result.history.map((h: { step: number }) => h.step)).toEqual([0, 10, 20, 30, 40]);
     expect(Object.keys(result.history[0])).toEqual(['step', 'trainLoss', 'trainAcc', 'valLoss', 'valAcc', 'valAccMirrored', 'valAccUnmirrored',
-      'frequencyShares', 'restrictedLoss', 'excludedLoss', 'stableRank', 'effectiveRank', 'checksum']);
+      'frequencyShares', 'restrictedLoss', 'excludedLoss', 'queryKeyNorm', 'paramNorm', 'stableRank', 'effectiveRank', 'checksum']);
   });
 
   it('--backend webgpu says in one line where the products ran, and records it in the result', () => {
