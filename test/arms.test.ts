@@ -57,6 +57,27 @@ describe('arms', () => {
     expect((await (await resumeTrainer(bytes, 1)).run()).checksum).toBe(whole.checksum);
   }, 60_000);
 
+  it('a compare of every arm verifies to the bit, and a changed arm field is caught', async () => {
+    const { verifyTargets, verifyResult, compareCells, parseArmSettings, settingConfigs, PRESET, cellLine, cellRecord } = await import('../src/node/index.js');
+    const settings = parseArmSettings('l2,lrd,radial:rate=0.02,polar,prox,grokfast,orthograd,muon,luon,lrd:loss=stablemax');
+    const configs = settingConfigs(PRESET.quick, settings, { p: 11, dim: 12, heads: 3, mlp: 20, batch: 40, steps: 6, evalEvery: 3 });
+    const cells = compareCells(configs, settings, [0]);
+    let text = '';
+    for (const c of cells) text += cellLine(cellRecord(c, await run(c.config, 1)));
+    for (const target of verifyTargets(text, 'cells.jsonl')) {
+      const report = await verifyResult(target, (config) => createTrainer(config, 1));
+      expect(report.ok, target.label).toBe(true);
+    }
+    // The Muon run relabelled with another muonLr: its label and config now say 0.03, the rerun differs.
+    const forged = text.trim().split('\n').map((line) => {
+      const r = JSON.parse(line);
+      if (r.arm !== 'muon') return line;
+      return JSON.stringify({ ...r, arm: 'muon:muonLr=0.03', config: { ...r.config, muonLr: 0.03 } });
+    }).join('\n') + '\n';
+    const muon = verifyTargets(forged, 'cells.jsonl').find((t) => t.label.includes('muon:muonLr=0.03'))!;
+    expect((await verifyResult(muon, (config) => createTrainer(config, 1))).ok).toBe(false);
+  }, 120_000);
+
   it('radial is LRD with zero Newton-Schulz iterations, to the bit', async () => {
     const radial = await run({ ...BASE, steps: 6, decay: 'radial', rate: 0.02 }, 1);
     const lrd0 = await run({ ...BASE, steps: 6, decay: 'lrd', rate: 0.02, nsIters: 0 }, 1);
