@@ -4,18 +4,13 @@
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
-  CELLS_FILE, COMPARE_OUTPUTS, PRESET, PRESETS, compareCells, compareTable, parseArmSettings, parseList, poolSize, readCells, resolveShard,
+  CELLS_FILE, COMPARE_OUTPUTS, PRESET, PRESETS, compareCells, compareTable, parseArmSettings, parseList, readCells,
   runSweep, settingConfigs, bestPerArm, settingTag, shardCells, summarizeComparison, threadsPerRun, writeCompareOutputs,
-  type Backend, type PresetName, type RunConfig,
+  type Backend, type PresetName,
 } from '../src/node/index.js';
-import { UsageError, integerFlag } from './input.js';
-import { addBackendFlag, addConfigFlags, overridesFromFlags, threadsFlag } from './options.js';
+import { UsageError } from './input.js';
+import { addBackendFlag, addConfigFlags, overridesFromFlags, shardFlag, threadsFlag, workersFlag } from './options.js';
 import { createProgress } from './progress.js';
-
-function workersFlag(opts: Record<string, unknown>, jobs: number, config: RunConfig): number {
-  const asked = opts.workers === undefined ? undefined : integerFlag('workers', opts.workers, 1, 1024);
-  return poolSize(asked, jobs, config, (line) => process.stderr.write(`grokwasm: ${line}\n`));
-}
 
 export function registerCompare(program: Command): void {
   addBackendFlag(addConfigFlags(program.command('compare')
@@ -38,13 +33,7 @@ export function registerCompare(program: Command): void {
       const settings = parseArmSettings(String(opts.arms));
       const seeds = parseList('seeds', String(opts.seeds), 'seed');
       const configs = settingConfigs(preset, settings, overrides);
-      let shard;
-      try {
-        const count = opts.shardCount === undefined ? undefined : integerFlag('shard-count', opts.shardCount, 1, 1e6);
-        shard = resolveShard(opts.shard as string | undefined, process.env, count);
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
+      const shard = shardFlag(opts);
       const all = compareCells(configs, settings, seeds);
       const cells = shardCells(all, shard.index, shard.count);
       const dir = String(opts.out);

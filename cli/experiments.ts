@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
   CLASSIC_SETTINGS, MECHANISM_FILE, mechanismArms, settingTag, settingTitle, parseArmSettings, type ArmSetting, PRESET, PRESETS, historyCsv, mechanismConfigs, mechanismData, mechanismFile, mechanismSpec,
-  parseArms, parseList, parseJson, parseMechanism, resolveShard, shardCells, summarize, sweepBase, sweepCells, type Arm, type Backend,
-  type MechanismFile, type PhaseCell, type PresetName, type RunConfig, poolSize, runPool, checkOutputDir, exists, readTextFile,
+  parseArms, parseList, parseJson, parseMechanism, shardCells, summarize, sweepBase, sweepCells, type Arm, type Backend,
+  type MechanismFile, type PhaseCell, type PresetName, type RunConfig, runPool, checkOutputDir, exists, readTextFile,
   writeFileAtomic, CELLS_FILE, settingOfConfig, isComparison, writeCompareOutputs, compareTable, summarizeComparison, armOf, parseArmSetting, mergeSweeps, readCells, runSweep, writeSweepOutputs, renderSvg, svgToPng, seedBandsSpec, threadsPerRun,
 } from '../src/node/index.js';
-import { UsageError, integerFlag } from './input.js';
-import { addBackendFlag, addConfigFlags, overridesFromFlags, threadsFlag } from './options.js';
+import { UsageError } from './input.js';
+import { addBackendFlag, addConfigFlags, overridesFromFlags, shardFlag, threadsFlag, workersFlag } from './options.js';
 import { createProgress } from './progress.js';
 import { formatResult } from './run.js';
 
@@ -23,12 +23,6 @@ function existsDir(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** --workers for `jobs` runs of configs like `config`, capped by poolSize (which says why). */
-function workersFlag(opts: Record<string, unknown>, jobs: number, config: RunConfig): number {
-  const asked = opts.workers === undefined ? undefined : integerFlag('workers', opts.workers, 1, 1024);
-  return poolSize(asked, jobs, config, (line) => process.stderr.write(`grokwasm: ${line}\n`));
 }
 
 const MECHANISM_OUTPUTS = [MECHANISM_FILE, 'history.csv', 'mechanism.svg', 'mechanism.png'];
@@ -180,13 +174,7 @@ export function registerExperiments(program: Command): void {
         rates: opts.rates === undefined ? preset.sweep.rates : parseList('rates', String(opts.rates), 'rate'),
         seeds: parseList('seeds', String(opts.seeds), 'seed'),
       };
-      let shard;
-      try {
-        const count = opts.shardCount === undefined ? undefined : integerFlag('shard-count', opts.shardCount, 1, 1e6);
-        shard = resolveShard(opts.shard as string | undefined, process.env, count);
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
+      const shard = shardFlag(opts);
       const all = sweepCells(base, grid);
       const cells = shardCells(all, shard.index, shard.count);
       const dir = String(opts.out);

@@ -1,8 +1,8 @@
 // RunConfig flags, generated from the field table in src/config.ts so that names, help and
 // allowed ranges are written once.
 import { Option, type Command } from 'commander';
-import { BACKENDS, ConfigError, DEFAULT_CONFIG, FIELDS, MAX_THREADS, checkFieldValue, coreCount, describeRange, resolveConfig, type RunConfig } from '../src/node/index.js';
-import { integerFlag } from './input.js';
+import { BACKENDS, ConfigError, DEFAULT_CONFIG, FIELDS, MAX_THREADS, checkFieldValue, coreCount, describeRange, poolSize, resolveConfig, resolveShard, type RunConfig } from '../src/node/index.js';
+import { UsageError, integerFlag } from './input.js';
 import { parseDecimal } from '../src/format/decimal.js';
 
 /** Adds --p, --frac, ... (one flag per RunConfig field) to a command. */
@@ -58,4 +58,21 @@ export function overridesFromFlags(opts: Record<string, unknown>): Partial<RunCo
     partial[name] = value;
   }
   return partial as Partial<RunConfig>;
+}
+
+/** --workers for `jobs` runs of configs like `config`, capped by poolSize (which says why). */
+export function workersFlag(opts: Record<string, unknown>, jobs: number, config: RunConfig): number {
+  const asked = opts.workers === undefined ? undefined : integerFlag('workers', opts.workers, 1, 1024);
+  return poolSize(asked, jobs, config, (line) => process.stderr.write(`grokwasm: ${line}\n`));
+}
+
+/** The shard this process runs: --shard I/N, else a Slurm array or an Indexed Job (--shard-count); a UsageError in one line. */
+export function shardFlag(opts: Record<string, unknown>): { index: number; count: number; source: string } {
+  try {
+    const count = opts.shardCount === undefined ? undefined : integerFlag('shard-count', opts.shardCount, 1, 1e6);
+    return resolveShard(opts.shard as string | undefined, process.env, count);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError((e as Error).message);
+  }
 }

@@ -3,8 +3,16 @@
 // cubic Newton-Schulz steps after Frobenius normalisation scale each singular value by a factor
 // that grows with it, so LRD shrinks small singular values less than large ones; this arm shrinks
 // every one by exactly rate, which tells the method from its approximation.
-import { largestMatrix, queryKeyWeights, type Arm } from './arm.js';
+import { largestMatrix, queryKeyWeights, type Arm, type ArmScratch } from './arm.js';
+import type { ParamSpec } from '../../model/params.js';
+import type { ParallelKernels } from '../../kernel/parallel.js';
 import { sparesQueryKey } from './lrd.js';
+
+/** What the exact SVD of every Q/K weight needs: room for one weight and the f64 eigensolver's scratch (polar and prox). */
+export function exactSvdScratch(table: ParamSpec[], k: ParallelKernels): ArmScratch {
+  const dim = Math.max(...queryKeyWeights(table).map((p) => Math.max(p.rows, p.cols)));
+  return { matrixFloats: largestMatrix(queryKeyWeights(table)), scratchFloats: 0, scratch64Doubles: k.polarScratchDoubles(dim, dim) };
+}
 
 export const polar: Arm = {
   name: 'polar', label: 'Exact polar decay', short: 'polar',
@@ -13,10 +21,7 @@ export const polar: Arm = {
   strength: { field: 'rate', perRate: 1 },
   adamDecay: sparesQueryKey,
   extra: (spec) => (spec.queryKey ? 'minus rate x exact polar factor' : null),
-  scratch: (table, k) => {
-    const dim = Math.max(...queryKeyWeights(table).map((p) => Math.max(p.rows, p.cols)));
-    return { matrixFloats: largestMatrix(queryKeyWeights(table)), scratchFloats: 0, scratch64Doubles: k.polarScratchDoubles(dim, dim) };
-  },
+  scratch: exactSvdScratch,
   afterAdam: (s) => {
     for (const spec of queryKeyWeights(s.table)) {
       if (!s.k.polarDecay(s.buf.params + 4 * spec.offset, spec.rows, spec.cols, s.config.rate, s.buf.matrixA, s.buf.scratch64)) {

@@ -2,8 +2,9 @@
 // after AdamW is W <- U max(S - rate, 0) V^T (soft-thresholding, exact SVD in f64). Singular
 // values below rate go to zero instead of overshooting past it, as a subgradient step does; the
 // difference between `polar` and `prox` is the discretisation, not the method.
-import { largestMatrix, queryKeyWeights, type Arm } from './arm.js';
+import { queryKeyWeights, type Arm } from './arm.js';
 import { sparesQueryKey } from './lrd.js';
+import { exactSvdScratch } from './polar.js';
 
 export const prox: Arm = {
   name: 'prox', label: 'Nuclear-norm proximal step', short: 'prox',
@@ -12,10 +13,7 @@ export const prox: Arm = {
   strength: { field: 'rate', perRate: 1 },
   adamDecay: sparesQueryKey,
   extra: (spec) => (spec.queryKey ? 'singular values soft-thresholded by rate' : null),
-  scratch: (table, k) => {
-    const dim = Math.max(...queryKeyWeights(table).map((p) => Math.max(p.rows, p.cols)));
-    return { matrixFloats: largestMatrix(queryKeyWeights(table)), scratchFloats: 0, scratch64Doubles: k.polarScratchDoubles(dim, dim) };
-  },
+  scratch: exactSvdScratch,
   afterAdam: (s) => {
     for (const spec of queryKeyWeights(s.table)) {
       if (!s.k.nuclearProx(s.buf.params + 4 * spec.offset, spec.rows, spec.cols, s.config.rate, s.buf.scratch64)) {
