@@ -12,15 +12,24 @@ function checkMatrix(w: Float32Array, rows: number, cols: number): void {
   if (w.length !== rows * cols) throw new RangeError(`matrix has ${w.length} values, expected ${rows} x ${cols}`);
 }
 
-/** Newton-Schulz polar factor of w[rows x cols] after `iters` iterations (the reference's cubic step). */
-export function newtonSchulzWith(k: KernelExports, w: Float32Array, rows: number, cols: number, iters = 5): Float32Array {
-  checkMatrix(w, rows, cols);
+/**
+ * out = an iteration kernel of m[rows x cols] on copies in a fresh arena: `run(out, in, scratch)`
+ * with `scratchFloats` floats of scratch (the Newton-Schulz and Muon wrappers below).
+ */
+function iterateOnCopy(k: KernelExports, m: Float32Array, rows: number, cols: number, scratchFloats: number,
+  run: (out: number, input: number, scratch: number) => void): Float32Array {
+  checkMatrix(m, rows, cols);
   const n = rows * cols;
   const arena = Arena.growing(k);
-  const inPtr = arena.words(n), outPtr = arena.words(n), scratchPtr = arena.words(k.newtonSchulzScratchFloats(rows, cols));
-  arena.f32(inPtr, n).set(w);
-  k.newtonSchulz(outPtr, inPtr, rows, cols, iters, scratchPtr);
+  const inPtr = arena.words(n), outPtr = arena.words(n), scratchPtr = arena.words(scratchFloats);
+  arena.f32(inPtr, n).set(m);
+  run(outPtr, inPtr, scratchPtr);
   return new Float32Array(k.memory.buffer, outPtr, n).slice();
+}
+
+/** Newton-Schulz polar factor of w[rows x cols] after `iters` iterations (the reference's cubic step). */
+export function newtonSchulzWith(k: KernelExports, w: Float32Array, rows: number, cols: number, iters = 5): Float32Array {
+  return iterateOnCopy(k, w, rows, cols, k.newtonSchulzScratchFloats(rows, cols), (out, input, scratch) => k.newtonSchulz(out, input, rows, cols, iters, scratch));
 }
 
 /** Singular values of w[rows x cols], descending, computed in f64. */
@@ -58,13 +67,7 @@ export function nuclearProxWith(k: KernelExports, w: Float32Array, rows: number,
 
 /** Muon's quintic Newton-Schulz orthogonalisation of u[rows x cols] after `iters` steps. */
 export function muonOrthogonalizeWith(k: KernelExports, u: Float32Array, rows: number, cols: number, iters = 5): Float32Array {
-  checkMatrix(u, rows, cols);
-  const n = rows * cols;
-  const arena = Arena.growing(k);
-  const inPtr = arena.words(n), outPtr = arena.words(n), scratchPtr = arena.words(k.muonScratchFloats(rows, cols));
-  arena.f32(inPtr, n).set(u);
-  k.muonOrthogonalize(outPtr, inPtr, rows, cols, iters, scratchPtr);
-  return new Float32Array(k.memory.buffer, outPtr, n).slice();
+  return iterateOnCopy(k, u, rows, cols, k.muonScratchFloats(rows, cols), (out, input, scratch) => k.muonOrthogonalize(out, input, rows, cols, iters, scratch));
 }
 
 /** One product of the given layout on the Wasm kernel (shapes as in src/matmul_call.ts), from host arrays. */
