@@ -52,7 +52,7 @@ async function writeFigure(dir: string, name: string, spec: Parameters<typeof re
 }
 
 async function drawMechanism(dir: string, m: MechanismFile): Promise<void> {
-  const arms = Object.fromEntries(mechanismArms(m).map((a) => [a, { result: m.arms[a], spectrum: m.spectra[a], attention: m.attention[a] }]));
+  const arms = Object.fromEntries(mechanismArms(m).map((a) => [a, { result: m.arms[a], spectrum: m.spectra[a], attention: m.attention[a], progress: m.progress?.[a] }]));
   const c = firstConfig(m);
   await writeFigure(dir, 'mechanism', mechanismSpec(mechanismData(arms, `${armsTitle(m)}: p ${c.p}, fraction ${c.frac}, seed ${c.seed}`)));
 }
@@ -133,7 +133,7 @@ export function registerExperiments(program: Command): void {
         onBackend: (i, line) => process.stderr.write(`${label(i)} backend: ${line}\n`),
       }, { analysis: true, backend: opts.backend as Backend, threads });
       progress.stop();
-      const analysed = (i: number) => ({ result: outcomes[i].result, spectrum: outcomes[i].spectrum ?? null, attention: outcomes[i].attention ?? null });
+      const analysed = (i: number) => ({ result: outcomes[i].result, spectrum: outcomes[i].spectrum ?? null, attention: outcomes[i].attention ?? null, progress: outcomes[i].progress ?? null });
       const files = setups.map((_, s) => mechanismFile(settings.map((setting, a) => ({ label: setting.label, ...analysed(s * A + a) }))));
       for (const [s, file] of files.entries()) {
         writeFileAtomic(join(dirs[s], MECHANISM_FILE), JSON.stringify(file));

@@ -1,7 +1,7 @@
 // The platform-neutral API: everything except finding the .wasm file. The Node entry
 // (index.ts) and the browser worker both build on this.
 export { ADAM, ConfigError, DEFAULT_CONFIG, FIELDS, checkFieldValue, describeRange, resolveConfig } from './train/config.js';
-export { DECAYS, LATER_CONFIG_FIELDS, LOSSES, SPLITS, normalizeArmFields, unusedArmFields } from './train/config.js';
+export { DECAYS, EVAL_LAST, LATER_CONFIG_FIELDS, LOSSES, SPLITS, STORED_BEFORE, evalSchedule, evaluatesAt, normalizeArmFields, unusedArmFields } from './train/config.js';
 export type { Decay, FieldSpec, Loss, RunConfig, Split } from './train/config.js';
 export { parameterTable, parameterCount } from './model/params.js';
 export type { ModelShape, ParamSpec } from './model/params.js';

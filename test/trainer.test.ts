@@ -1,6 +1,7 @@
 // The trainer through its public API: determinism, the guard checksum, learning, and refusals.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, createTrainer, optimizerGroups, parameterTable, resolveConfig } from '../src/node/index.js';
+import { storedConfigSchema } from '../src/train/config.js';
 import { GUARD_CHECKSUM, GUARD_CONFIG as SMALL } from './guard.js';
 
 describe('determinism', () => {
@@ -9,7 +10,24 @@ describe('determinism', () => {
     const b = await (await createTrainer(SMALL)).run();
     expect(a.checksum).toBe(b.checksum);
     expect(a.history).toEqual(b.history);
-    expect(a.history.length).toBe(5);
+    // 50 steps evaluated every 10: steps 0, 10, ..., 40 and the last, 49 (evalLast).
+    expect(a.history.map((r) => r.step)).toEqual([0, 10, 20, 30, 40, 49]);
+  });
+
+  it('evalLast no keeps the reference schedule; the last row is the final model, the rows before unchanged', async () => {
+    const yes = await (await createTrainer(SMALL)).run();
+    const no = await (await createTrainer({ ...SMALL, evalLast: 'no' })).run();
+    expect(no.history.map((r) => r.step)).toEqual([0, 10, 20, 30, 40]);
+    expect(yes.history.slice(0, 5)).toEqual(no.history);
+    expect(yes.history[5].checksum).toBe(yes.checksum);
+    expect(no.checksum).toBe(yes.checksum);
+  });
+
+  it('a stored config written before evalLast existed ran without the last evaluation', () => {
+    const { evalLast: _, ...old } = resolveConfig(SMALL);
+    expect(storedConfigSchema.parse(old).evalLast).toBe('no');
+    expect(storedConfigSchema.parse({ ...old, evalLast: 'yes' }).evalLast).toBe('yes');
+    expect(resolveConfig({}).evalLast).toBe('yes');
   });
 
   it('another seed gives another checksum', async () => {

@@ -33,7 +33,7 @@ export function showDownloads(runs: ArmRun[], done: ArmRun[], failed: boolean): 
   // Every arm finished: one mechanism.json; otherwise each arm's run result on its own.
   const all = runs.length > 1 && done.length === runs.length;
   if (all) {
-    const arms = runs.map((r) => ({ label: r.arm, result: r.last!, spectrum: r.analysis?.spectrum ?? null, attention: r.analysis?.attention ?? null }));
+    const arms = runs.map((r) => ({ label: r.arm, result: r.last!, spectrum: r.analysis?.spectrum ?? null, attention: r.analysis?.attention ?? null, progress: r.analysis?.progress ?? null }));
     box.append(download('mechanism.json', JSON.stringify(mechanismFile(arms)), 'application/json'));
   } else {
     for (const r of done) box.append(download(runs.length === 1 ? 'result.json' : `${r.arm.replace(/[^A-Za-z0-9.=_-]/g, '_')}.json`, JSON.stringify(r.last, null, 2), 'application/json'));

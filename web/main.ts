@@ -379,7 +379,7 @@ slider.addEventListener('input', () => { showScrubStep(); void drawScrubbed(); }
 function mechanismShown(m: MechanismFile, title?: string): { data: MechanismData; results: Record<string, RunResult> } {
   const arms = mechanismArms(m);
   return {
-    data: mechanismData(Object.fromEntries(arms.map((a) => [a, { result: m.arms[a], spectrum: m.spectra[a] ?? undefined, attention: m.attention[a] ?? undefined }])), title),
+    data: mechanismData(Object.fromEntries(arms.map((a) => [a, { result: m.arms[a], spectrum: m.spectra[a] ?? undefined, attention: m.attention[a] ?? undefined, progress: m.progress?.[a] ?? undefined }])), title),
     results: Object.fromEntries(arms.map((a) => [a, m.arms[a]])),
   };
 }

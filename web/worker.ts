@@ -54,6 +54,8 @@ async function hold(make: () => Promise<Trainer>, backend: string): Promise<stri
   const choice = parseBackend(backend);
   trainer?.close();
   trainer = await make();
+  // For the progress measures at the final key frequencies (a run resumed from a checkpoint has none).
+  trainer.keepSnapshots();
   return applyBackend(trainer, choice, () => requestGpu(navigator.gpu));
 }
 
@@ -120,7 +122,7 @@ const api = {
     return trainer.settle((row) => onEval(row));
   },
 
-  /** Final spectrum of layer 0's q_proj and layer 0 head 0's attention pattern (null after a divergence). */
+  /** Final spectrum of layer 0's q_proj, layer 0 head 0's attention pattern and the key-frequency progress (null after a divergence). */
   analysis(): ArmAnalysis {
     if (!trainer) throw new Error('no run');
     return analyse(trainer);

@@ -21,10 +21,22 @@ export const CLASSIC_ARMS = ['l2', 'lrd'] as const;
 export const SPECTRUM_PARAMETER = 'layers.0.attn.q_proj.weight';
 export const ATTENTION_HEAD = 0;
 
+/**
+ * Nanda et al.'s progress measures with the key frequencies fixed from the final model: the
+ * frequencies, and per history row the training loss restricted to them and without them.
+ */
+export interface KeyFrequencyProgress {
+  frequencies: number[];
+  restrictedLoss: number[];
+  excludedLoss: number[];
+}
+
 /** What one arm leaves for the figure; null when the run diverged (no spectrum of NaNs). */
 export interface ArmAnalysis {
   spectrum: number[] | null;
   attention: number[][] | null;
+  /** Null where the measures do not apply (not addition, diverged); absent in files written before them. */
+  progress?: KeyFrequencyProgress | null;
 }
 
 export interface MechanismFile {
@@ -34,13 +46,22 @@ export interface MechanismFile {
   arms: Record<string, RunResult>;
   spectra: Record<string, number[] | null>;
   attention: Record<string, number[][] | null>;
+  /** The progress measures at the final model's key frequencies; absent in files written before them. */
+  progress?: Record<string, KeyFrequencyProgress | null>;
 }
+
+const keyProgressSchema = z.strictObject({
+  frequencies: z.array(z.number().int().positive()),
+  restrictedLoss: z.array(z.number()),
+  excludedLoss: z.array(z.number()),
+});
 
 export const mechanismSchema = z.strictObject({
   format: z.literal(MECHANISM_FORMAT).optional(),
   arms: z.record(z.string(), runResultSchema),
   spectra: z.record(z.string(), z.array(z.number().nonnegative()).nullable()),
   attention: z.record(z.string(), z.array(z.array(z.number().min(0).max(1))).nullable()),
+  progress: z.record(z.string(), keyProgressSchema.nullable()).optional(),
 });
 
 /** The arm labels of a file, in its order. */
@@ -55,6 +76,7 @@ export function mechanismFile(arms: ({ label: string; result: RunResult } & ArmA
     arms: Object.fromEntries(arms.map((a) => [a.label, a.result])),
     spectra: Object.fromEntries(arms.map((a) => [a.label, a.spectrum])),
     attention: Object.fromEntries(arms.map((a) => [a.label, a.attention])),
+    progress: Object.fromEntries(arms.map((a) => [a.label, a.progress ?? null])),
   };
 }
 
@@ -69,7 +91,8 @@ export function mechanismProblem(m: MechanismFile): string | null {
   } else if (!labels.length) {
     return 'arms: no arm';
   }
-  for (const part of ['spectra', 'attention'] as const) {
+  for (const part of ['spectra', 'attention', 'progress'] as const) {
+    if (!m[part]) continue;
     const keys = Object.keys(m[part]);
     if (keys.join(',') !== labels.join(',')) return `${part}: its arms (${keys.join(', ')}) are not the file's arms (${labels.join(', ')})`;
   }
@@ -81,6 +104,15 @@ export function mechanismProblem(m: MechanismFile): string | null {
     if (spectrum && spectrum.length !== c.dim) return `spectra.${label}: ${spectrum.length} values, but q_proj (${c.dim} x ${c.dim}) has ${c.dim}`;
     if (attention && (attention.length !== c.p || attention.some((row) => row.length !== c.p))) {
       return `attention.${label}: must be ${c.p} rows of ${c.p} weights (p ${c.p})`;
+    }
+    const progress = m.progress?.[label];
+    if (progress) {
+      const rows = m.arms[label].history.length;
+      if (progress.restrictedLoss.length !== rows || progress.excludedLoss.length !== rows) {
+        return `progress.${label}: ${progress.restrictedLoss.length} restricted and ${progress.excludedLoss.length} excluded losses, but the history has ${rows} rows`;
+      }
+      const bad = progress.frequencies.find((k) => k > Math.floor(c.p / 2));
+      if (bad !== undefined) return `progress.${label}.frequencies: ${bad} is not a frequency of Z_${c.p} (1..${Math.floor(c.p / 2)})`;
     }
   }
   const first = m.arms[labels[0]].config;

@@ -4,7 +4,7 @@
 // them with parseRunResult and resultProblem.
 import { z } from 'zod';
 import { BACKENDS, type Backend } from '../kernel/matmul_call.js';
-import { storedConfigSchema, type RunConfig } from '../train/config.js';
+import { evalSchedule, evaluatesAt, storedConfigSchema, type RunConfig } from '../train/config.js';
 import { parseWith } from './problem.js';
 
 export interface EvalInfo {
@@ -141,20 +141,20 @@ export function resultProblem(r: RunResult, stoppedByHand = false): string | nul
   if (r.diverged && r.diverged.step !== r.steps - 1) {
     return `diverged.step: ${r.diverged.step}, but a diverged run ends at that step (steps ${r.steps} means step ${r.steps - 1})`;
   }
-  // Evaluations follow every step index divisible by evalEvery, except the one a divergence ended.
-  const last = r.steps - 1;
-  const skipped = r.diverged && r.diverged.step % c.evalEvery === 0 ? 1 : 0;
-  const rows = Math.floor(last / c.evalEvery) + 1 - skipped;
+  // Evaluations follow every step index divisible by evalEvery (and the last with evalLast),
+  // except the one a divergence ended.
+  const schedule = evalSchedule(c, r.steps);
+  const skipped = r.diverged && evaluatesAt(c, r.diverged.step) ? 1 : 0;
+  const rows = schedule.count - skipped;
+  const said = `evaluations follow steps 0, ${c.evalEvery}, ${2 * c.evalEvery}, ... (evalEvery ${c.evalEvery})${c.evalLast === 'yes' ? ` and the last step ${c.steps - 1} (evalLast)` : ''}`;
   for (let i = 0; i < Math.min(h.length, rows); i++) {
-    if (h[i].step !== i * c.evalEvery) {
-      return `history[${i}].step: ${h[i].step}, but evaluations follow steps 0, ${c.evalEvery}, ${2 * c.evalEvery}, ... (evalEvery ${c.evalEvery}): expected ${i * c.evalEvery}`;
-    }
+    if (h[i].step !== schedule.at(i)) return `history[${i}].step: ${h[i].step}, but ${said}: expected ${schedule.at(i)}`;
   }
   if (h.length > rows) {
-    return `history[${rows}]: an extra row (step ${h[rows].step}); ${r.steps} steps evaluated every ${c.evalEvery} give ${rows} rows` +
-      `${rows ? `, the last at step ${(rows - 1) * c.evalEvery}` : ''}`;
+    return `history[${rows}]: an extra row (step ${h[rows].step}); ${r.steps} steps give ${rows} rows` +
+      `${rows ? `, the last at step ${schedule.at(rows - 1)}` : ''} (${said})`;
   }
-  if (h.length < rows) return `history: ${h.length} rows, but ${r.steps} steps evaluated every ${c.evalEvery} give ${rows}`;
+  if (h.length < rows) return `history: ${h.length} rows, but ${r.steps} steps give ${rows} (${said})`;
   const stop = earlyStopIndex(h);
   if (stop >= 0 && stop !== h.length - 1) {
     return `history[${stop + 1}]: the run goes on after ${EARLY_STOP_STREAK} evaluations above ${GROK_ACCURACY} (step ${h[stop].step}), where it stops`;

@@ -10,7 +10,7 @@ import { analyse } from '../train/verify.js';
 export interface CellRequest {
   id: number;
   config: RunConfig;
-  /** Also return the final q_proj spectrum and the layer-0 head-0 attention pattern. */
+  /** Also return the final q_proj spectrum, the layer-0 head-0 attention pattern and the key-frequency progress. */
   analysis: boolean;
   backend: Backend;
   threads: number;
@@ -20,7 +20,7 @@ export type CellMessage =
   | { type: 'step'; id: number; step: number }
   | { type: 'backend'; id: number; line: string }
   | { type: 'eval'; id: number; row: import('../train/trainer.js').EvalInfo }
-  | { type: 'done'; id: number; result: import('../train/trainer.js').RunResult; spectrum?: number[] | null; attention?: number[][] | null }
+  | ({ type: 'done'; id: number; result: import('../train/trainer.js').RunResult } & Partial<import('../format/mechanism.js').ArmAnalysis>)
   | { type: 'error'; id: number; message: string };
 
 const port = parentPort!;
@@ -29,6 +29,7 @@ port.on('message', async (req: CellRequest) => {
     const trainer = await createTrainer(req.config, req.threads);
     const backend = await useNodeBackend(trainer, req.backend);
     if (backend.line) port.postMessage({ type: 'backend', id: req.id, line: backend.line } satisfies CellMessage);
+    if (req.analysis) trainer.keepSnapshots();
     if (trainer.threads < req.threads) port.postMessage({ type: 'backend', id: req.id, line: trainer.threadsLine } satisfies CellMessage);
     const result = await trainer.run((row) => port.postMessage({ type: 'eval', id: req.id, row } satisfies CellMessage), {
       onStep: (s) => { if (s.step % 10 === 9) port.postMessage({ type: 'step', id: req.id, step: s.step + 1 } satisfies CellMessage); },

@@ -10,11 +10,10 @@ import { parameterCount, parameterTable } from '../model/params.js';
 import type { Backend } from '../kernel/matmul_call.js';
 import { prepareGpuEnvironment } from './webgpu.js';
 import type { EvalInfo, RunResult } from '../train/trainer.js';
+import type { ArmAnalysis } from '../format/mechanism.js';
 
-export interface CellOutcome {
+export interface CellOutcome extends Partial<ArmAnalysis> {
   result: RunResult;
-  spectrum?: number[] | null;
-  attention?: number[][] | null;
 }
 
 export interface PoolHandlers {
@@ -118,7 +117,7 @@ export function runPool(configs: RunConfig[], workers: number, handlers: PoolHan
         stopAll();
         reject(new Error(`cell ${m.id}: ${m.message}`));
       } else {
-        outcomes[m.id] = { result: m.result, spectrum: m.spectrum, attention: m.attention };
+        outcomes[m.id] = { result: m.result, spectrum: m.spectrum, attention: m.attention, progress: m.progress };
         handlers.onDone?.(m.id, outcomes[m.id]);
         if (++finished === configs.length) {
           stopAll();

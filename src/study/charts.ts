@@ -3,6 +3,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { summarizeHistory } from '../format/run_result.js';
 import type { EvalInfo } from '../train/trainer.js';
+import type { KeyFrequencyProgress } from '../format/mechanism.js';
 import { settingTitle } from './arm_setting.js';
 
 /** An arm of a figure is an arm setting's label ("l2", "lrd:rate=0.003"; src/study/arm_setting.ts). */
@@ -37,6 +38,8 @@ export interface MechanismData {
   spectra: Partial<Record<Arm, number[]>>;
   /** Layer 0, head 0 attention over the p tokens at position 0 (p x p, rows are queries), per arm. */
   attention: Partial<Record<Arm, number[][]>>;
+  /** The progress measures at the final model's key frequencies, per arm (absent in older files). */
+  progress?: Partial<Record<Arm, KeyFrequencyProgress>>;
   title?: string;
 }
 
@@ -185,6 +188,30 @@ function fourierLossPanel(rows: ReturnType<typeof historyRows>, grid: Grid = pan
   };
 }
 
+// Nanda et al.'s progress measures as they define them: the key frequencies fixed from the final
+// model (named in the legend), the restricted (solid) and excluded (dashed) loss against steps.
+function fixedKeyPanel(data: MechanismData, grid: Grid = panelGrid()) {
+  const values = (Object.entries(data.progress ?? {}) as [Arm, KeyFrequencyProgress][]).flatMap(([arm, p]) => {
+    const title = `${armTitle(arm)}: keys ${p.frequencies.join(', ')}`;
+    return (data.histories[arm] ?? []).flatMap((r, i) => [
+      { arm: title, step: r.step, part: 'restricted', value: p.restrictedLoss[i] },
+      { arm: title, step: r.step, part: 'excluded', value: p.excludedLoss[i] },
+    ]);
+  });
+  return {
+    title: panelTitle('Keys fixed from the final model (solid: restricted loss, dashed: excluded)', grid),
+    width: grid.width, height: grid.height,
+    data: { values },
+    mark: 'line',
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'step' },
+      y: { field: 'value', type: 'quantitative', title: 'training cross-entropy', scale: { type: 'log' } },
+      color: { field: 'arm', type: 'nominal', title: null, scale: { domain: [...new Set(values.map((v) => v.arm))], range: armColors(Object.keys(data.progress ?? {}).map(armTitle)) }, legend: { orient: 'top', labelLimit: 360 } },
+      strokeDash: { field: 'part', type: 'nominal', title: null, scale: dashes(['restricted', 'excluded']), legend: null },
+    },
+  };
+}
+
 // The token embedding's share of squared norm per frequency at the last evaluation, per arm:
 // a generalising model on addition concentrates it on a few key frequencies.
 function frequencyPanel(histories: MechanismData['histories'], grid: Grid = panelGrid()) {
@@ -290,13 +317,18 @@ export function mechanismSpec(data: MechanismData, layout: FigureLayout = {}): T
   const heatmaps = (Object.entries(data.attention) as [Arm, number[][]][]).filter(([, m]) => m).map(([arm, m]) => attentionPanel(arm, m, grid));
   const arms = Object.keys(data.histories) as Arm[];
   const spectra = Object.keys(data.spectra).length ? [spectrumPanel(data.spectra, grid)] : [];
+  const fixed = Object.keys(data.progress ?? {}).length ? [fixedKeyPanel(data, grid)] : [];
   return {
     ...FRAME,
     // The title says what ran: both arms, or the one.
     title: panelTitle(data.title ?? arms.map(armTitle).join(' versus '), grid),
     vconcat: [
       ...curveRows(rows, false, grid, grokMarks(data.histories)),
-      ...(rows.some((r) => r.restrictedLoss != null) ? [{ concat: [fourierLossPanel(rows, grid), frequencyPanel(data.histories, grid)], columns: grid.columns, align: 'each', resolve: { scale: { strokeDash: 'independent' } } }] : []),
+      ...(rows.some((r) => r.restrictedLoss != null) ? [{
+        concat: [fourierLossPanel(rows, grid), ...fixed, frequencyPanel(data.histories, grid)],
+        // The fixed-key panel names each arm's keys in its own colour key.
+        columns: grid.columns, align: 'each', resolve: { scale: { strokeDash: 'independent', ...(fixed.length ? { color: 'independent' } : {}) } },
+      }] : []),
       { concat: [...spectra, ...heatmaps], columns: layout.width === undefined ? spectra.length + heatmaps.length : grid.columns, align: 'each', resolve: { scale: { color: 'independent' } } },
     ],
   } as TopLevelSpec;

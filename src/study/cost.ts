@@ -3,7 +3,7 @@
 // it counts every row of every block (the model saves about a third by computing the first
 // block on distinct rows and the last on the last position), which a speed measured on this
 // same count absorbs.
-import type { RunConfig } from '../train/config.js';
+import { evalSchedule, type RunConfig } from '../train/config.js';
 
 const SEQ = 3;
 
@@ -21,7 +21,7 @@ export function stepFlops(c: RunConfig): number {
 
 /** Flops of a whole run: every step, and an evaluation over all p*p pairs every evalEvery steps. */
 export function runFlops(c: RunConfig): number {
-  const evaluations = Math.floor((c.steps - 1) / c.evalEvery) + 1;
+  const evaluations = evalSchedule(c, c.steps).count;
   return c.steps * stepFlops(c) + evaluations * forwardFlops(c, c.p * c.p);
 }
 

@@ -187,6 +187,7 @@ export function mechanismData(arms: Partial<Record<Arm, { result: RunResult } & 
     data.histories[arm] = a.result.history;
     if (a.spectrum) data.spectra[arm] = a.spectrum;
     if (a.attention) data.attention[arm] = a.attention;
+    if (a.progress) (data.progress ??= {})[arm] = a.progress;
   }
   return data;
 }

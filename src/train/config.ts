@@ -19,6 +19,10 @@ export type Loss = (typeof LOSSES)[number];
 export const SPLITS = ['ordered', 'pairs'] as const;
 export type Split = (typeof SPLITS)[number];
 
+/** Whether the last step is evaluated off the evalEvery schedule ('no' in results written before the field). */
+export const EVAL_LAST = ['yes', 'no'] as const;
+export type EvalLast = (typeof EVAL_LAST)[number];
+
 export interface RunConfig {
   /** The operation learned, mod p (Power et al. 2022); 'add' is the reference's. */
   task: Task;
@@ -58,6 +62,11 @@ export interface RunConfig {
   steps: number;
   /** Evaluate after the update of every step index divisible by this. */
   evalEvery: number;
+  /**
+   * Also evaluate after the last step when evalEvery does not fall on it, so that a run's final
+   * figures are its final model's (3500 steps every 100 end on step 3499, not 3400).
+   */
+  evalLast: EvalLast;
   /** Seeds the data split, the initialisation and the epoch order. */
   seed: number;
 }
@@ -105,6 +114,7 @@ export const FIELDS: Record<keyof RunConfig, FieldSpec> = {
   split: { kind: 'choice', label: 'Split', choices: SPLITS, help: "train/validation split: 'ordered' pairs (the reference's) or 'pairs' keeping (a, b) with (b, a)" },
   steps: { kind: 'int', label: 'Steps', min: 1, max: 10_000_000, help: 'maximum optimiser steps' },
   evalEvery: { kind: 'int', label: 'Evaluate every', min: 1, max: 10_000_000, help: 'evaluate every N steps' },
+  evalLast: { kind: 'choice', label: 'Evaluate the last step', choices: EVAL_LAST, help: 'also evaluate after the last step when evalEvery does not fall on it' },
   seed: { kind: 'int', label: 'Seed', min: 0, max: 4294967295, help: 'seed of split, init and batch order' },
 };
 
@@ -112,14 +122,36 @@ export const FIELDS: Record<keyof RunConfig, FieldSpec> = {
 export const DEFAULT_CONFIG: RunConfig = {
   task: 'add', p: 113, frac: 0.5, dim: 128, depth: 2, heads: 4, mlp: 512, batch: 512, lr: 1e-3,
   decay: 'lrd', wd: 0.1, rate: 0.005, nsIters: 5, alpha: 0.98, lambda: 2, muonLr: 0.02, momentum: 0.95, luonLambda: 0.5,
-  loss: 'softmax', split: 'ordered', steps: 4000, evalEvery: 200, seed: 0,
+  loss: 'softmax', split: 'ordered', steps: 4000, evalEvery: 200, evalLast: 'yes', seed: 0,
 };
 
 /**
  * Fields added after results were first written: a stored config may omit them, and then ran
  * with these values (the only behaviour there was).
  */
-export const LATER_CONFIG_FIELDS: readonly (keyof RunConfig)[] = ['alpha', 'lambda', 'muonLr', 'momentum', 'luonLambda', 'loss', 'split'];
+export const LATER_CONFIG_FIELDS: readonly (keyof RunConfig)[] = ['alpha', 'lambda', 'muonLr', 'momentum', 'luonLambda', 'loss', 'split', 'evalLast'];
+
+/**
+ * What a stored config that omits a later field ran with, where that is not today's default:
+ * results written before evalLast existed did not evaluate the last step.
+ */
+export const STORED_BEFORE: Partial<RunConfig> = { evalLast: 'no' };
+
+/** Whether the evaluation schedule evaluates after the update of step index `step` (0-based). */
+export function evaluatesAt(c: Pick<RunConfig, 'steps' | 'evalEvery' | 'evalLast'>, step: number): boolean {
+  return step % c.evalEvery === 0 || (c.evalLast === 'yes' && step === c.steps - 1);
+}
+
+/**
+ * The steps evaluated in a run that took `steps` updates, in order, as a count and an accessor
+ * (a schedule can be millions of rows long): every multiple of evalEvery, then the last step.
+ */
+export function evalSchedule(c: Pick<RunConfig, 'steps' | 'evalEvery' | 'evalLast'>, steps: number): { count: number; at(i: number): number } {
+  const last = steps - 1;
+  const regular = last < 0 ? 0 : Math.floor(last / c.evalEvery) + 1;
+  const extra = last >= 0 && last % c.evalEvery !== 0 && evaluatesAt(c, last) ? 1 : 0;
+  return { count: regular + extra, at: (i) => (i < regular ? i * c.evalEvery : last) };
+}
 
 /** The arm fields a config's arm does not read: each must hold its default, so that a stored config says only what ran. */
 export function unusedArmFields(decay: Decay): ArmField[] {
@@ -224,8 +256,9 @@ export const storedConfigSchema = z.unknown().transform((value, ctx): RunConfig 
     ctx.addIssue({ code: 'custom', path: [missing], message: `missing; must be ${describeRange(FIELDS[missing])}` });
     return z.NEVER;
   }
+  const before = Object.fromEntries(Object.entries(STORED_BEFORE).filter(([k]) => !Object.hasOwn(value, k)));
   try {
-    return resolveConfig(value as Partial<RunConfig>);
+    return resolveConfig({ ...before, ...(value as Partial<RunConfig>) });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     ctx.addIssue({ code: 'custom', path: [e.field], message: e.message });

@@ -5,7 +5,7 @@ import type { EvalInfo } from '../format/run_result.js';
 import type { RunConfig } from './config.js';
 import { checksumOf, paramView, type TrainerParts } from './parts.js';
 import { inDomain, taskTarget } from './tasks.js';
-import { FOURIER_MAX_P, embeddingFrequencyShares, keyFrequencies, splitLogits, trigTable } from './fourier.js';
+import { FOURIER_MAX_P, embeddingFrequencyShares, keyFrequencies, splitLogits, trigTable, type TrigTable } from './fourier.js';
 
 /** Whether the Fourier measures are computed: modular addition, at a modulus whose p^3 logits fit in memory. */
 export function fourierApplies(config: RunConfig): boolean {
@@ -74,17 +74,41 @@ export class Evaluation {
 
   /**
    * The Fourier progress measures (src/train/fourier.ts) from the embedding and every pair's
-   * logits, or nulls for a task other than addition. Losses are means over the training pairs
-   * of the cross-entropy over the p number classes.
+   * logits, or nulls for a task other than addition; the key frequencies are the embedding's
+   * five largest at this step.
    */
   private fourierMeasures(logits: Float64Array | null): Pick<EvalInfo, 'frequencyShares' | 'restrictedLoss' | 'excludedLoss'> {
     if (!logits) return { frequencyShares: null, restrictedLoss: null, excludedLoss: null };
-    const { config, table, arena, model, data } = this.parts;
-    const { p, dim } = config;
+    const trig = trigTable(this.parts.config.p);
+    const shares = this.frequencyShares(trig);
+    return { frequencyShares: shares, ...this.keyLosses(logits, keyFrequencies(shares), trig) };
+  }
+
+  /** The token embedding's share of squared norm per frequency 0..floor(p/2), now. */
+  frequencyShares(trig = trigTable(this.parts.config.p)): number[] {
+    const { config, table, arena } = this.parts;
     const embedding = paramView(arena, this.parts.ptr.params, table.find((s) => s.name === 'embedding.weight')!);
-    const trig = trigTable(p);
-    const shares = embeddingFrequencyShares(embedding, p, dim, trig);
-    const { restricted, excluded } = splitLogits(logits, p, keyFrequencies(shares), trig);
+    return embeddingFrequencyShares(embedding, config.p, config.dim, trig);
+  }
+
+  /**
+   * The restricted and excluded losses at given key frequencies with the current parameters
+   * (Nanda et al.'s progress measures with the keys fixed, e.g. from the final model): every
+   * pair's logits, then the split. Addition only.
+   */
+  *keyLossesWork(keys: number[]): MatmulWork<{ restrictedLoss: number; excludedLoss: number }> {
+    const { config, data } = this.parts;
+    const logits = new Float64Array(config.p * config.p * config.p);
+    yield* this.setWork(data.trainIds(), null, logits);
+    yield* this.setWork(data.valIds(), null, logits);
+    return this.keyLosses(logits, keys, trigTable(config.p));
+  }
+
+  /** Means over the training pairs of the cross-entropy over the p number classes, of the logits split at `keys`. */
+  private keyLosses(logits: Float64Array, keys: number[], trig: TrigTable): { restrictedLoss: number; excludedLoss: number } {
+    const { config, model, data } = this.parts;
+    const { p } = config;
+    const { restricted, excluded } = splitLogits(logits, p, keys, trig);
     const ids = data.trainIds();
     const loss = (values: Float64Array) => {
       const b = config.batch;
@@ -101,7 +125,7 @@ export class Evaluation {
       }
       return sum / ids.length;
     };
-    return { frequencyShares: shares, restrictedLoss: loss(restricted), excludedLoss: loss(excluded) };
+    return { restrictedLoss: loss(restricted), excludedLoss: loss(excluded) };
   }
 
   /**

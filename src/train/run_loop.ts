@@ -4,6 +4,7 @@
 import type { MatmulWork } from '../kernel/matmul_call.js';
 import { GROK_ACCURACY, summarizeHistory, type Divergence, type EvalInfo, type RunResult } from '../format/run_result.js';
 import { YIELD_MS, yieldToEventLoop } from './product_driver.js';
+import { evaluatesAt } from './config.js';
 import type { TrainerParts } from './parts.js';
 import type { StepInfo } from './step.js';
 
@@ -58,6 +59,8 @@ export type RunParts = Pick<TrainerParts, 'config' | 'driver' | 'digest' | 'run'
 
 export class RunLoop {
   private readonly state: RunState;
+  /** Called with every recorded evaluation, whichever path made it (run, settle, a checkpoint's pending one). */
+  observer: ((row: EvalInfo) => void) | null = null;
 
   constructor(private readonly parts: RunParts, private readonly host: RunHost) {
     this.state = parts.run;
@@ -69,7 +72,8 @@ export class RunLoop {
 
   /**
    * Trains to config.steps, evaluating after every step index divisible by evalEvery (the
-   * reference's schedule, so the first evaluation follows the first update), and stops early
+   * reference's schedule, so the first evaluation follows the first update) and, with evalLast,
+   * after the last step; and stops early
    * after two consecutive evaluations with validation accuracy above 0.99, as the reference does.
    * A trainer restored from a checkpoint continues where it stopped.
    */
@@ -88,7 +92,7 @@ export class RunLoop {
         this.diverge(info.step, `the training loss is ${info.loss}`);
         break;
       }
-      const evaluate = info.step % config.evalEvery === 0;
+      const evaluate = evaluatesAt(config, info.step);
       // Before an evaluation (its spectra need finite weights) and at the end, whose checksum is kept.
       if ((evaluate || s.stepsDone === config.steps) && !digest.isFinite()) {
         this.diverge(info.step, 'a parameter or Adam moment is not finite');
@@ -131,6 +135,7 @@ export class RunLoop {
       return false;
     }
     s.history.push(row);
+    this.observer?.(row);
     onEval?.(row);
     s.streak = row.valAcc > GROK_ACCURACY ? s.streak + 1 : 0;
     if (s.streak >= 2) s.stopped = true;

@@ -14,7 +14,9 @@ import { KernelThreads, type SpawnHelper } from '../kernel/threads.js';
 import { buildParts, checksumOf, type TrainerParts } from './parts.js';
 import { initParams, readParams, writeParams } from './parameters.js';
 import { TrainingStep, type BatchGradients, type StepInfo } from './step.js';
-import { Evaluation } from './evaluation.js';
+import { Evaluation, fourierApplies } from './evaluation.js';
+import { keyFrequencies } from './fourier.js';
+import type { KeyFrequencyProgress } from '../format/mechanism.js';
 import { RunLoop, type RunOptions } from './run_loop.js';
 import { restoreCheckpoint, saveCheckpoint } from './checkpoint_io.js';
 
@@ -42,6 +44,8 @@ export class Trainer {
   private readonly loop: RunLoop;
   private pool: KernelThreads | null = null;
   private threadNote: string | null = null;
+  /** The parameters at every evaluation since keepSnapshots(), for keyFrequencyProgress(). */
+  private snapshots: Float32Array[] | null = null;
 
   private constructor(kernels: KernelExports, config: RunConfig, threads = 1) {
     this.k = kernels;
@@ -236,6 +240,44 @@ export class Trainer {
     return this.parts.model.runOnWasm(this.evaluation.work());
   }
 
+  /**
+   * Keep a copy of the parameters at every evaluation from now on (a run's rows, in order), so
+   * that keyFrequencyProgress() can read the measures at the final model's key frequencies.
+   * Costs the parameters' size per evaluation.
+   */
+  keepSnapshots(): void {
+    if (this.snapshots) return;
+    this.snapshots = [];
+    this.loop.observer = () => this.snapshots!.push(this.parts.arena.f32(this.parts.ptr.params, this.parts.floats).slice());
+  }
+
+  /**
+   * Nanda et al.'s progress measures as they define them: the key frequencies fixed from the
+   * model now (the final one: the five largest shares of its embedding), and at every kept
+   * evaluation the training loss of the logits restricted to them and without them. Null for a
+   * task other than addition, a diverged run, or when the snapshots do not cover every row (a
+   * run continued from a checkpoint). The parameters are restored afterwards.
+   */
+  keyFrequencyProgress(): KeyFrequencyProgress | null {
+    const history = this.parts.run.history;
+    if (!fourierApplies(this.config) || this.divergence || !this.snapshots || this.snapshots.length !== history.length) return null;
+    const params = this.parts.arena.f32(this.parts.ptr.params, this.parts.floats);
+    const final = params.slice();
+    const frequencies = keyFrequencies(this.evaluation.frequencyShares());
+    const restrictedLoss: number[] = [], excludedLoss: number[] = [];
+    try {
+      for (const snapshot of this.snapshots) {
+        params.set(snapshot);
+        const losses = this.parts.model.runOnWasm(this.evaluation.keyLossesWork(frequencies));
+        restrictedLoss.push(losses.restrictedLoss);
+        excludedLoss.push(losses.excludedLoss);
+      }
+    } finally {
+      params.set(final);
+    }
+    return { frequencies, restrictedLoss, excludedLoss };
+  }
+
   /** Over the unordered pairs a != b, how often the answer to (a, b) equals the answer to (b, a) (see Evaluation). */
   swapAgreement(): { agree: number; pairs: number } {
     return this.parts.model.runOnWasm(this.evaluation.swapAgreementWork());
@@ -247,7 +289,8 @@ export class Trainer {
   }
 
   /**
-   * Trains to config.steps, evaluating after every step index divisible by evalEvery, and stops
+   * Trains to config.steps, evaluating after every step index divisible by evalEvery (and the last
+   * step, with evalLast), and stops
    * early after two consecutive evaluations with validation accuracy above 0.99 (src/train/run_loop.ts).
    * A trainer restored from a checkpoint continues where it stopped.
    */

@@ -93,14 +93,24 @@ function compareFinal(target: VerifyTarget, rerun: RunResult, trainer: Trainer):
     const fresh = analyse(trainer);
     out.push(...compareArrays('spectrum', target.analysis.spectrum, fresh.spectrum));
     out.push(...compareArrays('attention', target.analysis.attention?.flat() ?? null, fresh.attention?.flat() ?? null));
+    // A file written before the key-frequency measures lacks them: said as not compared.
+    if (target.analysis.progress !== undefined) {
+      const claimedP = target.analysis.progress, freshP = fresh.progress ?? null;
+      out.push(...compareArrays('progress.frequencies', claimedP?.frequencies ?? null, freshP?.frequencies ?? null));
+      out.push(...compareArrays('progress.restrictedLoss', claimedP?.restrictedLoss ?? null, freshP?.restrictedLoss ?? null));
+      out.push(...compareArrays('progress.excludedLoss', claimedP?.excludedLoss ?? null, freshP?.excludedLoss ?? null));
+    }
   }
   return out;
 }
 
-/** The spectrum and attention a mechanism arm reports; null for a run that diverged. */
+/**
+ * The spectrum, attention and key-frequency progress measures a mechanism arm reports (the
+ * last needs trainer.keepSnapshots() before the run); nulls for a run that diverged.
+ */
 export function analyse(trainer: Trainer): ArmAnalysis {
-  if (trainer.divergence) return { spectrum: null, attention: null };
-  return { spectrum: Array.from(trainer.spectrum(SPECTRUM_PARAMETER)), attention: trainer.attentionPattern(ATTENTION_HEAD) };
+  if (trainer.divergence) return { spectrum: null, attention: null, progress: null };
+  return { spectrum: Array.from(trainer.spectrum(SPECTRUM_PARAMETER)), attention: trainer.attentionPattern(ATTENTION_HEAD), progress: trainer.keyFrequencyProgress() };
 }
 
 export interface VerifyOptions {
@@ -126,6 +136,7 @@ export async function verifyResult(target: VerifyTarget, createTrainer: (config:
     if (row.differences.length && !options.all) abort.abort();
   };
   const trainer = await createTrainer(claimed.config);
+  if (target.analysis?.progress !== undefined) trainer.keepSnapshots();
   let seen = 0;
   const rerun = await trainer.run((actual) => {
     report({ step: actual.step, differences: compareRow(expected[seen++], actual) });
@@ -151,7 +162,7 @@ export async function verifyResult(target: VerifyTarget, createTrainer: (config:
   const notChecked = plan.full ? [] : [
     `${claimed.history.length - expected.length} evaluations after step ${plan.steps - 1}`,
     'steps', 'checksum', 'bestValAcc', `grokStep and diverged after step ${plan.steps - 1}`,
-    ...(target.analysis ? ['spectrum', 'attention'] : []),
+    ...(target.analysis ? ['spectrum', 'attention', ...(target.analysis.progress !== undefined ? ['progress'] : [])] : []),
   ];
   return { ok: !cutShort && rows.every((r) => r.differences.length === 0), rows, plan, cutShort, notChecked };
 }
@@ -183,7 +194,10 @@ function readTargets(text: string, name: string): Omit<VerifyTarget, 'absent'>[]
   const value = parseJson(text, file);
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'arms' in value) {
     const m = parseMechanism(value, file);
-    return mechanismArms(m).map((arm) => ({ label: `${file}: arm ${arm}`, result: m.arms[arm], analysis: { spectrum: m.spectra[arm], attention: m.attention[arm] } }));
+    return mechanismArms(m).map((arm) => ({
+      label: `${file}: arm ${arm}`, result: m.arms[arm],
+      analysis: { spectrum: m.spectra[arm], attention: m.attention[arm], ...(m.progress ? { progress: m.progress[arm] } : {}) },
+    }));
   }
   return [{ label: file, result: parseRunResult(value, file) }];
 }
@@ -207,6 +221,7 @@ function withFormatVersion(targets: Omit<VerifyTarget, 'absent'>[]): VerifyTarge
     }
     if (lacking) absent.push(field);
   }
+  if (targets.some((t) => t.analysis && t.analysis.progress === undefined)) absent.push('progress (the measures at the final key frequencies)');
   return targets.map((t) => ({ ...t, absent }));
 }
 
