@@ -63,6 +63,38 @@ describe('Fourier measures', () => {
   });
 });
 
+describe('progress measures at the final model\'s key frequencies', () => {
+  it('cover every evaluation, meet the per-evaluation measure at the last row, and leave the model untouched', async () => {
+    // Seed 1 at this size moves its key frequencies during the run (3, 6, 7, 8, 9 at step 0; 3, 6, 8, 9, 10 at the end).
+    const trainer = await createTrainer({ task: 'add', p: 23, dim: 16, heads: 2, mlp: 24, batch: 60, lr: 0.01, steps: 100, evalEvery: 20, seed: 1 });
+    expect(trainer.keyFrequencyProgress()).toBeNull();
+    trainer.keepSnapshots();
+    const result = await trainer.run();
+    const before = trainer.checksum();
+    const progress = trainer.keyFrequencyProgress()!;
+    expect(trainer.checksum()).toBe(before);
+    const rows = result.history;
+    expect(rows.map((r) => r.step)).toEqual([0, 20, 40, 60, 80, 99]);
+    expect(progress.restrictedLoss).toHaveLength(rows.length);
+    expect(progress.excludedLoss).toHaveLength(rows.length);
+    expect(progress.frequencies.length).toBeGreaterThan(0);
+    const last = rows[rows.length - 1];
+    expect(progress.restrictedLoss.at(-1)).toBeCloseTo(last.restrictedLoss!, 12);
+    expect(progress.excludedLoss.at(-1)).toBeCloseTo(last.excludedLoss!, 12);
+    // Earlier rows are measured at the final keys, not their own: at initialisation these differ.
+    expect(progress.frequencies).toEqual(keyFrequencies(last.frequencyShares!));
+    expect(keyFrequencies(rows[0].frequencyShares!)).not.toEqual(progress.frequencies);
+    expect(progress.restrictedLoss[0]).not.toBe(rows[0].restrictedLoss);
+  });
+
+  it('is null for a task the measures do not apply to', async () => {
+    const trainer = await createTrainer({ task: 'mul', p: 17, dim: 16, heads: 2, mlp: 24, batch: 60, steps: 21, evalEvery: 20 });
+    trainer.keepSnapshots();
+    await trainer.run();
+    expect(trainer.keyFrequencyProgress()).toBeNull();
+  });
+});
+
 describe('frequency Gini', () => {
   it('is 0 for equal shares, (n - 1) / n when one frequency holds everything, and leaves out frequency 0', async () => {
     const { frequencyGini } = await import('../src/train/fourier.js');
