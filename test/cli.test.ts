@@ -55,7 +55,7 @@ describe('grokwasm run', () => {
     expect(Object.keys(result)).toEqual(['config', 'history', 'bestValAcc', 'grokStep', 'steps', 'checksum', 'wallMs', 'backend']);
     // Same config and seed as the guard test in trainer.test.ts: the same bits.
     expect(result.checksum).toBe(GUARD_CHECKSUM);
-    expect(result.history.map((h: { step: number }) => h.step)).toEqual([0, 10, 20, 30, 40]);
+    expect(result.history.map((h: { step: number }) => h.step)).toEqual([0, 10, 20, 30, 40, 49]);
     expect(Object.keys(result.history[0])).toEqual(['step', 'trainLoss', 'trainAcc', 'valLoss', 'valAcc', 'valAccMirrored', 'valAccUnmirrored',
       'frequencyShares', 'restrictedLoss', 'excludedLoss', 'queryKeyNorm', 'paramNorm', 'stableRank', 'effectiveRank', 'checksum']);
   });

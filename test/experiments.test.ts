@@ -166,7 +166,7 @@ describe('mechanism and plot', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/figure in .*mechanism.png/);
     const m = JSON.parse(readFileSync(join(dir, 'mechanism.json'), 'utf8'));
-    expect(Object.keys(m)).toEqual(['format', 'arms', 'spectra', 'attention']);
+    expect(Object.keys(m)).toEqual(['format', 'arms', 'spectra', 'attention', 'progress']);
     expect(m.format).toBe(2);
     expect(m.arms.l2.config.decay).toBe('l2');
     expect(m.arms.lrd.config.decay).toBe('lrd');
@@ -177,7 +177,7 @@ describe('mechanism and plot', () => {
     for (const row of m.attention.lrd) expect(row.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 5);
     const csv = readFileSync(join(dir, 'history.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toBe('arm,step,trainLoss,trainAcc,valLoss,valAcc,valAccMirrored,valAccUnmirrored,restrictedLoss,excludedLoss,stableRank,effectiveRank,queryKeyNorm,paramNorm,checksum,frequencyShares');
-    expect(csv).toHaveLength(1 + 3 + 3);
+    expect(csv).toHaveLength(1 + 4 + 4);
     const svg = readFileSync(join(dir, 'mechanism.svg'), 'utf8');
     expect(svg).toContain('<svg');
     expect(svg).toContain('Low-Rank Decay');
@@ -190,7 +190,7 @@ describe('mechanism and plot', () => {
     // Both arms verify from the mechanism file, and a sweep's cells from cells.jsonl.
     const v = cli('verify', join(dir, 'mechanism.json'));
     expect(v.status).toBe(0);
-    expect(v.stdout).toContain('verified: 6 evaluations and the final fields match in 2 runs');
+    expect(v.stdout).toContain('verified: 8 evaluations and the final fields match in 2 runs');
   });
 
   it.each([

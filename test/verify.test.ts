@@ -18,9 +18,9 @@ describe('grokwasm verify', () => {
   it('confirms an honest result row by row, exit 0', () => {
     const r = cli('verify', file);
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('verified: 5 evaluations and the final fields match');
+    expect(r.stdout).toContain('verified: 6 evaluations and the final fields match');
     expect(r.stdout).toContain('not compared: wallMs and backend');
-    expect(r.stdout.match(/ ok$/gm)).toHaveLength(6); // five evaluations and the final fields
+    expect(r.stdout.match(/ ok$/gm)).toHaveLength(7); // six evaluations (the last step among them) and the final fields
   });
 
   it('checks a prefix with --steps, and says so on its first and last lines, exit 3', () => {
@@ -29,7 +29,7 @@ describe('grokwasm verify', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^verify: a PARTIAL check of steps 0-14, rerunning 15 steps \(a full check would rerun 50\); a pass prints "partially verified: steps 0-14" and exits 3$/);
     expect(lines.at(-1)).toMatch(/^partially verified: steps 0-14: 2 evaluations match; steps from 15 on and the final fields were NOT checked$/);
-    expect(r.stdout).toContain('partial check: NOT checked: 3 evaluations after step 14, steps, checksum');
+    expect(r.stdout).toContain('partial check: NOT checked: 4 evaluations after step 14, steps, checksum');
     expect(r.stdout).not.toMatch(/^verified/m);
   });
 
@@ -57,7 +57,7 @@ describe('grokwasm verify', () => {
     writeFileSync(path, JSON.stringify(old));
     const r = cli('verify', path);
     expect(r.status).toBe(0);
-    expect(r.stdout.trim().split('\n').at(-1)).toBe('verified: 5 evaluations and the final fields match; ' +
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('verified: 6 evaluations and the final fields match; ' +
       'NOT compared, absent from every row of this older-format file: valAccMirrored, valAccUnmirrored');
   });
 
