@@ -12,11 +12,11 @@
 // aligned: (k, n) for matmulForward, (n, k) for matmulBackwardInput, (m, k) for matmulBackwardWeight.
 
 // 2 rows x 16 columns per register block = 8 f32x4 accumulators. Per k-step it loads four
-// vectors of B and broadcasts two floats of A, where 4 x 8 loads two and broadcasts four; the
-// broadcasts each need an address computation in V8's code, the plain loads fold into the
-// multiplies, so 2 x 16 runs a few percent faster (README, Speed; the 4 x 8 kernel is kept in
-// assembly/bench/ to measure it). V8 exposes 15 vector registers on x64; 5 x 8, 3 x 12 or a k
-// loop unrolled by two spill and lose a third to a half of the speed (measured).
+// vectors of B and broadcasts two floats of A (vbroadcastss), where 4 x 8 loads two and
+// broadcasts four, and it needs one base register for A where V8 keeps four for 4 x 8. Same
+// multiplies and adds in the same order, a few percent faster measured (README, Speed; the
+// 4 x 8 kernel is kept in assembly/bench/ to measure it). V8 exposes 15 vector registers on
+// x64; 5 x 8, 3 x 12 or a k loop unrolled by two spill and lose a third to a half of the speed.
 const ROWS: i32 = 2;
 const COLS: i32 = 16;
 
