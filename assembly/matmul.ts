@@ -40,7 +40,7 @@ export function matmulBlockSize(which: i32): i32 {
 export function matmulScratchFloats(k: i32, n: i32): i32 {
   const columns = ((min(n, NC) + COLS - 1) / COLS) * COLS;
   const parked = k > KC ? MC * columns : 0;
-  return columns * k + parked + ROWS * min(k, KC) + ROWS * COLS;
+  return columns * k + parked + MC * min(k, KC) + ROWS * COLS;
 }
 
 // Packs B(k, j) = b[k*bk + j*bj] into panels of 16 columns: panel p, step kk holds
@@ -208,12 +208,12 @@ function gemm(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32,
     }
     return;
   }
-  // Scratch as matmulScratchFloats lays it out: packed B block, parked sums, A strip, edge tile.
+  // Scratch as matmulScratchFloats lays it out: packed B block, parked sums, A block, edge tile.
   const columns = ((min(c1 - c0, NC) + COLS - 1) / COLS) * COLS;
   const packedB = scratch;
   const parked = packedB + ((<usize>columns * k) << 2);
   const packedA = parked + (k > KC ? (<usize>MC * columns) << 2 : 0);
-  const tile = packedA + ((<usize>ROWS * min(k, KC)) << 2);
+  const tile = packedA + ((<usize>MC * min(k, KC)) << 2);
   for (let jc = c0; jc < c1; jc += NC) {
     const nb = min(NC, c1 - jc);
     const panels = (nb + COLS - 1) / COLS;
@@ -223,15 +223,21 @@ function gemm(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32,
       for (let pc = 0; pc < k; pc += KC) {
         const kb = min(KC, k - pc);
         const first = pc == 0, last = pc + kb == k;
+        // Pack every 2-row strip of the MC x KC block of A (128 KB at most, in L2), then walk
+        // it once per B panel: the panel (KC x 16, 16 KB) stays in L1 while the strips stream
+        // past it, 8 bytes per k-step. Walking the panels per strip instead streams the whole
+        // B slice from L2 for every strip, 64 bytes per k-step, and was slower (README, Speed).
         for (let i0 = ic; i0 < icEnd; i0 += ROWS) {
-          packA(packedA, a + ((<usize>pc * ak) << 2), i0, icEnd, kb, ai, ak);
-          const height = min(ROWS, icEnd - i0);
-          const crow = c + ((<usize>i0 * n + jc) << 2);
-          const park = parked + ((<usize>(i0 - ic) * columns) << 2);
-          for (let p = 0; p < panels; p++) {
-            const j0 = p * COLS;
-            core(crow + ((<usize>j0) << 2), n, packedA, packedB + ((<usize>(j0 * k + pc * COLS)) << 2), kb,
-              height, min(COLS, nb - j0), accumulate, first, last, park + ((<usize>j0 * ROWS) << 2), tile);
+          packA(packedA + ((<usize>(i0 - ic) * kb) << 2), a + ((<usize>pc * ak) << 2), i0, icEnd, kb, ai, ak);
+        }
+        for (let p = 0; p < panels; p++) {
+          const j0 = p * COLS;
+          const width = min(COLS, nb - j0);
+          const panel = packedB + ((<usize>(j0 * k + pc * COLS)) << 2);
+          for (let i0 = ic; i0 < icEnd; i0 += ROWS) {
+            core(c + ((<usize>i0 * n + jc + j0) << 2), n, packedA + ((<usize>(i0 - ic) * kb) << 2), panel, kb,
+              min(ROWS, icEnd - i0), width, accumulate, first, last,
+              parked + ((<usize>((i0 - ic) * columns + j0 * ROWS)) << 2), tile);
           }
         }
       }
