@@ -18,7 +18,7 @@ function reference(a: (i: number, k: number) => number, b: (k: number, j: number
 }
 
 const SHAPES: [number, number, number][] = [
-  [1, 1, 1], [3, 5, 7], [4, 8, 8], [5, 9, 13], [17, 3, 31], [33, 65, 9], [64, 128, 40], [7, 0, 5],
+  [1, 1, 1], [3, 5, 7], [4, 8, 8], [5, 9, 13], [2, 16, 16], [3, 17, 15], [1, 33, 47], [17, 3, 31], [33, 65, 9], [64, 128, 40], [7, 0, 5],
 ];
 
 // Each layout as the reference loop reads it: out[rows x cols] = sum over inner of A(i, t) B(t, j).

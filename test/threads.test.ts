@@ -6,16 +6,22 @@ import { operandSizes, type MatmulLayout } from '../src/kernel/matmul_call.js';
 import { createTrainer, normalizeArmFields, resumeTrainer, spawnNodeHelper, threadsModule, kernelModule, Trainer, type SpawnHelper, type HelperHandle } from '../src/node/index.js';
 import { seeded, randomArray } from './helpers.js';
 import { Workspace } from './kernel_harness.js';
+import { PRODUCT_COLS, PRODUCT_ROWS } from '../src/kernel/threads.js';
 
 const LAYOUT_CODE: Record<MatmulLayout, number> = { forward: 0, inputGrad: 1, weightGrad: 2 };
 
 describe('matmulRange', () => {
   const rand = seeded(5);
-  // Output shapes just below, at and above the 4-row and 8-column block sizes.
+  // Output shapes just below, at and above the register block's 2 rows and 16 columns, and twice that.
   // The last spans the cache blocks (KC, MC, NC of assembly/matmul.ts) in every layout.
   const blocks = new Workspace().k;
   const span = Math.max(...[2, 3, 4].map((i) => blocks.matmulBlockSize(i))) + 9;
-  const SHAPES: [number, number, number][] = [[3, 5, 7], [4, 8, 8], [5, 9, 9], [13, 17, 23], [31, 6, 17], [36, 41, 33], [span, span + 5, span + 2]];
+  // The register block (rows, columns): ranges start on its multiples.
+  const [R, C] = [0, 1].map((i) => blocks.matmulBlockSize(i));
+  const SHAPES: [number, number, number][] = [[3, 5, 7], [4, 8, 8], [5, 9, 9], [2, 16, 16], [3, 15, 17], [13, 17, 23], [31, 6, 17], [17, 33, 32], [36, 41, 33], [span, span + 5, span + 2]];
+  it('the host splits products on the kernel\'s register block', () => {
+    expect([PRODUCT_ROWS, PRODUCT_COLS]).toEqual([R, C]);
+  });
   for (const layout of ['forward', 'inputGrad', 'weightGrad'] as MatmulLayout[]) {
     it.each(SHAPES)(`${layout}: every split into row or column blocks equals the whole product bit for bit (m %i, k %i, n %i)`, (m, k, n) => {
       const ws = new Workspace();
@@ -29,8 +35,8 @@ describe('matmulRange', () => {
         ws.write(whole, c0);
         ws.k.matmulRange(LAYOUT_CODE[layout], whole, a, b, m, k, n, accumulate, scratch, 0, rows, 0, cols);
         const expected = ws.read(whole, size.out);
-        // Row blocks of 4 and 8, column blocks of 8 and 16, and a 2 x 2 grid of blocks.
-        const splits: [number, number][] = [[4, cols], [8, cols], [rows, 8], [rows, 16], [8, 16], [4, 8]];
+        // Row blocks of one and two register blocks, column blocks of one and two, and grids of both.
+        const splits: [number, number][] = [[R, cols], [2 * R, cols], [rows, C], [rows, 2 * C], [2 * R, 2 * C], [R, C]];
         for (const [rowStep, colStep] of splits) {
           ws.write(parts, c0);
           for (let r = 0; r < rows; r += rowStep) {

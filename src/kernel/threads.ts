@@ -63,7 +63,7 @@ export interface HelperHandle {
 export type SpawnHelper = (init: HelperInit, onExit: (why: string) => void) => Promise<HelperHandle>;
 
 /** Output rows and columns of the matmul's register block (assembly/matmul.ts): a product splits only on these. */
-export const PRODUCT_ROWS = 4, PRODUCT_COLS = 8;
+export const PRODUCT_ROWS = 2, PRODUCT_COLS = 16;
 
 /** Parts [lo, hi) of `units` split into `parts` near-equal runs. */
 function span(units: number, part: number, parts: number): [number, number] {
