@@ -15,11 +15,13 @@ const isolation = {
 // without them, and WebKit then lost cross-origin isolation on a cached reload. This middleware,
 // ahead of Vite's own, sets them on every reply.
 function isolationOnEveryReply(): Plugin {
-  const use = (server: { middlewares: { use(f: (req: unknown, res: { setHeader(k: string, v: string): void }, next: () => void) => void): void } }) =>
+  // Returns nothing: a function returned from these hooks would be taken for a post-middleware hook.
+  const use = (server: { middlewares: { use(f: (req: unknown, res: { setHeader(k: string, v: string): void }, next: () => void) => void): unknown } }): void => {
     server.middlewares.use((_req, res, next) => {
       for (const [k, v] of Object.entries(isolation)) res.setHeader(k, v);
       next();
     });
+  };
   return { name: 'grokwasm-isolation-on-every-reply', configureServer: use, configurePreviewServer: use };
 }
 
