@@ -11,6 +11,20 @@ const isolation = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
+// Vite sets server.headers / preview.headers on 200 replies only; a 304 (Not Modified) came
+// without them, and WebKit then lost cross-origin isolation on a cached reload. This middleware,
+// ahead of Vite's own, sets them on every reply.
+function isolationOnEveryReply(): Plugin {
+  // Returns nothing: a function returned from these hooks would be taken for a post-middleware hook.
+  const use = (server: { middlewares: { use(f: (req: unknown, res: { setHeader(k: string, v: string): void }, next: () => void) => void): unknown } }): void => {
+    server.middlewares.use((_req, res, next) => {
+      for (const [k, v] of Object.entries(isolation)) res.setHeader(k, v);
+      next();
+    });
+  };
+  return { name: 'grokwasm-isolation-on-every-reply', configureServer: use, configurePreviewServer: use };
+}
+
 const RESULTS = new URL('./docs/results', import.meta.url).pathname;
 
 function resultFiles(dir = RESULTS): string[] {
@@ -44,7 +58,7 @@ function serve(req: { url?: string }, res: { setHeader(k: string, v: string): vo
 export default defineConfig({
   root: 'web',
   base: './',
-  plugins: [committedResults()],
+  plugins: [isolationOnEveryReply(), committedResults()],
   // vega and vega-lite make the page's one large chunk; they are needed at once for the charts.
   build: { outDir: '../dist/web', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 1200 },
   worker: { format: 'es' },

@@ -3,7 +3,7 @@
 // writes files; every number it prints is computed in src/.
 import { Command, CommanderError } from 'commander';
 import {
-  CheckpointError, ConfigError, FormatError, SafetensorsError, FileError, LockError, SweepError,
+  CheckpointError, ConfigError, FormatError, NoSimdError, SafetensorsError, FileError, LockError, SweepError, hasWasmSimd, noSimdMessage,
 } from '../src/node/index.js';
 import { UsageError, repeatedFlag } from './input.js';
 import { registerRun } from './run.js';
@@ -26,10 +26,13 @@ function oneLine(message: string): string {
   return message.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
 
-function fail(message: string): never {
+function fail(message: string, code = 2): never {
   process.stderr.write(`grokwasm: ${oneLine(message)}\n`);
-  process.exit(2);
+  process.exit(code);
 }
+
+// Exit status where the engine lacks something grokwasm needs (sysexits' EX_UNAVAILABLE).
+const UNAVAILABLE = 69;
 
 // A reader that closes the pipe early (`grokwasm verify r.json | head -1`) ends the command as a
 // SIGPIPE would, without a stack trace; the exit handlers (the sweep lock's release) still run.
@@ -42,6 +45,9 @@ for (const stream of [process.stdout, process.stderr]) {
 
 const repeated = repeatedFlag(process.argv.slice(2));
 if (repeated) fail(repeated);
+
+// The commands that train need Wasm SIMD: without it, one plain sentence, not the engine's compile error.
+if (['run', 'verify', 'mechanism', 'compare', 'sweep'].includes(process.argv[2] ?? '') && !hasWasmSimd()) fail(noSimdMessage('node'), UNAVAILABLE);
 
 try {
   await program.parseAsync(process.argv);
@@ -56,6 +62,7 @@ try {
     fail(e.message.replace(/^error: /, ''));
   }
   if (e instanceof ConfigError) fail(`--${e.message}`);
+  if (e instanceof NoSimdError) fail(e.message, UNAVAILABLE);
   if (e instanceof UsageError || e instanceof CheckpointError || e instanceof SafetensorsError || e instanceof SweepError ||
     e instanceof FileError || e instanceof FormatError || e instanceof LockError) fail(e.message);
   // Anything else is a bug of ours: still one line, the stack only when asked for.

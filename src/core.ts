@@ -17,6 +17,7 @@ export { applyBackend, parseBackend } from './gpu/backend.js';
 export { WebGpuMatmul, requestGpu } from './gpu/webgpu_matmul.js';
 export type { GpuChoice } from './gpu/webgpu_matmul.js';
 export { compileKernels, loadKernels, loadKernelsSync, sharedMemory } from './kernel/wasm.js';
+export { NoSimdError, SIMD_BROWSERS, SIMD_NODE, hasWasmSimd, noSimdMessage, requireWasmSimd } from './kernel/simd.js';
 export type { KernelExports, WasmSource } from './kernel/wasm.js';
 export { matmulWith, muonOrthogonalizeWith, newtonSchulzWith, nuclearProxWith, polarFactorWith, singularValuesWith } from './kernel/linalg.js';
 export { CHECK_SHAPES, PRODUCT_TOLERANCE, checkGpuMatmul } from './gpu/webgpu_check.js';

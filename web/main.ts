@@ -9,6 +9,8 @@ import {
   type Arm, type ArmAnalysis, type Backend, type EvalInfo, type MechanismData, type MechanismFile, type PresetName, type RunConfig, type RunResult,
 } from '../src/core.js';
 import exampleUrl from '../docs/results/mechanism-quick-seeds/seed-0/mechanism.json?url';
+import { hasWasmSimd, noSimdMessage } from '../src/kernel/simd.js';
+import { sharedMemoryProblem } from './shared_memory.js';
 import { draw } from './chart_view.js';
 import { spawnWorker, endWorker } from './workers.js';
 import { download, showChecksums, showDownloads } from './downloads.js';
@@ -20,6 +22,9 @@ import {
 import { $, backendLine, buttons, form, modeSelect, presetSelect, progress, progressText, say } from './page.js';
 import { gridFromForm, runSweepInPage, stopSweep } from './sweep.js';
 import type { VerifyLine, WorkerApi } from './worker.js';
+
+// Without Wasm SIMD nothing can train here: one plain sentence at once, not the engine's compile error.
+const noSimd = hasWasmSimd() ? null : noSimdMessage('browser');
 
 async function startSweep(preset: PresetName, overrides: Partial<RunConfig>, backend: Backend, threads: number): Promise<void> {
   const grid = gridFromForm(gridInputs);
@@ -168,6 +173,7 @@ function histories(): Partial<Record<Arm, EvalInfo[]>> {
 /** Starts a run: the state leaves idle before anything else, so a second click, a held Enter or a link's autorun start nothing more. */
 async function start(): Promise<void> {
   if (!isSettled(state)) return;
+  if (noSimd) return say(noSimd, true);
   const before = state;
   setState('starting');
   try {
@@ -391,7 +397,7 @@ async function showExample(): Promise<void> {
     if (!isSettled(state) || runs.length || loaded) return; // a run started or a file opened meanwhile: it has the figure
     const { data, results } = mechanismShown(m, 'Example, already trained: L2 versus LRD, quick preset, seed 0');
     await showResult(data, results);
-    say('Showing a finished example run (quick preset, seed 0). Run trains the same setup here, to the same bits.');
+    say(noSimd ?? 'Showing a finished example run (quick preset, seed 0). Run trains the same setup here, to the same bits.', Boolean(noSimd));
   } catch { /* the page works without it */ }
 }
 
@@ -417,7 +423,7 @@ function estimateSeconds(): number | null {
       return queueSeconds(cells.map((c) => runFlops(c.config)), gflops, cores, readThreads() ?? cores);
     }
     const configs = configsFor(mode, preset, overrides);
-    const threads = crossOriginIsolated ? threadsPerRun(readThreads() ?? cores, configs.length) : 1;
+    const threads = sharedMemoryProblem() === null ? threadsPerRun(readThreads() ?? cores, configs.length) : 1;
     return parallelSeconds(configs.map((c) => runFlops(c.config)), gflops, { cores, threadsPerRun: threads });
   } catch {
     return null;
@@ -447,6 +453,7 @@ function showEstimate(): void {
 /** Checks in a short-lived worker that the selected setup can be built here (its memory reserved), a moment after the last edit. */
 function scheduleProbe(): void {
   clearTimeout(probeTimer);
+  if (noSimd) return;
   const mode = modeSelect.value as Mode, preset = presetSelect.value as PresetName;
   const overrides = readOverrides(baseValues(mode, preset), true);
   let config: RunConfig | undefined;
@@ -709,8 +716,9 @@ setLoaded(null);
 showStory();
 $('boot').hidden = true;
 // The speed is measured while nothing else trains (a run started by the link is measured after it).
-if (query.get('autorun') !== '1' || linkProblems.length) void measureSpeed();
-if (linkProblems.length) say(`Not used from the link: ${linkProblems.join('; ')}. Nothing was started.`, true);
+if ((query.get('autorun') !== '1' || linkProblems.length) && !noSimd) void measureSpeed();
+if (noSimd) say(noSimd, true);
+else if (linkProblems.length) say(`Not used from the link: ${linkProblems.join('; ')}. Nothing was started.`, true);
 else if (query.get('autorun') === '1') void start();
 else if (query.get('verify')) void loadFromLink(query.get('verify')!);
 // A bare visit opens on the comparison, with a finished example drawn before any training.

@@ -8,6 +8,7 @@ import {
   PRESET, Trainer, WebGpuMatmul, analyse, stepFlops, IGNORED_NOTE, formatVerifyRow, planVerify, verifyResult, verifyTargets, verifyVerdict, ConfigError, applyBackend, checkGpuMatmul, compileKernels, loadKernels, parseBackend, requestGpu, resolveConfig, saveStateDict,
   type ArmAnalysis, type CheckReport, type EvalInfo, type RunConfig, type RunResult, type StepInfo, type SpawnHelper, type ThreadOptions,
 } from '../src/core.js';
+import { sharedMemoryProblem } from './shared_memory.js';
 
 let kernels: Promise<WebAssembly.Module> | undefined;
 const kernelModule = () => (kernels ??= fetch(wasmUrl).then((r) => r.arrayBuffer()).then((b) => compileKernels(b)));
@@ -32,17 +33,16 @@ const spawnHelper: SpawnHelper = (init, onExit) => new Promise((resolve, reject)
   worker.postMessage(init);
 });
 
-/** ThreadOptions for `count` threads; none for one, or where the page is not cross-origin isolated (no shared memory). */
+/** ThreadOptions for `count` threads; none for one, or where helpers cannot share memory (web/shared_memory.ts). */
 async function threadOptions(count: number): Promise<ThreadOptions | undefined> {
-  if (count <= 1 || !self.crossOriginIsolated) return undefined;
+  if (count <= 1 || sharedMemoryProblem()) return undefined;
   return { count, cores: navigator.hardwareConcurrency || 1, module: await threadsModule(), spawn: spawnHelper };
 }
 
 /** The line the page shows about threads: the count, and why it is fewer than asked. */
 function threadsLine(asked: number): string {
-  if (asked > 1 && !self.crossOriginIsolated) {
-    return 'threads: 1 (this page is not cross-origin isolated, so it has no shared memory; the host must send COOP/COEP headers, see the README)';
-  }
+  const problem = sharedMemoryProblem();
+  if (asked > 1 && problem) return `threads: 1 (${problem})`;
   return trainer!.threadsLine;
 }
 

@@ -1,6 +1,7 @@
 // Loads the kernel module. Every front end goes through here: Node passes the file's bytes,
 // the browser worker the bytes it fetched, so both get the same instance shape.
 import { instantiate, instantiateSync } from '@assemblyscript/loader';
+import { requireWasmSimd } from './simd.js';
 
 type Ptr = number;
 
@@ -79,12 +80,14 @@ const imports = (memory?: WebAssembly.Memory) => ({ env: memory ? { memory } : {
 
 /** Instantiates a fresh kernel instance: its own memory, or `memory` for the threads build. */
 export async function loadKernels(source: WasmSource, memory?: WebAssembly.Memory): Promise<KernelExports> {
+  requireWasmSimd();
   const { exports } = await instantiate<Record<string, unknown>>(source as never, imports(memory));
   return exports as unknown as KernelExports;
 }
 
 /** Synchronous variant, for small one-off computations (Node and workers allow it for any size). */
 export function loadKernelsSync(source: WasmSource, memory?: WebAssembly.Memory): KernelExports {
+  requireWasmSimd();
   const { exports } = instantiateSync<Record<string, unknown>>(source as never, imports(memory));
   return exports as unknown as KernelExports;
 }
@@ -97,7 +100,8 @@ export function sharedMemory(): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: 64, maximum: SHARED_MAX_PAGES, shared: true });
 }
 
-/** Compiles once so that many instances (one per trainer) skip recompilation. */
-export function compileKernels(bytes: BufferSource): Promise<WebAssembly.Module> {
+/** Compiles once so that many instances (one per trainer) skip recompilation; without Wasm SIMD, rejects with the plain NoSimdError. */
+export async function compileKernels(bytes: BufferSource): Promise<WebAssembly.Module> {
+  requireWasmSimd();
   return WebAssembly.compile(bytes);
 }

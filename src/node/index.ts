@@ -3,6 +3,7 @@
 // the directory lock, the worker pool, sweeps on disk, figure rendering and Dawn's WebGPU.
 import { readFileSync } from 'node:fs';
 import { packageFile } from './package_root.js';
+import { requireWasmSimd } from '../kernel/simd.js';
 import type { RunConfig } from '../train/config.js';
 import { newtonSchulzWith, singularValuesWith } from '../kernel/linalg.js';
 import { Trainer, type ThreadOptions } from '../train/trainer.js';
@@ -28,6 +29,7 @@ let compiled: WebAssembly.Module | undefined;
 
 /** The compiled kernel module, read and compiled once per process. */
 export function kernelModule(): WebAssembly.Module {
+  requireWasmSimd();
   compiled ??= new WebAssembly.Module(readFileSync(WASM_URL));
   return compiled;
 }

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { builtNodeModule, packageFile } from './package_root.js';
+import { requireWasmSimd } from '../kernel/simd.js';
 import type { SpawnHelper } from '../kernel/threads.js';
 
 /** Path of the threads build (shared memory) inside this package. */
@@ -12,6 +13,7 @@ let compiled: WebAssembly.Module | undefined;
 
 /** The compiled threads build, read and compiled once per process. */
 export function threadsModule(): WebAssembly.Module {
+  requireWasmSimd();
   compiled ??= new WebAssembly.Module(readFileSync(THREADS_WASM_URL));
   return compiled;
 }
