@@ -4,7 +4,7 @@
 // and wires the controls; form.ts, chart_view.ts and downloads.ts do the rest.
 import * as Comlink from 'comlink';
 import {
-  FormatError, TAB_LIMIT_SECONDS, armVerdict, figureSummary, formatDuration, mechanismArms, mechanismData, settingTag, runFlops, sweepCells, mechanismSpec, parallelSeconds, parseJson,
+  FormatError, TAB_LIMIT_SECONDS, armTitle, armVerdict, figureSummary, formatDuration, mechanismArms, mechanismData, settingTag, runFlops, sweepCells, mechanismSpec, parallelSeconds, parseJson,
   parseMechanism, parseRunResult, queueSeconds, resolveConfig, secondsLeft, verifyTargets, threadsPerRun, trainingSpec,
   type Arm, type ArmAnalysis, type Backend, type EvalInfo, type MechanismData, type MechanismFile, type PresetName, type RunConfig, type RunResult,
 } from '../src/core.js';
@@ -17,7 +17,7 @@ import {
   showThreads,
   showFieldError, showMode, writeUrl, type Mode,
 } from './form.js';
-import { $, backendLine, buttons, form, modeSelect, presetSelect, progress, progressText, say } from './page.js';
+import { $, backendLine, buttons, form, isEnabled, modeSelect, presetSelect, progress, progressText, say, setEnabled } from './page.js';
 import { gridFromForm, runSweepInPage, stopSweep } from './sweep.js';
 import type { VerifyLine, WorkerApi } from './worker.js';
 
@@ -36,7 +36,7 @@ async function startSweep(preset: PresetName, overrides: Partial<RunConfig>, bac
   writeUrl('sweep', preset, overrides);
   const started = performance.now();
   setState('running');
-  buttons.pause.disabled = true;
+  setEnabled(buttons.pause, false);
   $('checksums').replaceChildren();
   $('downloads').replaceChildren();
   const outcome = await runSweepInPage(base, grid, backend, threads, {
@@ -105,13 +105,13 @@ function setState(next: RunState): void {
   const settled = isSettled(next);
   // Run acts when nothing goes (a new run) or when paused (Resume); in a settling pause it takes the last word.
   const resumable = next === 'paused' || (next === 'pausing' && wanted === 'pause');
-  buttons.run.disabled = !(settled || resumable);
+  setEnabled(buttons.run, settled || resumable);
   buttons.run.textContent = next === 'paused' || next === 'pausing' ? 'Resume' : 'Run';
-  buttons.pause.disabled = !(next === 'running' || (next === 'pausing' && wanted === 'run'));
-  buttons.stop.disabled = !(next === 'running' || next === 'paused' || next === 'pausing' || next === 'verifying');
+  setEnabled(buttons.pause, next === 'running' || (next === 'pausing' && wanted === 'run'));
+  setEnabled(buttons.stop, next === 'running' || next === 'paused' || next === 'pausing' || next === 'verifying');
   for (const input of form.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) input.disabled = !settled;
-  for (const id of ['load', 'verify', 'verify-steps']) $<HTMLInputElement>(id).disabled = !settled;
-  if (settled) $<HTMLButtonElement>('verify').disabled = !loaded;
+  for (const id of ['load', 'verify-steps']) $<HTMLInputElement>(id).disabled = !settled;
+  setEnabled($<HTMLButtonElement>('verify'), settled && loaded !== null);
 }
 
 function fail(text: string): void {
@@ -164,6 +164,9 @@ function showMeasuredEstimate(): void {
 function histories(): Partial<Record<Arm, EvalInfo[]>> {
   return Object.fromEntries(runs.map((r) => [r.arm, r.history]));
 }
+
+/** The arms' titles of a figure's histories, in its order, for the colour key (only those with rows, as the figure's legend). */
+const keyOf = (h: Partial<Record<Arm, EvalInfo[]>>) => Object.entries(h).filter(([, rows]) => rows?.length).map(([arm]) => armTitle(arm));
 
 /** Starts a run: the state leaves idle before anything else, so a second click, a held Enter or a link's autorun start nothing more. */
 async function start(): Promise<void> {
@@ -231,7 +234,7 @@ async function launch(setUps: ((api: Comlink.Remote<WorkerApi>) => Promise<Ready
     return say(`Could not start: ${(e as Error).message}`, true);
   }
   showBackend(runs.map((r) => ({ arm: r.arm, line: r.backendLine ?? null })));
-  if (runs.some((r) => r.history.length)) void draw((layout) => trainingSpec(histories(), 'Training', layout), figureSummary(histories()));
+  if (runs.some((r) => r.history.length)) void draw((layout) => trainingSpec(histories(), 'Training', layout), figureSummary(histories()), keyOf(histories()));
   await resume();
 }
 
@@ -270,7 +273,7 @@ async function resume(): Promise<void> {
         Comlink.proxy((row: EvalInfo) => {
           if (r.history.length && row.step <= r.history[r.history.length - 1].step) return;
           r.history.push(row);
-          void draw((layout) => trainingSpec(histories(), 'Training', layout), figureSummary(histories()));
+          void draw((layout) => trainingSpec(histories(), 'Training', layout), figureSummary(histories()), keyOf(histories()));
         }),
         Comlink.proxy((info: { step: number }) => { r.steps = info.step + 1; updateProgress(); }),
       );
@@ -351,7 +354,12 @@ async function showResult(data: MechanismData, results: Record<string, RunResult
   scrubber.hidden = steps.length < 2;
   showScrubStep();
   const list = $('verdicts');
-  list.replaceChildren(...Object.entries(results).map(([label, r]) => Object.assign(document.createElement('li'), { textContent: armVerdict(label, r) })));
+  list.replaceChildren(...Object.entries(results).map(([label, r]) => {
+    const li = Object.assign(document.createElement('li'), { textContent: armVerdict(label, r) });
+    li.dataset.testid = 'verdict';
+    li.dataset.arm = label;
+    return li;
+  }));
   await drawScrubbed();
 }
 
@@ -370,8 +378,8 @@ function drawScrubbed(): Promise<void> {
   const at = Number(slider.value);
   const upTo = (h: EvalInfo[] | undefined) => (h ?? []).filter((r) => r.step <= steps[at]);
   const histories = Object.fromEntries(Object.entries(data.histories).map(([arm, h]) => [arm, upTo(h)]));
-  if (at >= steps.length - 1) return draw((layout) => mechanismSpec(data, layout), figureSummary(data.histories));
-  return draw((layout) => trainingSpec(histories, `${data.title ?? 'Training'}, at step ${steps[at]}`, layout), figureSummary(histories));
+  if (at >= steps.length - 1) return draw((layout) => mechanismSpec(data, layout), figureSummary(data.histories), keyOf(data.histories));
+  return draw((layout) => trainingSpec(histories, `${data.title ?? 'Training'}, at step ${steps[at]}`, layout), figureSummary(histories), keyOf(histories));
 }
 slider.addEventListener('input', () => { showScrubStep(); void drawScrubbed(); });
 
@@ -489,11 +497,13 @@ function showLoaded(mode: Mode, config: RunConfig): void {
 // ---- controls ----
 form.addEventListener('submit', (e) => {
   e.preventDefault();
+  if (!isEnabled(buttons.run)) return; // as a disabled default button: no click, no Enter
   if (state === 'paused') void resume();
   else if (state === 'pausing') { wanted = 'run'; setState('pausing'); say('Resuming once the current step ends...'); }
   else if (isSettled(state)) void start();
 });
 buttons.pause.addEventListener('click', () => {
+  if (!isEnabled(buttons.pause)) return;
   if (state === 'pausing') { wanted = 'pause'; setState('pausing'); say('Pausing after the current step...'); return; }
   if (state !== 'running') return;
   wanted = 'pause';
@@ -502,6 +512,7 @@ buttons.pause.addEventListener('click', () => {
   for (const r of runs) void r.api.stop();
 });
 buttons.stop.addEventListener('click', () => {
+  if (!isEnabled(buttons.stop)) return;
   if (state === 'verifying') return stopVerify();
   if (state === 'paused') return void finish();
   if (state !== 'running' && state !== 'pausing') return;
@@ -513,8 +524,9 @@ buttons.stop.addEventListener('click', () => {
 });
 $<HTMLButtonElement>('check-gpu').addEventListener('click', async (e) => {
   const button = e.currentTarget as HTMLButtonElement;
+  if (!isEnabled(button)) return;
   const out = $<HTMLParagraphElement>('gpu-check');
-  button.disabled = true;
+  setEnabled(button, false);
   out.textContent = 'Checking the WebGPU matmul against Wasm...';
   const worker = spawnWorker('gpu-check');
   try {
@@ -527,7 +539,7 @@ $<HTMLButtonElement>('check-gpu').addEventListener('click', async (e) => {
     out.classList.add('error');
   } finally {
     endWorker(worker);
-    button.disabled = false;
+    setEnabled(button, true);
   }
 });
 // Switching mode or preset changes the base values; what the user typed over the old base stays.
@@ -606,7 +618,7 @@ async function showText(name: string, text: string): Promise<void> {
 
 function setLoaded(file: { name: string; text: string } | null): void {
   loaded = file;
-  $<HTMLButtonElement>('verify').disabled = !file || !isSettled(state);
+  setEnabled($<HTMLButtonElement>('verify'), file !== null && isSettled(state));
   $('verify-file').textContent = file ? file.name : 'no file loaded yet';
 }
 
@@ -676,7 +688,7 @@ function stopVerify(): void {
   say('Verify stopped.');
   setState('done');
 }
-$<HTMLButtonElement>('verify').addEventListener('click', () => void verifyLoaded());
+$<HTMLButtonElement>('verify').addEventListener('click', (e) => { if (isEnabled(e.currentTarget as HTMLButtonElement)) void verifyLoaded(); });
 
 /** Loads a committed result named by the link (`verify=results/...`) for Verify, reading at most the size limit. */
 async function loadFromLink(path: string): Promise<void> {
