@@ -5,8 +5,9 @@
 import * as Comlink from 'comlink';
 import {
   FormatError, TAB_LIMIT_SECONDS, armTitle, armVerdict, figureSummary, formatDuration, mechanismArms, mechanismData, settingTag, runFlops, sweepCells, mechanismSpec, parallelSeconds, parseJson,
+  compareRows, compareSpec, isComparison, parseCells, summarizeComparison,
   parseMechanism, parseRunResult, queueSeconds, resolveConfig, secondsLeft, verifyTargets, threadsPerRun, trainingSpec,
-  type Arm, type ArmAnalysis, type Backend, type EvalInfo, type MechanismData, type MechanismFile, type PresetName, type RunConfig, type RunResult,
+  type Arm, type ArmAnalysis, type Backend, type EvalInfo, type MechanismData, type MechanismFile, type PresetName, type RunConfig, type RunResult, type CellRecord,
 } from '../src/core.js';
 import exampleUrl from '../docs/results/mechanism-quick-seeds/seed-0/mechanism.json?url';
 import { draw } from './chart_view.js';
@@ -191,6 +192,7 @@ async function startSelected(): Promise<void> {
   backendLine.textContent = '';
   showThreads([]);
   scrubber.hidden = true;
+  $('study').hidden = true;
   $('verdicts').replaceChildren();
   runStarted = { ms: performance.now(), estimate: estimateSeconds() };
   if (mode === 'sweep') return startSweep(preset, overrides, backend, threads);
@@ -346,6 +348,7 @@ let scrubbed: { data: MechanismData; steps: number[] } | null = null;
 
 /** Draws a finished result (a run's, a file's, the example's) with its step slider and verdicts. */
 async function showResult(data: MechanismData, results: Record<string, RunResult>): Promise<void> {
+  $('study').hidden = true;
   const steps = [...new Set(Object.values(data.histories).flatMap((h) => (h ?? []).map((r) => r.step)))].sort((a, b) => a - b);
   scrubbed = { data, steps };
   slider.min = '0';
@@ -382,6 +385,42 @@ function drawScrubbed(): Promise<void> {
   return draw((layout) => trainingSpec(histories, `${data.title ?? 'Training'}, at step ${steps[at]}`, layout), figureSummary(histories), keyOf(histories));
 }
 slider.addEventListener('input', () => { showScrubStep(); void drawScrubbed(); });
+
+// ---- a comparison study (grokwasm compare's cells.jsonl): survival curves and the table with intervals ----
+/** Shows a comparison's runs with the CLI's own summary (src/study/compare.ts): its table and its figure. */
+async function showComparison(name: string, records: CellRecord[]): Promise<void> {
+  const summaries = summarizeComparison(records);
+  const { head, rows, note } = compareRows(summaries);
+  scrubbed = null;
+  scrubber.hidden = true;
+  $('story').hidden = true;
+  $('verdicts').replaceChildren();
+  const seeds = new Set(records.map((r) => r.config.seed)).size;
+  $('study-note').textContent = `${name}: ${summaries.length} arm settings x ${seeds} seeds at one setup (p ${records[0].config.p}, ` +
+    `${records[0].config.steps} steps at most), as \`grokwasm compare\` prints it. ${note}`;
+  const table = $<HTMLTableElement>('compare-table');
+  const cell = (tag: 'th' | 'td', text: string, label?: string) => {
+    const c = document.createElement(tag);
+    c.textContent = text;
+    if (tag === 'th') c.scope = 'col';
+    if (label) c.dataset.label = label;
+    return c;
+  };
+  const headRow = document.createElement('tr');
+  headRow.append(...head.map((h) => cell('th', h)));
+  const thead = document.createElement('thead');
+  thead.append(headRow);
+  const tbody = document.createElement('tbody');
+  for (const row of rows) {
+    const tr = document.createElement('tr');
+    tr.append(...row.map((v, i) => cell('td', v, head[i])));
+    tbody.append(tr);
+  }
+  table.replaceChildren(thead, tbody);
+  $('study').hidden = false;
+  const summary = rows.map((r) => `${r[0]}: ${r[1]} grokked, median steps ${r[3]}`).join('; ');
+  await draw((layout) => compareSpec(records, summaries, `Comparison: ${name}`, layout), summary, summaries.map((s) => armTitle(s.arm)));
+}
 
 /** A mechanism file's data, arms and results. */
 function mechanismShown(m: MechanismFile, title?: string): { data: MechanismData; results: Record<string, RunResult> } {
@@ -586,11 +625,14 @@ async function showText(name: string, text: string): Promise<void> {
   try {
     setLoaded(null);
     $('verdicts').replaceChildren();
+    $('study').hidden = true;
     if (name.endsWith('.jsonl')) {
       // A sweep's or comparison's cells: read by verify's own reader (which refuses a torn or doubled line).
       const cells = verifyTargets(text, name);
+      const { records } = parseCells(text, name);
+      if (isComparison(records)) await showComparison(name, records);
       setLoaded({ name, text });
-      say(`Loaded ${name}: ${cells.length} cells. Verify reruns each of them.`);
+      say(`Loaded ${name}: ${cells.length} ${isComparison(records) ? 'runs of a comparison, shown below' : 'cells'}. Verify reruns each of them.`);
       return;
     }
     // The same parsers as the CLI: a file of the wrong shape is refused in one line naming the field.
@@ -690,8 +732,8 @@ function stopVerify(): void {
 }
 $<HTMLButtonElement>('verify').addEventListener('click', (e) => { if (isEnabled(e.currentTarget as HTMLButtonElement)) void verifyLoaded(); });
 
-/** Loads a committed result named by the link (`verify=results/...`) for Verify, reading at most the size limit. */
-async function loadFromLink(path: string): Promise<void> {
+/** Loads a committed result named by the link (`verify=results/...` for Verify, `show=results/...` to show it), reading at most the size limit. */
+async function loadFromLink(path: string, forVerify = true): Promise<void> {
   try {
     const response = await fetch(new URL(path, location.href));
     if (!response.ok) return say(`Cannot load ${path}: the server answered ${response.status}.`, true);
@@ -700,7 +742,7 @@ async function loadFromLink(path: string): Promise<void> {
     const text = await response.text();
     if (tooLarge(path, text.length)) return;
     await showText(path.split('/').pop() ?? path, text);
-    if (loaded) say(`Loaded ${path}: press Verify to rerun it here.`);
+    if (loaded && forVerify) say(`Loaded ${path}: press Verify to rerun it here.`);
   } catch (e) {
     say(`Cannot load ${path}: ${(e as Error).message}`, true);
   }
@@ -709,7 +751,7 @@ async function loadFromLink(path: string): Promise<void> {
 // ---- the story: what the comparison shows, in the comparison mode ----
 function showStory(): void {
   const arms = gridInputs.find((g) => g.name === 'arms')!.value.split(',').filter((a) => a.trim());
-  $('story').hidden = !(modeSelect.value === 'mechanism' && arms.length >= 2);
+  $('story').hidden = !(modeSelect.value === 'mechanism' && arms.length >= 2) || !$('study').hidden;
 }
 
 // ---- start from the URL: keys are the CLI's flag names ----
@@ -725,6 +767,7 @@ if (query.get('autorun') !== '1' || linkProblems.length) void measureSpeed();
 if (linkProblems.length) say(`Not used from the link: ${linkProblems.join('; ')}. Nothing was started.`, true);
 else if (query.get('autorun') === '1') void start();
 else if (query.get('verify')) void loadFromLink(query.get('verify')!);
+else if (query.get('show')) void loadFromLink(query.get('show')!, false);
 // A bare visit opens on the comparison, with a finished example drawn before any training.
 if ([...query.keys()].length === 0) void showExample();
 // A run in progress is lost on reload or close: ask first.
