@@ -132,9 +132,11 @@ export function compareCsv(summaries: ArmSummary[]): string {
  * wrap to fit the width, one to a row on a phone.
  */
 export function compareSpec(records: CellRecord[], summaries: ArmSummary[], title: string, layout?: FigureLayout): TopLevelSpec {
-  const grid = layout?.width === undefined ? null : panelGrid(layout);
   const titles = summaries.map((s) => armTitle(s.arm));
-  const color = { field: 'arm', type: 'nominal', title: null, scale: { domain: titles, range: armColors(titles) }, legend: { orient: 'bottom', columns: 2, labelLimit: 400 } };
+  const grid = layout?.width === undefined ? null : panelGrid(layout);
+  // On a page the key sits on top, one arm a line, as wide as the column allows.
+  const legend = grid ? { orient: 'top', columns: 1, labelLimit: 100 } : { orient: 'bottom', columns: 2, labelLimit: 400 };
+  const color = { field: 'arm', type: 'nominal', title: null, scale: { domain: titles, range: armColors(titles) }, legend };
   const tags = summaries.map((s) => settingTag(s.arm));
   // A step function from (0, 1) through every event time to the cap.
   const curveRows = summaries.flatMap((s) => {
@@ -155,6 +157,8 @@ export function compareSpec(records: CellRecord[], summaries: ArmSummary[], titl
   // Labels longer than a third of a column are cut short (with an ellipsis) by labelLimit.
   const labelLimit = grid ? Math.min(240, Math.ceil(7.5 * Math.max(...tags.map((t) => t.length))), Math.floor(layout!.width! / grid.columns / 3)) : 240;
   const left = labelLimit + 40;
+  // The key starts where the plots do, right of that axis.
+  if (grid) legend.labelLimit = Math.max(100, layout!.width! - left - 40);
   const plot = grid ? Math.max(100, Math.floor((layout!.width! - 10 - grid.columns * (left + 15) - (grid.columns - 1) * 20) / grid.columns)) : 0;
   const measureWidth = grid ? plot : 200;
   // Titles are centred on their plot and may pass it by 15 px a side: lines of (plot + 30) / 11 characters (bold 14 px).
