@@ -8,7 +8,7 @@
 // `--no-run` measures the opening only.
 import { chromium } from 'playwright-core';
 import { preview } from 'vite';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 
 const args = process.argv.slice(2);
 const opens = Number(args[args.indexOf('--opens') + 1]) || 5;
@@ -21,6 +21,8 @@ const browser = await chromium.launch({
 const url = server.resolvedUrls.local[0];
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
+const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
+console.log(`load average at the start: ${load()} (${cpus().length} cores)`);
 try {
   // 1. Open to story: from the navigation's start to the story shown with the example drawn.
   const times = [];
@@ -50,6 +52,7 @@ try {
     console.log(`default comparison: estimate ${after.estimated.toFixed(1)} s, real ${after.real.toFixed(1)} s, real/estimate ${(after.real / after.estimated).toFixed(2)} ` +
       `(${cpus().length} cores, navigator.hardwareConcurrency as the page saw it: ${await page.evaluate(() => navigator.hardwareConcurrency)})`);
   }
+  console.log(`load average at the end: ${load()}`);
 } finally {
   await browser.close();
   server.httpServer.close();
