@@ -2,8 +2,11 @@
 // worked by hand from their formulas.
 import { describe, expect, it } from 'vitest';
 import { formatInterval, kaplanMeier, medianSurvival, spread, wilsonInterval } from '../src/study/survival.js';
-import { compareCsv, compareTable, summarizeComparison } from '../src/study/compare.js';
-import type { CellRecord } from '../src/format/cells.js';
+import { readFileSync } from 'node:fs';
+import * as vega from 'vega';
+import { compile } from 'vega-lite';
+import { compareCsv, compareRows, compareSpec, compareTable, summarizeComparison } from '../src/study/compare.js';
+import { parseCells, type CellRecord } from '../src/format/cells.js';
 
 describe('survival', () => {
   it('Kaplan-Meier with a censored run: steps, band and median', () => {
@@ -82,5 +85,33 @@ describe('tuning choice', () => {
     const best = bestPerArm(summarizeComparison(records), records).map((s) => s.arm);
     // wd=2's median is 40 (one of two grokked at 40: S falls to 0.5 there); wd=1's is 50.
     expect(best).toEqual(['l2:wd=2', 'l2:wd=2:loss=stablemax', 'lrd:rate=0.01']);
+  });
+});
+
+describe('the comparison as the page shows it', () => {
+  const file = new URL('../docs/results/compare-quick-final-ordered/cells.jsonl', import.meta.url).pathname;
+  const records = parseCells(readFileSync(file, 'utf8'), 'cells.jsonl').records;
+  const summaries = summarizeComparison(records);
+
+  it('compareRows holds the terminal table\'s cells: one row per arm, intervals as [low, high]', () => {
+    const { head, rows, note } = compareRows(summaries);
+    expect(rows.map((r) => r[0])).toEqual(['l2:wd=2', 'lrd:rate=0.01', 'polar:rate=0.01', 'prox:rate=0.01', 'radial:rate=0.05']);
+    expect(rows[0].slice(1, 4)).toEqual(['10/10', '1.00 [0.72, 1.00]', '1100 [1000, 1300]']);
+    expect(rows[3][3]).toBe('2800 [1000, inf]');
+    const table = compareTable(summaries).split('\n');
+    expect(table).toHaveLength(rows.length + 2);
+    expect(table.at(-1)).toBe(note);
+    for (const [i, row] of rows.entries()) for (const cell of row) expect(table[i + 1]).toContain(cell);
+    for (const h of head) expect(table[0]).toContain(h);
+  });
+
+  it.each([358, 856])('compareSpec laid out for a %i px column fits it, and every rank and norm point is drawn (a 0 included)', async (width) => {
+    const spec = compareSpec(records, summaries, 'Comparison: cells.jsonl', { width });
+    const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+    await view.runAsync();
+    const svg = await view.toSVG();
+    expect(Number(/width="(\d+)"/.exec(svg)![1])).toBeLessThanOrEqual(width);
+    expect(JSON.stringify(spec)).not.toContain('"type":"log"');
+    view.finalize();
   });
 });

@@ -20,6 +20,8 @@ import { parallelSeconds, queueSeconds } from '../src/study/cost.js';
 import { PRESET, mechanismConfigs, mechanismData } from '../src/study/experiments.js';
 import { parseArmSettings } from '../src/study/arm_setting.js';
 import { parseMechanism } from '../src/format/mechanism.js';
+import { parseCells } from '../src/format/cells.js';
+import { compareRows, summarizeComparison } from '../src/study/compare.js';
 import { verifyVerdict } from '../src/train/verify.js';
 
 const EXAMPLE = new URL('../docs/results/mechanism-quick-seeds/seed-0/mechanism.json', import.meta.url).pathname;
@@ -540,12 +542,21 @@ describe.skipIf(!available)('browser app', () => {
     const layout = await page.evaluate(() => {
       const svg = document.querySelector('#charts svg')!;
       const top = (text: string, role: string) => [...svg.querySelectorAll(`g.role-${role}`)].find((g) => g.textContent!.startsWith(text))!.getBoundingClientRect().top;
+      const key = document.querySelector<HTMLElement>('[data-testid="legend"]')!;
       return { svg: svg.getBoundingClientRect().width, natural: Number(svg.getAttribute('width')), column: document.getElementById('charts')!.clientWidth,
-        legend: top('L2 weight decay', 'legend'), accuracy: top('Accuracy', 'title'), scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth };
+        legend: key.getBoundingClientRect().bottom, legendShown: key.checkVisibility(), legendText: key.textContent,
+        svgLegends: [...svg.querySelectorAll('g.role-legend')].filter((g) => g.textContent!.includes('L2 weight decay')).length, accuracy: top('Accuracy', 'title'),
+        verdicts: [...document.querySelectorAll('[data-testid="verdict"]')].map((li) => li.textContent),
+        scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth };
     });
     expect(layout.column).toBe(width >= 1280 ? 856 : 358);
     expect(layout.natural, 'the figure is laid out for its column, not scaled down').toBeLessThanOrEqual(layout.column);
+    expect(layout.legendShown).toBe(true);
+    expect(layout.legendText).toBe('L2 weight decayLow-Rank Decay');
     expect(layout.legend, 'the colour key sits above the first chart').toBeLessThan(layout.accuracy);
+    expect(layout.svgLegends, 'one key: the HTML one replaces the figure\'s arm legend').toBe(0);
+    expect(layout.verdicts).toHaveLength(2);
+    expect(layout.verdicts[1]).toMatch(/^LRD generalised at step 2800/);
     expect(layout.scroll).toBeLessThanOrEqual(layout.client);
     // The slider scrubs through the evaluations: the first one, then the end with the whole figure.
     // By keyboard: Home is the first evaluation, End the last.
@@ -560,6 +571,101 @@ describe.skipIf(!available)('browser app', () => {
     await page.keyboard.press('End');
     await expect.poll(() => page.locator('#charts').textContent()).toContain('layer 0, head 0 attention');
     expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it.each([[1280, 800], [390, 844]])('at %i x %i a comparison study linked with show= (or picked as a file) shows its survival curves and the CLI\'s table with intervals, fitting the column', async (width, height) => {
+    const file = join(root, 'docs/results/compare-quick-final-ordered/cells.jsonl');
+    const { head, rows } = compareRows(summarizeComparison(parseCells(readFileSync(file, 'utf8'), 'cells.jsonl').records));
+    const page = await browser.newPage({ viewport: { width, height } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const shown = async () => {
+      await expect.poll(() => page.getByTestId('study').isVisible(), { timeout: 60_000 }).toBe(true);
+      await page.waitForFunction(() => document.getElementById('figure-summary')!.textContent!.startsWith('l2:wd=2') && document.querySelector('#charts svg'));
+      return page.evaluate(() => {
+        const table = document.querySelector('[data-testid="compare-table"]')!;
+        const svg = document.querySelector('#charts svg')!;
+        const key = document.querySelector('[data-testid="legend"]')!;
+        const firstTitle = [...svg.querySelectorAll('g.role-title')].find((g) => g.textContent!.startsWith('Not yet grokked'))!;
+        return {
+          head: [...table.querySelectorAll('th')].map((th) => th.textContent),
+          rows: [...table.querySelectorAll('tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+          natural: Number(svg.getAttribute('width')), column: document.getElementById('charts')!.clientWidth,
+          keyItems: key.querySelectorAll('li').length, keyBottom: key.getBoundingClientRect().bottom, firstChart: firstTitle.getBoundingClientRect().top,
+          story: document.getElementById('story')!.checkVisibility(), slider: document.getElementById('scrub')!.checkVisibility(),
+          tableRight: table.getBoundingClientRect().right, scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth,
+        };
+      });
+    };
+    await page.goto(`${base}?show=results/compare-quick-final-ordered/cells.jsonl`);
+    const view = await shown();
+    expect(view.head).toEqual(head);
+    expect(view.rows).toEqual(rows);
+    expect(view.rows[0][3]).toMatch(/^\d+ \[\d+, (\d+|inf)\]$/);
+    expect(view.natural, 'the figure is laid out for its column').toBeLessThanOrEqual(view.column);
+    expect(view.keyItems).toBe(5);
+    expect(view.keyBottom, 'the colour key sits above the first chart').toBeLessThan(view.firstChart);
+    expect(view.story || view.slider, 'the example\'s story and slider give way to the study').toBe(false);
+    expect(view.tableRight).toBeLessThanOrEqual(view.client);
+    expect(view.scroll).toBeLessThanOrEqual(view.client);
+    expect(await page.getByTestId('status').textContent()).toMatch(/50 runs of a comparison/);
+    // The same file from the file picker, on a page that opened on the example.
+    await page.goto(base);
+    await expect.poll(() => page.getByTestId('verdict').count(), { timeout: 30_000 }).toBe(2);
+    await page.locator('#load').setInputFiles(file);
+    expect((await shown()).rows).toEqual(rows);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('at 390 x 844: labels above their controls and not cut off, flags whole, tap targets at least 44 x 44 px, a visible focus ring, unavailable buttons aria-disabled', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await page.goto(base);
+    await expect.poll(() => page.getByTestId('verdict').count(), { timeout: 30_000 }).toBe(2);
+    const look = await page.evaluate(() => {
+      const visible = (e: Element) => (e as HTMLElement).checkVisibility() && e.getBoundingClientRect().width > 0;
+      const small = [...document.querySelectorAll('button, select, input, a[href], summary')].filter(visible)
+        .map((e) => ({ e, r: e.getBoundingClientRect() })).filter(({ r }) => r.width < 44 || r.height < 44)
+        .map(({ e, r }) => `${e.id || (e as HTMLInputElement).name || e.textContent} ${Math.round(r.width)}x${Math.round(r.height)}`);
+      // Each select wide enough for its chosen option's text (none cut off, as "one run (grokwasm r" was).
+      const cut = [...document.querySelectorAll<HTMLSelectElement>('#config select')].filter(visible).filter((s) => {
+        const probe = Object.assign(document.createElement('span'), { textContent: s.selectedOptions[0].text });
+        probe.style.font = getComputedStyle(s).font;
+        document.body.append(probe);
+        const w = probe.getBoundingClientRect().width;
+        probe.remove();
+        return w + 24 > s.clientWidth;
+      }).map((s) => s.name);
+      const labelsAbove = [...document.querySelectorAll('#config label')].filter(visible).every((l) => {
+        const control = l.querySelector('input, select');
+        // The label's name: its leading text ("mode") or its .field-name ("Modulus --p").
+        const name: Node | null = l.firstChild?.nodeType === Node.TEXT_NODE && l.firstChild.textContent!.trim() ? l.firstChild : l.querySelector('.field-name');
+        if (!control || !name) return true;
+        const range = document.createRange();
+        range.selectNodeContents(name);
+        return range.getBoundingClientRect().bottom <= control.getBoundingClientRect().top + 1;
+      });
+      const flagsWhole = [...document.querySelectorAll('.field-name code')].filter(visible).every((c) => c.getClientRects().length === 1);
+      return { small, cut, labelsAbove, flagsWhole, pause: document.getElementById('pause')!.getAttribute('aria-disabled') };
+    });
+    expect(look.small, 'tap targets under 44 x 44 px').toEqual([]);
+    expect(look.cut, 'selects whose option is cut off').toEqual([]);
+    expect(look.labelsAbove).toBe(true);
+    expect(look.flagsWhole).toBe(true);
+    expect(look.pause).toBe('true');
+    // The focus ring: Tab to Run, then a thick outline in a colour that stands out from white.
+    await page.getByTestId('run').focus();
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Tab');
+    const ring = await page.evaluate(() => {
+      const s = getComputedStyle(document.activeElement!);
+      return { id: document.activeElement!.id, style: s.outlineStyle, width: parseFloat(s.outlineWidth), color: s.outlineColor };
+    });
+    expect(ring.id).toBe('run');
+    expect(ring.style).not.toBe('none');
+    expect(ring.width).toBeGreaterThanOrEqual(2);
+    expect(ring.color).toBe('rgb(26, 95, 180)');
     await page.close();
   }, 60_000);
 

@@ -203,7 +203,7 @@ const DEFAULT_PRESET: PresetName = 'quick';
 
 const MODES: readonly Mode[] = ['run', 'mechanism', 'sweep'];
 // Keys a link may carry besides the config fields and the sweep grid.
-const PAGE_KEYS = ['mode', 'preset', 'backend', 'threads', 'autorun', 'verify'];
+const PAGE_KEYS = ['mode', 'preset', 'backend', 'threads', 'autorun', 'verify', 'show'];
 
 /**
  * Sets the form from the URL query (the CLI's flag names, and mode, preset, backend and the
@@ -219,7 +219,7 @@ export function applyQuery(query: URLSearchParams): string[] {
   if (askedMode !== null && !(MODES as readonly string[]).includes(askedMode)) problems.push(`mode=${askedMode} (one of ${MODES.join(', ')})`);
   // A bare link opens on the comparison (mechanism, L2 against LRD, with its example drawn); a
   // link that sets fields without a mode is one run, as it always was.
-  const bare = [...query.keys()].every((k) => k === 'verify');
+  const bare = [...query.keys()].every((k) => k === 'verify' || k === 'show');
   const mode: Mode = (MODES as readonly string[]).includes(askedMode ?? '') ? (askedMode as Mode) : bare ? 'mechanism' : 'run';
   const askedPreset = one('preset');
   if (askedPreset !== null && !(PRESETS as readonly string[]).includes(askedPreset)) problems.push(`preset=${askedPreset} (one of ${PRESETS.join(', ')})`);

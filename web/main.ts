@@ -4,9 +4,10 @@
 // and wires the controls; form.ts, chart_view.ts and downloads.ts do the rest.
 import * as Comlink from 'comlink';
 import {
-  FormatError, TAB_LIMIT_SECONDS, armVerdict, figureSummary, formatDuration, mechanismArms, mechanismData, settingTag, runFlops, sweepCells, mechanismSpec, parallelSeconds, parseJson,
+  FormatError, TAB_LIMIT_SECONDS, armTitle, armVerdict, figureSummary, formatDuration, mechanismArms, mechanismData, settingTag, runFlops, sweepCells, mechanismSpec, parallelSeconds, parseJson,
+  compareRows, compareSpec, isComparison, parseCells, summarizeComparison,
   parseMechanism, parseRunResult, queueSeconds, resolveConfig, secondsLeft, verifyTargets, threadsPerRun, trainingSpec,
-  type Arm, type ArmAnalysis, type Backend, type EvalInfo, type MechanismData, type MechanismFile, type PresetName, type RunConfig, type RunResult,
+  type Arm, type ArmAnalysis, type Backend, type EvalInfo, type MechanismData, type MechanismFile, type PresetName, type RunConfig, type RunResult, type CellRecord,
 } from '../src/core.js';
 import exampleUrl from '../docs/results/mechanism-quick-seeds/seed-0/mechanism.json?url';
 import { hasWasmSimd, noSimdMessage } from '../src/kernel/simd.js';
@@ -19,7 +20,7 @@ import {
   showThreads,
   showFieldError, showMode, writeUrl, type Mode,
 } from './form.js';
-import { $, backendLine, buttons, form, modeSelect, presetSelect, progress, progressText, say } from './page.js';
+import { $, backendLine, buttons, form, isEnabled, modeSelect, presetSelect, progress, progressText, say, setEnabled } from './page.js';
 import { gridFromForm, runSweepInPage, stopSweep } from './sweep.js';
 import type { VerifyLine, WorkerApi } from './worker.js';
 
@@ -41,7 +42,7 @@ async function startSweep(preset: PresetName, overrides: Partial<RunConfig>, bac
   writeUrl('sweep', preset, overrides);
   const started = performance.now();
   setState('running');
-  buttons.pause.disabled = true;
+  setEnabled(buttons.pause, false);
   $('checksums').replaceChildren();
   $('downloads').replaceChildren();
   const outcome = await runSweepInPage(base, grid, backend, threads, {
@@ -110,13 +111,13 @@ function setState(next: RunState): void {
   const settled = isSettled(next);
   // Run acts when nothing goes (a new run) or when paused (Resume); in a settling pause it takes the last word.
   const resumable = next === 'paused' || (next === 'pausing' && wanted === 'pause');
-  buttons.run.disabled = !(settled || resumable);
+  setEnabled(buttons.run, settled || resumable);
   buttons.run.textContent = next === 'paused' || next === 'pausing' ? 'Resume' : 'Run';
-  buttons.pause.disabled = !(next === 'running' || (next === 'pausing' && wanted === 'run'));
-  buttons.stop.disabled = !(next === 'running' || next === 'paused' || next === 'pausing' || next === 'verifying');
+  setEnabled(buttons.pause, next === 'running' || (next === 'pausing' && wanted === 'run'));
+  setEnabled(buttons.stop, next === 'running' || next === 'paused' || next === 'pausing' || next === 'verifying');
   for (const input of form.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) input.disabled = !settled;
-  for (const id of ['load', 'verify', 'verify-steps']) $<HTMLInputElement>(id).disabled = !settled;
-  if (settled) $<HTMLButtonElement>('verify').disabled = !loaded;
+  for (const id of ['load', 'verify-steps']) $<HTMLInputElement>(id).disabled = !settled;
+  setEnabled($<HTMLButtonElement>('verify'), settled && loaded !== null);
 }
 
 function fail(text: string): void {
@@ -170,6 +171,9 @@ function histories(): Partial<Record<Arm, EvalInfo[]>> {
   return Object.fromEntries(runs.map((r) => [r.arm, r.history]));
 }
 
+/** The arms' titles of a figure's histories, in its order, for the colour key (only those with rows, as the figure's legend). */
+const keyOf = (h: Partial<Record<Arm, EvalInfo[]>>) => Object.entries(h).filter(([, rows]) => rows?.length).map(([arm]) => armTitle(arm));
+
 /** Starts a run: the state leaves idle before anything else, so a second click, a held Enter or a link's autorun start nothing more. */
 async function start(): Promise<void> {
   if (!isSettled(state)) return;
@@ -194,6 +198,7 @@ async function startSelected(): Promise<void> {
   backendLine.textContent = '';
   showThreads([]);
   scrubber.hidden = true;
+  $('study').hidden = true;
   $('verdicts').replaceChildren();
   runStarted = { ms: performance.now(), estimate: estimateSeconds() };
   if (mode === 'sweep') return startSweep(preset, overrides, backend, threads);
@@ -237,7 +242,7 @@ async function launch(setUps: ((api: Comlink.Remote<WorkerApi>) => Promise<Ready
     return say(`Could not start: ${(e as Error).message}`, true);
   }
   showBackend(runs.map((r) => ({ arm: r.arm, line: r.backendLine ?? null })));
-  if (runs.some((r) => r.history.length)) void draw((layout) => trainingSpec(histories(), 'Training', layout), figureSummary(histories()));
+  if (runs.some((r) => r.history.length)) void draw((layout) => trainingSpec(histories(), 'Training', layout), figureSummary(histories()), keyOf(histories()));
   await resume();
 }
 
@@ -276,7 +281,7 @@ async function resume(): Promise<void> {
         Comlink.proxy((row: EvalInfo) => {
           if (r.history.length && row.step <= r.history[r.history.length - 1].step) return;
           r.history.push(row);
-          void draw((layout) => trainingSpec(histories(), 'Training', layout), figureSummary(histories()));
+          void draw((layout) => trainingSpec(histories(), 'Training', layout), figureSummary(histories()), keyOf(histories()));
         }),
         Comlink.proxy((info: { step: number }) => { r.steps = info.step + 1; updateProgress(); }),
       );
@@ -338,7 +343,10 @@ async function finish(): Promise<void> {
 function showElapsed(since: number): void {
   const took = (performance.now() - since) / 1000;
   const estimated = runStarted?.estimate;
-  $('estimate').textContent = `Took ${formatDuration(took)}${estimated != null ? ` (estimated about ${formatDuration(estimated)})` : ''}.`;
+  const line = $('estimate');
+  line.textContent = `Took ${formatDuration(took)}${estimated != null ? ` (estimated about ${formatDuration(estimated)})` : ''}.`;
+  line.dataset.seconds = String(took);
+  line.dataset.estimated = estimated != null ? String(estimated) : '';
   runStarted = null;
 }
 
@@ -349,6 +357,7 @@ let scrubbed: { data: MechanismData; steps: number[] } | null = null;
 
 /** Draws a finished result (a run's, a file's, the example's) with its step slider and verdicts. */
 async function showResult(data: MechanismData, results: Record<string, RunResult>): Promise<void> {
+  $('study').hidden = true;
   const steps = [...new Set(Object.values(data.histories).flatMap((h) => (h ?? []).map((r) => r.step)))].sort((a, b) => a - b);
   scrubbed = { data, steps };
   slider.min = '0';
@@ -357,7 +366,12 @@ async function showResult(data: MechanismData, results: Record<string, RunResult
   scrubber.hidden = steps.length < 2;
   showScrubStep();
   const list = $('verdicts');
-  list.replaceChildren(...Object.entries(results).map(([label, r]) => Object.assign(document.createElement('li'), { textContent: armVerdict(label, r) })));
+  list.replaceChildren(...Object.entries(results).map(([label, r]) => {
+    const li = Object.assign(document.createElement('li'), { textContent: armVerdict(label, r) });
+    li.dataset.testid = 'verdict';
+    li.dataset.arm = label;
+    return li;
+  }));
   await drawScrubbed();
 }
 
@@ -376,10 +390,46 @@ function drawScrubbed(): Promise<void> {
   const at = Number(slider.value);
   const upTo = (h: EvalInfo[] | undefined) => (h ?? []).filter((r) => r.step <= steps[at]);
   const histories = Object.fromEntries(Object.entries(data.histories).map(([arm, h]) => [arm, upTo(h)]));
-  if (at >= steps.length - 1) return draw((layout) => mechanismSpec(data, layout), figureSummary(data.histories));
-  return draw((layout) => trainingSpec(histories, `${data.title ?? 'Training'}, at step ${steps[at]}`, layout), figureSummary(histories));
+  if (at >= steps.length - 1) return draw((layout) => mechanismSpec(data, layout), figureSummary(data.histories), keyOf(data.histories));
+  return draw((layout) => trainingSpec(histories, `${data.title ?? 'Training'}, at step ${steps[at]}`, layout), figureSummary(histories), keyOf(histories));
 }
 slider.addEventListener('input', () => { showScrubStep(); void drawScrubbed(); });
+
+// ---- a comparison study (grokwasm compare's cells.jsonl): survival curves and the table with intervals ----
+/** Shows a comparison's runs with the CLI's own summary (src/study/compare.ts): its table and its figure. */
+async function showComparison(name: string, records: CellRecord[]): Promise<void> {
+  const summaries = summarizeComparison(records);
+  const { head, rows, note } = compareRows(summaries);
+  scrubbed = null;
+  scrubber.hidden = true;
+  $('story').hidden = true;
+  $('verdicts').replaceChildren();
+  const seeds = new Set(records.map((r) => r.config.seed)).size;
+  $('study-note').textContent = `${name}: ${summaries.length} arm settings x ${seeds} seeds at one setup (p ${records[0].config.p}, ` +
+    `${records[0].config.steps} steps at most), as \`grokwasm compare\` prints it. ${note}`;
+  const table = $<HTMLTableElement>('compare-table');
+  const cell = (tag: 'th' | 'td', text: string, label?: string) => {
+    const c = document.createElement(tag);
+    c.textContent = text;
+    if (tag === 'th') c.scope = 'col';
+    if (label) c.dataset.label = label;
+    return c;
+  };
+  const headRow = document.createElement('tr');
+  headRow.append(...head.map((h) => cell('th', h)));
+  const thead = document.createElement('thead');
+  thead.append(headRow);
+  const tbody = document.createElement('tbody');
+  for (const row of rows) {
+    const tr = document.createElement('tr');
+    tr.append(...row.map((v, i) => cell('td', v, head[i])));
+    tbody.append(tr);
+  }
+  table.replaceChildren(thead, tbody);
+  $('study').hidden = false;
+  const summary = rows.map((r) => `${r[0]}: ${r[1]} grokked, median steps ${r[3]}`).join('; ');
+  await draw((layout) => compareSpec(records, summaries, `Comparison: ${name}`, layout), summary, summaries.map((s) => armTitle(s.arm)));
+}
 
 /** A mechanism file's data, arms and results. */
 function mechanismShown(m: MechanismFile, title?: string): { data: MechanismData; results: Record<string, RunResult> } {
@@ -438,6 +488,9 @@ let probeSeq = 0;
 function showEstimate(): void {
   const seconds = estimateSeconds();
   const line = $('estimate');
+  // The figures in seconds, for scripts (scripts/page_timing.mjs): the estimate now; after a run, the real time.
+  line.dataset.estimated = !cannotStart && seconds !== null && seconds <= TAB_LIMIT_SECONDS ? String(seconds) : '';
+  delete line.dataset.seconds;
   if (cannotStart) {
     line.textContent = `Cannot start: ${cannotStart}.`;
   } else if (seconds === null) {
@@ -496,11 +549,13 @@ function showLoaded(mode: Mode, config: RunConfig): void {
 // ---- controls ----
 form.addEventListener('submit', (e) => {
   e.preventDefault();
+  if (!isEnabled(buttons.run)) return; // as a disabled default button: no click, no Enter
   if (state === 'paused') void resume();
   else if (state === 'pausing') { wanted = 'run'; setState('pausing'); say('Resuming once the current step ends...'); }
   else if (isSettled(state)) void start();
 });
 buttons.pause.addEventListener('click', () => {
+  if (!isEnabled(buttons.pause)) return;
   if (state === 'pausing') { wanted = 'pause'; setState('pausing'); say('Pausing after the current step...'); return; }
   if (state !== 'running') return;
   wanted = 'pause';
@@ -509,6 +564,7 @@ buttons.pause.addEventListener('click', () => {
   for (const r of runs) void r.api.stop();
 });
 buttons.stop.addEventListener('click', () => {
+  if (!isEnabled(buttons.stop)) return;
   if (state === 'verifying') return stopVerify();
   if (state === 'paused') return void finish();
   if (state !== 'running' && state !== 'pausing') return;
@@ -520,8 +576,9 @@ buttons.stop.addEventListener('click', () => {
 });
 $<HTMLButtonElement>('check-gpu').addEventListener('click', async (e) => {
   const button = e.currentTarget as HTMLButtonElement;
+  if (!isEnabled(button)) return;
   const out = $<HTMLParagraphElement>('gpu-check');
-  button.disabled = true;
+  setEnabled(button, false);
   out.textContent = 'Checking the WebGPU matmul against Wasm...';
   const worker = spawnWorker('gpu-check');
   try {
@@ -534,7 +591,7 @@ $<HTMLButtonElement>('check-gpu').addEventListener('click', async (e) => {
     out.classList.add('error');
   } finally {
     endWorker(worker);
-    button.disabled = false;
+    setEnabled(button, true);
   }
 });
 // Switching mode or preset changes the base values; what the user typed over the old base stays.
@@ -581,11 +638,14 @@ async function showText(name: string, text: string): Promise<void> {
   try {
     setLoaded(null);
     $('verdicts').replaceChildren();
+    $('study').hidden = true;
     if (name.endsWith('.jsonl')) {
       // A sweep's or comparison's cells: read by verify's own reader (which refuses a torn or doubled line).
       const cells = verifyTargets(text, name);
+      const { records } = parseCells(text, name);
+      if (isComparison(records)) await showComparison(name, records);
       setLoaded({ name, text });
-      say(`Loaded ${name}: ${cells.length} cells. Verify reruns each of them.`);
+      say(`Loaded ${name}: ${cells.length} ${isComparison(records) ? 'runs of a comparison, shown below' : 'cells'}. Verify reruns each of them.`);
       return;
     }
     // The same parsers as the CLI: a file of the wrong shape is refused in one line naming the field.
@@ -613,7 +673,7 @@ async function showText(name: string, text: string): Promise<void> {
 
 function setLoaded(file: { name: string; text: string } | null): void {
   loaded = file;
-  $<HTMLButtonElement>('verify').disabled = !file || !isSettled(state);
+  setEnabled($<HTMLButtonElement>('verify'), file !== null && isSettled(state));
   $('verify-file').textContent = file ? file.name : 'no file loaded yet';
 }
 
@@ -683,10 +743,10 @@ function stopVerify(): void {
   say('Verify stopped.');
   setState('done');
 }
-$<HTMLButtonElement>('verify').addEventListener('click', () => void verifyLoaded());
+$<HTMLButtonElement>('verify').addEventListener('click', (e) => { if (isEnabled(e.currentTarget as HTMLButtonElement)) void verifyLoaded(); });
 
-/** Loads a committed result named by the link (`verify=results/...`) for Verify, reading at most the size limit. */
-async function loadFromLink(path: string): Promise<void> {
+/** Loads a committed result named by the link (`verify=results/...` for Verify, `show=results/...` to show it), reading at most the size limit. */
+async function loadFromLink(path: string, forVerify = true): Promise<void> {
   try {
     const response = await fetch(new URL(path, location.href));
     if (!response.ok) return say(`Cannot load ${path}: the server answered ${response.status}.`, true);
@@ -695,7 +755,7 @@ async function loadFromLink(path: string): Promise<void> {
     const text = await response.text();
     if (tooLarge(path, text.length)) return;
     await showText(path.split('/').pop() ?? path, text);
-    if (loaded) say(`Loaded ${path}: press Verify to rerun it here.`);
+    if (loaded && forVerify) say(`Loaded ${path}: press Verify to rerun it here.`);
   } catch (e) {
     say(`Cannot load ${path}: ${(e as Error).message}`, true);
   }
@@ -704,7 +764,7 @@ async function loadFromLink(path: string): Promise<void> {
 // ---- the story: what the comparison shows, in the comparison mode ----
 function showStory(): void {
   const arms = gridInputs.find((g) => g.name === 'arms')!.value.split(',').filter((a) => a.trim());
-  $('story').hidden = !(modeSelect.value === 'mechanism' && arms.length >= 2);
+  $('story').hidden = !(modeSelect.value === 'mechanism' && arms.length >= 2) || !$('study').hidden;
 }
 
 // ---- start from the URL: keys are the CLI's flag names ----
@@ -721,6 +781,7 @@ if (noSimd) say(noSimd, true);
 else if (linkProblems.length) say(`Not used from the link: ${linkProblems.join('; ')}. Nothing was started.`, true);
 else if (query.get('autorun') === '1') void start();
 else if (query.get('verify')) void loadFromLink(query.get('verify')!);
+else if (query.get('show')) void loadFromLink(query.get('show')!, false);
 // A bare visit opens on the comparison, with a finished example drawn before any training.
 if ([...query.keys()].length === 0) void showExample();
 // A run in progress is lost on reload or close: ask first.

@@ -18,3 +18,14 @@ export function say(text: string, error = false): void {
   message.classList.toggle('error', error);
 }
 
+
+/**
+ * Enables or disables a button the accessible way: aria-disabled, not the disabled attribute, so
+ * a button that becomes unavailable as it is pressed keeps the focus; its click handler checks
+ * the page's state (or `isEnabled`) and does nothing meanwhile.
+ */
+export function setEnabled(button: HTMLButtonElement, on: boolean): void {
+  button.disabled = false;
+  button.setAttribute('aria-disabled', String(!on));
+}
+export const isEnabled = (button: HTMLButtonElement) => button.getAttribute('aria-disabled') !== 'true';

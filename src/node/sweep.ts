@@ -12,7 +12,8 @@ import { FileError, checkOutputDir, exists, quote, readTextFile, writeFileAtomic
 import { lockDirectory } from './lock.js';
 import type { Backend } from '../kernel/matmul_call.js';
 import { runPool, type PoolHandlers } from './pool.js';
-import { compareCsv, compareSpec, summarizeComparison } from '../study/compare.js';
+import { compareCsv, compareSpec, isComparison, summarizeComparison } from '../study/compare.js';
+export { isComparison };
 import { renderSvg, svgToPng } from './render.js';
 
 export { CELLS_FILE };
@@ -171,10 +172,6 @@ export async function writeCompareOutputs(dir: string, records: CellRecord[], ti
   writeFileAtomic(join(dir, 'compare.png'), svgToPng(svg));
 }
 
-/** Whether the records are a comparison's runs (no rate axis) rather than a phase diagram's cells. */
-export function isComparison(records: CellRecord[]): boolean {
-  return records.length > 0 && records.every((r) => r.rate === null);
-}
 
 /** The device and inode of a path (links followed), or null when there is nothing. */
 function identity(path: string): string | null {

@@ -74,13 +74,13 @@ function armColor(titles: Iterable<string>) {
 const dashes = (domain: string[]) => ({ domain, range: [[1, 0], [5, 3]] });
 
 // One metric on the training and the validation set against steps, both arms.
-type Grid = ReturnType<typeof panelGrid>;
+export type Grid = ReturnType<typeof panelGrid>;
 
 /**
  * A title that fits a page's layout: broken into lines of about the panel's width (at 14 px, up
  * to 9 px a character), the parenthesis on a line of its own. The CLI's figures keep one line.
  */
-function panelTitle(text: string, grid: Grid): string | string[] {
+export function panelTitle(text: string, grid: Grid): string | string[] {
   if (!grid.wrap) return text;
   const chars = Math.max(16, Math.floor((grid.width + 60) / 9));
   const lines: string[] = [];

@@ -5,7 +5,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { GROK_ACCURACY } from '../format/run_result.js';
 import type { CellRecord } from '../format/cells.js';
-import { FRAME, armColors, armTitle } from './charts.js';
+import { FRAME, armColors, armTitle, panelGrid, panelTitle, type FigureLayout } from './charts.js';
 import { settingTag } from './arm_setting.js';
 import { frequencyGini } from '../train/fourier.js';
 import { formatInterval, kaplanMeier, medianSurvival, spread, wilsonInterval, type MedianEstimate, type SurvivalStep } from './survival.js';
@@ -77,8 +77,21 @@ export function bestPerArm(summaries: ArmSummary[], records: CellRecord[]): ArmS
 
 const meanSd = (s: Spread, digits: number) => (s ? `${s.mean.toFixed(digits)} ± ${s.sd.toFixed(digits)}` : '-');
 
-/** The terminal table. */
-export function compareTable(summaries: ArmSummary[]): string {
+/** Whether cells are a comparison's runs (no rate axis) rather than a phase diagram's cells. */
+export function isComparison(records: CellRecord[]): boolean {
+  return records.length > 0 && records.every((r) => r.rate === null);
+}
+
+/** The comparison table's cells, as the terminal (compareTable) and the page both show them. */
+export interface CompareRows {
+  head: string[];
+  rows: string[][];
+  /** What the columns mean, in one sentence. */
+  note: string;
+}
+
+/** The table's header, one row of text per arm, and its note: the one place its numbers are formatted. */
+export function compareRows(summaries: ArmSummary[]): CompareRows {
   const head = ['arm', 'grokked', 'share [95%]', 'median steps [95%]', 'QK stable rank', 'acc, mirror unseen', 'Q/K norm', 'freq. Gini'];
   const rows = summaries.map((s) => [
     s.arm, `${s.grokked}/${s.runs}${s.diverged ? ` (${s.diverged} diverged)` : ''}`,
@@ -86,11 +99,17 @@ export function compareTable(summaries: ArmSummary[]): string {
     `${s.median.median ?? `>${s.cap}`} ${formatInterval(s.median.low, s.median.high)}`,
     meanSd(s.finalStableRank, 2), meanSd(s.finalUnmirrored, 3), meanSd(s.finalQueryKeyNorm, 2), meanSd(s.finalGini, 2),
   ]);
+  const note = `(steps to first validation accuracy >= ${GROK_ACCURACY}; runs that never get there are censored at their step cap; ` +
+    'median and its interval from the Kaplan-Meier curve, share by Wilson; measures: mean ± sd at the last evaluation)';
+  return { head, rows, note };
+}
+
+/** The terminal table. */
+export function compareTable(summaries: ArmSummary[]): string {
+  const { head, rows, note } = compareRows(summaries);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-  return [line(head), ...rows.map(line),
-    `(steps to first validation accuracy >= ${GROK_ACCURACY}; runs that never get there are censored at their step cap; ` +
-    'median and its interval from the Kaplan-Meier curve, share by Wilson; measures: mean ± sd at the last evaluation)'].join('\n');
+  return [line(head), ...rows.map(line), note].join('\n');
 }
 
 /** summary.csv: one row per arm. */
@@ -107,10 +126,17 @@ export function compareCsv(summaries: ArmSummary[]): string {
   return `${[cols.join(','), ...rows].join('\n')}\n`;
 }
 
-/** The figure: survival curves with their bands, and one panel per final measure (each run a dot, the mean a bar). */
-export function compareSpec(records: CellRecord[], summaries: ArmSummary[], title: string): TopLevelSpec {
+/**
+ * The figure: survival curves with their bands, and one panel per final measure (each run a dot,
+ * the mean a bar). Without a layout, the CLI's two rows; with one (a page's column), its panels
+ * wrap to fit the width, one to a row on a phone.
+ */
+export function compareSpec(records: CellRecord[], summaries: ArmSummary[], title: string, layout?: FigureLayout): TopLevelSpec {
   const titles = summaries.map((s) => armTitle(s.arm));
-  const color = { field: 'arm', type: 'nominal', title: null, scale: { domain: titles, range: armColors(titles) }, legend: { orient: 'bottom', columns: 2, labelLimit: 400 } };
+  const grid = layout?.width === undefined ? null : panelGrid(layout);
+  // On a page the key sits on top, one arm a line, as wide as the column allows.
+  const legend = grid ? { orient: 'top', columns: 1, labelLimit: 100 } : { orient: 'bottom', columns: 2, labelLimit: 400 };
+  const color = { field: 'arm', type: 'nominal', title: null, scale: { domain: titles, range: armColors(titles) }, legend };
   const tags = summaries.map((s) => settingTag(s.arm));
   // A step function from (0, 1) through every event time to the cap.
   const curveRows = summaries.flatMap((s) => {
@@ -125,9 +151,21 @@ export function compareSpec(records: CellRecord[], summaries: ArmSummary[], titl
     points.push({ ...prev, step: s.cap });
     return points;
   });
+  const survivalTitle = `Not yet grokked (share of seeds below ${GROK_ACCURACY}; Kaplan-Meier, 95% band)`;
+  // On a page every panel's plot starts at one x, right of the widest axis: the measures' arm
+  // labels (up to 7.5 px a character at 12 px, and the ticks); 15 px more for a last tick label.
+  // Labels longer than a third of a column are cut short (with an ellipsis) by labelLimit.
+  const labelLimit = grid ? Math.min(240, Math.ceil(7.5 * Math.max(...tags.map((t) => t.length))), Math.floor(layout!.width! / grid.columns / 3)) : 240;
+  const left = labelLimit + 40;
+  // The key starts where the plots do, right of that axis.
+  if (grid) legend.labelLimit = Math.max(100, layout!.width! - left - 40);
+  const plot = grid ? Math.max(100, Math.floor((layout!.width! - 10 - grid.columns * (left + 15) - (grid.columns - 1) * 20) / grid.columns)) : 0;
+  const measureWidth = grid ? plot : 200;
+  // Titles are centred on their plot and may pass it by 15 px a side: lines of (plot + 30) / 11 characters (bold 14 px).
+  const wrap = (text: string) => (grid ? panelTitle(text, { ...grid, width: Math.floor((9 * (plot + 30)) / 11) - 60 }) : text);
   const survival = {
-    title: `Not yet grokked (share of seeds below ${GROK_ACCURACY}; Kaplan-Meier, 95% band)`,
-    width: 420, height: 260,
+    title: wrap(survivalTitle),
+    width: grid ? plot : 420, height: grid ? grid.height : 260,
     data: { values: curveRows },
     encoding: { x: { field: 'step', type: 'quantitative', title: 'step' }, color },
     layer: [
@@ -135,19 +173,35 @@ export function compareSpec(records: CellRecord[], summaries: ArmSummary[], titl
       { mark: 'line', encoding: { y: { field: 'survival', type: 'quantitative' } } },
     ],
   };
+  // Rank and norm span decades, and a run that collapses them ends at 0 (prox): a symmetric log
+  // scale (linear near 0) shows both, where a log scale drew no point at all.
   const measure = (field: string, label: string, pick: (r: CellRecord) => number | null | undefined) => {
     const values = records.map((r) => ({ arm: armTitle(r.arm), tag: settingTag(r.arm), value: pick(r) })).filter((d) => typeof d.value === 'number');
     return {
-      title: label, width: 200, height: 260,
+      title: wrap(label), width: measureWidth, height: grid ? Math.max(120, 30 * tags.length) : 260,
       data: { values },
-      encoding: { y: { field: 'tag', type: 'nominal', title: null, sort: tags, axis: { labelLimit: 240 } }, color },
+      encoding: { y: { field: 'tag', type: 'nominal', title: null, sort: tags, axis: { labelLimit } }, color },
       layer: [
-        { mark: { type: 'point', opacity: 0.6 }, encoding: { x: { field: 'value', type: 'quantitative', title: label, scale: field === 'stableRank' || field === 'queryKeyNorm' ? { type: 'log' } : { zero: false } } } },
+        { mark: { type: 'point', opacity: 0.6 }, encoding: { x: { field: 'value', type: 'quantitative', title: grid ? null : label, scale: field === 'stableRank' || field === 'queryKeyNorm' ? { type: 'symlog', constant: field === 'stableRank' ? 1 : 0.01 } : { zero: false } } } },
         { mark: { type: 'tick', thickness: 2, size: 14 }, encoding: { x: { aggregate: 'mean', field: 'value', type: 'quantitative' } } },
       ],
     };
   };
   const last = (r: CellRecord) => r.history.at(-1);
+  if (grid) {
+    return {
+      ...FRAME,
+      title: panelTitle(title, grid),
+      concat: [survival,
+        measure('valAccUnmirrored', 'final accuracy, mirror unseen', (r) => last(r)?.valAccUnmirrored),
+        measure('stableRank', 'final QK stable rank', (r) => last(r)?.stableRank),
+        measure('queryKeyNorm', 'final Q/K Frobenius norm', (r) => last(r)?.queryKeyNorm),
+        measure('valAcc', 'final validation accuracy', (r) => last(r)?.valAcc)],
+      columns: grid.columns,
+      // Each panel placed on its own: the measures' wide arm labels must not push the curves right.
+      align: 'none', spacing: { row: 20, column: 20 },
+    } as unknown as TopLevelSpec;
+  }
   return {
     ...FRAME,
     title,
