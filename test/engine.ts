@@ -42,7 +42,7 @@ export function progressValue(tab: Tab, id: string): Promise<number> {
  * Reads `read` every 100 ms until `ok` holds and returns that value; after `timeout` ms throws
  * with what was last read, so a failure says where the page stood.
  */
-export async function waitFor<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeout = 60_000): Promise<T> {
+export async function waitFor<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeout = 150_000): Promise<T> {
   const until = Date.now() + timeout;
   let last: T | undefined;
   for (;;) {
