@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Arena } from '../src/kernel/arena.js';
+import { splitLogits, trigTable } from '../src/train/fourier.js';
 import {
   ARM_LIST, DEFAULT_CONFIG, coreCount, createTrainer, kernelModule, loadKernelsSync, normalizeArmFields, singularValues, type Decay, type KernelExports, type Trainer,
 } from '../src/node/index.js';
@@ -279,6 +280,11 @@ async function main() {
   log(`all singular values of a 128 x 128 weight: ${svdMs.toFixed(2)} ms`);
   const evalMs = time(() => trainer.evaluate(), 1500);
   log(`evaluation (6384 train + 6385 validation examples, ranks): ${evalMs.toFixed(0)} ms`);
+  // The Fourier split of the p^3 logits at 5 key frequencies, in every evaluation of addition (host JavaScript, one thread).
+  const p = DEFAULT_CONFIG.p, trig = trigTable(p);
+  const logits = Float64Array.from({ length: p * p * p }, (_, i) => ((i * 2654435761) % 1000) / 1000 - 0.5);
+  const fourierMs = time(() => splitLogits(logits, p, [1, 2, 3, 4, 5], trig), 1000);
+  log(`  of which the Fourier split of the ${p}^3 logits at 5 key frequencies: ${fourierMs.toFixed(0)} ms`);
 
   // PyTorch twice: with this machine's OpenBLAS settings as they are (OPENBLAS_CORETYPE may pin
   // an older kernel), and with them unset so OpenBLAS picks its best kernel for the CPU.
@@ -353,7 +359,7 @@ async function main() {
       gpu.release();
     }
   }
-  if (json) console.log(JSON.stringify({ peakGflops, wasmPeakGflops: wasmPeak, cPeakGflops: cGflops ?? null, matmul, ...(blocks ? { blocks } : {}), threads, lrdMs, stepMs, evalMs, svdMs, ...(profile ? { profile } : {}), ...(arms ? { arms } : {}), ...(torch.length ? { torch } : {}), ...(webgpu.length ? { webgpu, webgpuStep } : {}) }));
+  if (json) console.log(JSON.stringify({ peakGflops, wasmPeakGflops: wasmPeak, cPeakGflops: cGflops ?? null, matmul, ...(blocks ? { blocks } : {}), threads, lrdMs, stepMs, evalMs, fourierMs, svdMs, ...(profile ? { profile } : {}), ...(arms ? { arms } : {}), ...(torch.length ? { torch } : {}), ...(webgpu.length ? { webgpu, webgpuStep } : {}) }));
 }
 
 await main();

@@ -46,6 +46,36 @@ describe('Fourier measures', () => {
     }
   });
 
+  it('splitting logits gives the bits of the defining loops (j = w (a + b - c) mod p taken at every term), odd and even p', () => {
+    // The formula as first written: the committed runs' restricted and excluded losses came from it.
+    const plain = (logits: Float64Array, p: number, keys: number[]) => {
+      const { cos, sin } = trigTable(p);
+      const restricted = new Float64Array(logits.length);
+      for (const w of keys) {
+        let alpha = 0, beta = 0;
+        for (let id = 0; id < p * p; id++) {
+          const s = (Math.floor(id / p) + (id % p)) % p;
+          for (let c = 0; c < p; c++) { const j = (w * (s - c + p)) % p; alpha += logits[id * p + c] * cos[j]; beta += logits[id * p + c] * sin[j]; }
+        }
+        const norm = (2 * w) % p === 0 ? p * p * p : (p * p * p) / 2;
+        alpha /= norm; beta /= norm;
+        for (let id = 0; id < p * p; id++) {
+          const s = (Math.floor(id / p) + (id % p)) % p;
+          for (let c = 0; c < p; c++) { const j = (w * (s - c + p)) % p; restricted[id * p + c] += alpha * cos[j] + beta * sin[j]; }
+        }
+      }
+      return { restricted, excluded: logits.map((x, i) => x - restricted[i]) };
+    };
+    let seed = 12345;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 8 - 4;
+    for (const [p, keys] of [[13, [1, 5, 6]], [12, [2, 6]], [47, [3, 7, 11, 19, 23]]] as const) {
+      const logits = Float64Array.from({ length: p * p * p }, random);
+      const fast = splitLogits(logits, p, [...keys]), slow = plain(logits, p, [...keys]);
+      expect(Buffer.from(fast.restricted.buffer).equals(Buffer.from(slow.restricted.buffer))).toBe(true);
+      expect(Buffer.from(fast.excluded.buffer).equals(Buffer.from(slow.excluded.buffer))).toBe(true);
+    }
+  });
+
   it('a run on addition reports the measures at every evaluation; other tasks report null', async () => {
     const base = { p: 17, dim: 16, heads: 2, mlp: 24, batch: 60, steps: 41, evalEvery: 20 };
     const add = await (await createTrainer({ ...base, task: 'add' })).run();
