@@ -1,6 +1,6 @@
 // Debian's Chromium through playwright-core (test/engine.ts): never a downloaded browser.
 import { chromium } from 'playwright-core';
-import type { Engine, Tab } from './engine.js';
+import type { Engine, Size, Tab } from './engine.js';
 import { selector } from './engine.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -13,12 +13,13 @@ export async function launchChromium(): Promise<Engine> {
   });
   return {
     name: `Chromium ${browser.version()}`,
-    async open(url: string): Promise<Tab> {
-      const page = await browser.newPage();
+    async open(url: string, size?: Size): Promise<Tab> {
+      const page = await browser.newPage(size ? { viewport: size } : {});
       await page.goto(url);
       return {
         evaluate: (expression) => page.evaluate(expression),
         click: (testid) => page.click(selector(testid)),
+        screenshot: () => page.screenshot(),
         close: () => page.close(),
       };
     },

@@ -9,14 +9,19 @@ export interface Tab {
   evaluate<T>(expression: string): Promise<T>;
   /** A real click on the element with this data-testid. */
   click(testid: string): Promise<void>;
+  /** A PNG of the viewport. */
+  screenshot(): Promise<Buffer>;
   close(): Promise<void>;
 }
+
+export interface Size { width: number; height: number }
 
 /** A running browser. */
 export interface Engine {
   /** Chromium, Firefox ESR or WebKitGTK, with the version the browser reports. */
   readonly name: string;
-  open(url: string): Promise<Tab>;
+  /** A tab at `url`; with `size`, its viewport (the page's innerWidth x innerHeight) is that many CSS pixels. */
+  open(url: string, size?: Size): Promise<Tab>;
   close(): Promise<void>;
 }
 

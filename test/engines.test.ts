@@ -10,6 +10,7 @@ import { CHROMIUM, launchChromium } from './chromium_driver.js';
 import { fill, progressValue, text, waitFor, type Engine, type Tab } from './engine.js';
 import { FIREFOX, launchFirefox } from './firefox_driver.js';
 import { GUARD_CHECKSUM, GUARD_CONFIG } from './guard.js';
+import { LAYOUT_PROBE, type Layout } from './layout_probe.js';
 import { root, serveApp } from './web_app.js';
 import { launchWebKit, webkitAvailable } from './webkit_driver.js';
 
@@ -144,6 +145,21 @@ describe.skipIf(!anyEngine)('the page in three engines', () => {
         expect(await checksumOf(tab)).toMatch(HEX);
         await tab.close();
       }, 300_000);
+
+      it.each([[1280, 800], [390, 844]])('at %i x %i the opening page fits: the example drawn for its column with the key above, no sideways scroll, labels above, nothing cut; on a phone every tap target at least 44 x 44 px', async (width, height) => {
+        const tab = await browser.open(app!.base, { width, height });
+        await saying(tab, waitFor(() => tab.evaluate<number>(`document.querySelectorAll('[data-testid=verdict]').length`), (n) => n === 2, `${browser.name}: the example's verdicts`, 60_000));
+        const look = await tab.evaluate<Layout>(LAYOUT_PROBE);
+        expect(look.inner, 'the viewport asked for').toEqual([width, height]);
+        expect(look.natural, 'the figure is laid out for its column, not scaled down').toBeLessThanOrEqual(look.column);
+        expect(look.legendBottom, 'the colour key sits above the first chart').toBeLessThan(look.firstChartTop!);
+        expect(look.scroll, 'no sideways scroll').toBeLessThanOrEqual(look.client);
+        expect(look.cut, 'selects whose option is cut off').toEqual([]);
+        expect(look.labelsAbove).toBe(true);
+        expect(look.flagsWhole).toBe(true);
+        if (width < 500) expect(look.small, 'tap targets under 44 x 44 px').toEqual([]);
+        await tab.close();
+      }, 120_000);
 
       it('Verify in the tab reruns a committed result and prints `grokwasm verify`\'s verdict', async () => {
         const tab = await browser.open(`${app!.base}?verify=${VERIFIED}`);

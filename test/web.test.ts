@@ -23,6 +23,7 @@ import { parseMechanism } from '../src/format/mechanism.js';
 import { parseCells } from '../src/format/cells.js';
 import { compareRows, summarizeComparison } from '../src/study/compare.js';
 import { verifyVerdict } from '../src/train/verify.js';
+import { LAYOUT_PROBE, type Layout } from './layout_probe.js';
 
 const EXAMPLE = new URL('../docs/results/mechanism-quick-seeds/seed-0/mechanism.json', import.meta.url).pathname;
 type Workers = { live: number; alive: Record<string, number>; started: Record<string, number> };
@@ -624,37 +625,13 @@ describe.skipIf(!available)('browser app', () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
     await page.goto(base);
     await expect.poll(() => page.getByTestId('verdict').count(), { timeout: 30_000 }).toBe(2);
-    const look = await page.evaluate(() => {
-      const visible = (e: Element) => (e as HTMLElement).checkVisibility() && e.getBoundingClientRect().width > 0;
-      const small = [...document.querySelectorAll('button, select, input, a[href], summary')].filter(visible)
-        .map((e) => ({ e, r: e.getBoundingClientRect() })).filter(({ r }) => r.width < 44 || r.height < 44)
-        .map(({ e, r }) => `${e.id || (e as HTMLInputElement).name || e.textContent} ${Math.round(r.width)}x${Math.round(r.height)}`);
-      // Each select wide enough for its chosen option's text (none cut off, as "one run (grokwasm r" was).
-      const cut = [...document.querySelectorAll<HTMLSelectElement>('#config select')].filter(visible).filter((s) => {
-        const probe = Object.assign(document.createElement('span'), { textContent: s.selectedOptions[0].text });
-        probe.style.font = getComputedStyle(s).font;
-        document.body.append(probe);
-        const w = probe.getBoundingClientRect().width;
-        probe.remove();
-        return w + 24 > s.clientWidth;
-      }).map((s) => s.name);
-      const labelsAbove = [...document.querySelectorAll('#config label')].filter(visible).every((l) => {
-        const control = l.querySelector('input, select');
-        // The label's name: its leading text ("mode") or its .field-name ("Modulus --p").
-        const name: Node | null = l.firstChild?.nodeType === Node.TEXT_NODE && l.firstChild.textContent!.trim() ? l.firstChild : l.querySelector('.field-name');
-        if (!control || !name) return true;
-        const range = document.createRange();
-        range.selectNodeContents(name);
-        return range.getBoundingClientRect().bottom <= control.getBoundingClientRect().top + 1;
-      });
-      const flagsWhole = [...document.querySelectorAll('.field-name code')].filter(visible).every((c) => c.getClientRects().length === 1);
-      return { small, cut, labelsAbove, flagsWhole, pause: document.getElementById('pause')!.getAttribute('aria-disabled') };
-    });
+    const look = await page.evaluate<Layout>(LAYOUT_PROBE);
+    const pause = await page.getByTestId('pause').getAttribute('aria-disabled');
     expect(look.small, 'tap targets under 44 x 44 px').toEqual([]);
     expect(look.cut, 'selects whose option is cut off').toEqual([]);
     expect(look.labelsAbove).toBe(true);
     expect(look.flagsWhole).toBe(true);
-    expect(look.pause).toBe('true');
+    expect(pause).toBe('true');
     // The focus ring: Tab to Run, then a thick outline in a colour that stands out from white.
     await page.getByTestId('run').focus();
     await page.keyboard.press('Shift+Tab');

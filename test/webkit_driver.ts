@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import type { Engine, Tab } from './engine.js';
+import type { Engine, Size, Tab } from './engine.js';
 import { selector } from './engine.js';
 
 export const WEBKIT_DRIVER = '/usr/bin/WebKitWebDriver';
@@ -70,14 +70,24 @@ export async function launchWebKit(env: Record<string, string> = {}): Promise<En
       }
       await new Promise((r) => setTimeout(r, 100));
     }
+    // --full-screen hides MiniBrowser's toolbar (with no window manager the window keeps its
+    // size), which otherwise holds the window at 447 px or wider: a 390 px phone viewport needs it.
     const session = await command<{ sessionId: string; capabilities: { browserName: string; browserVersion: string } }>(base, 'POST', '/session', {
-      capabilities: { alwaysMatch: { 'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] } } },
+      capabilities: { alwaysMatch: { 'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation', '--full-screen'] } } },
     });
     const s = `/session/${session.sessionId}`;
     // One MiniBrowser window: WebDriver classic drives one tab at a time, so open() navigates it.
     return {
       name: `WebKitGTK ${session.capabilities.browserVersion}`,
-      async open(url: string): Promise<Tab> {
+      async open(url: string, size?: Size): Promise<Tab> {
+        // WebDriver sizes the window, toolbar and frame included: size it, see what the page
+        // gets, and grow the window by the difference.
+        for (let tries = 0; size && tries < 3; tries++) {
+          const inner = await command<Size>(base, 'POST', `${s}/execute/sync`, { script: 'return { width: innerWidth, height: innerHeight };', args: [] });
+          if (inner.width === size.width && inner.height === size.height) break;
+          const outer = await command<Size>(base, 'GET', `${s}/window/rect`);
+          await command(base, 'POST', `${s}/window/rect`, { width: outer.width + size.width - inner.width, height: outer.height + size.height - inner.height });
+        }
         await command(base, 'POST', `${s}/url`, { url });
         return {
           evaluate: (expression) => command(base, 'POST', `${s}/execute/sync`, { script: `return (${expression});`, args: [] }),
@@ -85,6 +95,7 @@ export async function launchWebKit(env: Record<string, string> = {}): Promise<En
             const element = await command<Record<string, string>>(base, 'POST', `${s}/element`, { using: 'css selector', value: selector(testid) });
             await command(base, 'POST', `${s}/element/${element[ELEMENT]}/click`, {});
           },
+          screenshot: async () => Buffer.from(await command<string>(base, 'GET', `${s}/screenshot`), 'base64'),
           // Leaves the page, so nothing of it keeps running in the one window.
           close: async () => { await command(base, 'POST', `${s}/url`, { url: 'about:blank' }); },
         };
