@@ -138,6 +138,15 @@ describe.skipIf(!available)('browser app', () => {
     expect(results.lrd.steps).toBe(expected.steps);
     expect(results.lrd.config).toEqual(expected.config);
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    // The run's files are a few Tab presses from Run (Pause and Stop, then the first file).
+    await page.getByTestId('run').focus();
+    let presses = 0;
+    while (presses < 10 && !(await page.evaluate(() => document.activeElement!.closest('#downloads') !== null))) {
+      await page.keyboard.press('Tab');
+      presses++;
+    }
+    expect(await page.evaluate(() => document.activeElement!.textContent)).toBe('result.json');
+    expect(presses).toBe(3);
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
@@ -575,7 +584,7 @@ describe.skipIf(!available)('browser app', () => {
     await page.close();
   }, 60_000);
 
-  it.each([[1280, 800], [390, 844]])('at %i x %i a comparison study linked with show= (or picked as a file) shows its survival curves and the CLI\'s table with intervals, fitting the column', async (width, height) => {
+  it.each([[1280, 800], [390, 844]])('at %i x %i a comparison study linked with show= (or picked as a file, or dropped on the page) shows its survival curves and the CLI\'s table with intervals, fitting the column', async (width, height) => {
     const file = join(root, 'docs/results/compare-quick-final-ordered/cells.jsonl');
     const { head, rows } = compareRows(summarizeComparison(parseCells(readFileSync(file, 'utf8'), 'cells.jsonl').records));
     const page = await browser.newPage({ viewport: { width, height } });
@@ -616,6 +625,17 @@ describe.skipIf(!available)('browser app', () => {
     await page.goto(base);
     await expect.poll(() => page.getByTestId('verdict').count(), { timeout: 30_000 }).toBe(2);
     await page.locator('#load').setInputFiles(file);
+    expect((await shown()).rows).toEqual(rows);
+    // And dropped anywhere on the page, as a file dragged from the desktop arrives.
+    await page.goto(base);
+    await expect.poll(() => page.getByTestId('verdict').count(), { timeout: 30_000 }).toBe(2);
+    const text = readFileSync(file, 'utf8');
+    await page.evaluate((content) => {
+      const data = new DataTransfer();
+      data.items.add(new File([content], 'cells.jsonl', { type: 'application/x-ndjson' }));
+      const target = document.getElementById('charts')!;
+      for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
+    }, text);
     expect((await shown()).rows).toEqual(rows);
     expect(errors).toEqual([]);
     await page.close();
