@@ -15,9 +15,9 @@ import { PRODUCT_TOLERANCE, type CheckReport } from '../src/gpu/webgpu_check.js'
 import { GUARD_CHECKSUM, GUARD_CONFIG } from './guard.js';
 import { SMALL_GPU_CONFIG, trainingDifferences } from './helpers.js';
 import { armVerdict } from '../src/study/verdict.js';
-import { mechanismSpec, panelGrid, trainingSpec } from '../src/study/charts.js';
+import { mechanismSpec, panelGrid, phaseSpec, trainingSpec } from '../src/study/charts.js';
 import { parallelSeconds, queueSeconds } from '../src/study/cost.js';
-import { PRESET, mechanismConfigs, mechanismData } from '../src/study/experiments.js';
+import { PRESET, mechanismConfigs, mechanismData, summarize } from '../src/study/experiments.js';
 import { parseArmSettings } from '../src/study/arm_setting.js';
 import { parseMechanism } from '../src/format/mechanism.js';
 import { parseCells } from '../src/format/cells.js';
@@ -59,6 +59,20 @@ describe('the page\'s numbers (src/)', () => {
     expect(json).not.toContain('"orient":"bottom"');
     expect(json).toContain('"values":[{"arm":"Low-Rank Decay","step":2800}]');
     expect(JSON.stringify(trainingSpec({ l2: example.arms.l2.history }))).not.toContain('"mark":{"type":"rule"');
+  });
+
+  it('phaseSpec: the CLI\'s figure keeps 300 px panels side by side; in a 856 px column the arms stay side by side, in a 358 px one they stack with the key below', () => {
+    const cells = summarize(parseCells(readFileSync(join(root, 'docs/results/sweep-reference/cells.jsonl'), 'utf8'), 'cells.jsonl').records);
+    const rows = (spec: ReturnType<typeof phaseSpec>) => (spec as unknown as { vconcat: Record<string, { width: number }[]>[] }).vconcat;
+    const cli = rows(phaseSpec(cells));
+    expect(cli[0].hconcat.map((p) => p.width)).toEqual([300, 300]);
+    const desk = rows(phaseSpec(cells, 'Phase diagram', { width: 856 }));
+    expect(desk[0].hconcat).toHaveLength(2);
+    expect(desk[0].hconcat[0].width).toBeLessThanOrEqual(300);
+    const phone = rows(phaseSpec(cells, 'Phase diagram', { width: 358 }));
+    expect(phone[0].hconcat).toBeUndefined();
+    expect(phone[0].vconcat).toHaveLength(2);
+    expect(phone[0].vconcat[0].width).toBe(358 - 10 - 120);
   });
 
   it('the estimate counts arms sharing the cores and each run\'s threads', () => {
@@ -637,6 +651,30 @@ describe.skipIf(!available)('browser app', () => {
       for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
     }, text);
     expect((await shown()).rows).toEqual(rows);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it.each([[1280, 800], [390, 844]])('at %i x %i a sweep\'s cells.jsonl linked with show= draws its phase diagram, laid out for the column (arms side by side, or stacked on a phone)', async (width, height) => {
+    const file = join(root, 'docs/results/sweep-reference/cells.jsonl');
+    const lines = readFileSync(file, 'utf8').trim().split('\n').length;
+    const page = await browser.newPage({ viewport: { width, height } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}?show=results/sweep-reference/cells.jsonl`);
+    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 60_000 }).toContain(`${lines} cells of a phase diagram, shown below`);
+    await page.waitForFunction(() => document.querySelector('#charts svg g.role-title'));
+    const look = await page.evaluate<Layout>(LAYOUT_PROBE);
+    const titles = await page.evaluate(() => [...document.querySelectorAll('#charts svg g.role-title')].map((g) => ({ text: g.textContent, top: Math.round(g.getBoundingClientRect().top) })));
+    const l2 = titles.find((t) => t.text!.startsWith('L2 weight decay: best'))!, lrd = titles.find((t) => t.text!.startsWith('Low-Rank Decay: best'))!;
+    // Side by side at 1280 (the same row), stacked on the phone (LRD's panel below L2's).
+    if (width >= 1280) expect(lrd.top).toBe(l2.top);
+    else expect(lrd.top).toBeGreaterThan(l2.top);
+    expect(look.natural, 'the figure is laid out for its column, not scaled down').toBeLessThanOrEqual(look.column);
+    expect(look.scroll).toBeLessThanOrEqual(look.client);
+    expect(await page.getByTestId('figure-summary').textContent()).toMatch(/^\d+ cells: best validation accuracy( \(mean over seeds\))? at rates 0\.0001, 0\.0005, 0\.001, 0\.005, 0\.01, 0\.05: l2 at fraction 0\.3: 0\.\d\d, /);
+    expect(await page.getByTestId('story').isVisible()).toBe(false);
+    if (process.env.SHOT_DIR) await page.screenshot({ path: `${process.env.SHOT_DIR}/phase-${width}.png`, fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);

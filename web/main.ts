@@ -5,7 +5,7 @@
 import * as Comlink from 'comlink';
 import {
   FormatError, TAB_LIMIT_SECONDS, armTitle, armVerdict, figureSummary, formatDuration, mechanismArms, mechanismData, settingTag, runFlops, sweepCells, mechanismSpec, parallelSeconds, parseJson,
-  compareRows, compareSpec, isComparison, parseCells, summarizeComparison,
+  compareRows, compareSpec, isComparison, parseCells, phaseSpec, summarize, summarizeComparison,
   parseMechanism, parseRunResult, queueSeconds, resolveConfig, secondsLeft, verifyTargets, threadsPerRun, trainingSpec,
   type Arm, type ArmAnalysis, type Backend, type EvalInfo, type MechanismData, type MechanismFile, type PresetName, type RunConfig, type RunResult, type CellRecord,
 } from '../src/core.js';
@@ -21,7 +21,7 @@ import {
   showFieldError, showMode, writeUrl, type Mode,
 } from './form.js';
 import { $, backendLine, buttons, form, isEnabled, modeSelect, presetSelect, progress, progressText, say, setEnabled } from './page.js';
-import { gridFromForm, runSweepInPage, stopSweep } from './sweep.js';
+import { gridFromForm, phaseSummaryText, runSweepInPage, stopSweep } from './sweep.js';
 import type { VerifyLine, WorkerApi } from './worker.js';
 
 // Without Wasm SIMD nothing can train here: one plain sentence at once, not the engine's compile error.
@@ -397,6 +397,17 @@ slider.addEventListener('input', () => { showScrubStep(); void drawScrubbed(); }
 
 // ---- a comparison study (grokwasm compare's cells.jsonl): survival curves and the table with intervals ----
 /** Shows a comparison's runs with the CLI's own summary (src/study/compare.ts): its table and its figure. */
+/** A sweep's cells: the phase diagram, as `grokwasm sweep` draws it, laid out for the column. */
+async function showPhase(name: string, records: CellRecord[]): Promise<void> {
+  scrubbed = null;
+  scrubber.hidden = true;
+  $('story').hidden = true;
+  const cells = summarize(records);
+  const seeds = new Set(records.map((r) => r.seed)).size;
+  await draw((layout) => phaseSpec(cells, `Phase diagram: ${name} (${records.length} cells, ${seeds} seed${seeds > 1 ? 's' : ''})`, layout),
+    `${records.length} cells: ${phaseSummaryText(cells)}`);
+}
+
 async function showComparison(name: string, records: CellRecord[]): Promise<void> {
   const summaries = summarizeComparison(records);
   const { head, rows, note } = compareRows(summaries);
@@ -650,8 +661,9 @@ async function showText(name: string, text: string): Promise<void> {
       const cells = verifyTargets(text, name);
       const { records } = parseCells(text, name);
       if (isComparison(records)) await showComparison(name, records);
+      else await showPhase(name, records);
       setLoaded({ name, text });
-      say(`Loaded ${name}: ${cells.length} ${isComparison(records) ? 'runs of a comparison, shown below' : 'cells'}. Verify reruns each of them.`);
+      say(`Loaded ${name}: ${cells.length} ${isComparison(records) ? 'runs of a comparison, shown below' : 'cells of a phase diagram, shown below'}. Verify reruns each of them.`);
       return;
     }
     // The same parsers as the CLI: a file of the wrong shape is refused in one line naming the field.

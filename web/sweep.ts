@@ -1,11 +1,11 @@
 // Phase-diagram mode: the sweep's cells on a pool of workers (one per hardware thread), the
 // heatmaps refilled as cells finish. Cells and summaries come from src/, as in the CLI.
 import * as Comlink from 'comlink';
-import type { TopLevelSpec } from 'vega-lite';
 import {
   ConfigError, canonicalOrder, cellLine, cellRecord, parseArms, parseList, phaseSpec, summarize, summaryCsv, sweepCells,
-  type ArmSetting, type Backend, type CellRecord, type RunConfig,
+  type ArmSetting, type Backend, type CellRecord, type PhaseCell, type RunConfig,
 } from '../src/core.js';
+import type { Figure } from './chart_view.js';
 import type { WorkerApi } from './worker.js';
 import { endWorker, spawnWorker } from './workers.js';
 import { threadsPerRun } from '../src/core.js';
@@ -31,6 +31,23 @@ export function gridFromForm(inputs: HTMLInputElement[]): Grid | { error: string
   }
 }
 
+/**
+ * The phase figure in words (its text alternative): one line of best validation accuracies per
+ * arm and fraction, in the order of the rates named once, then how many cells reached 0.99.
+ */
+export function phaseSummaryText(cells: PhaseCell[]): string {
+  const rates = [...new Set(cells.map((c) => c.rate))].sort((a, b) => a - b);
+  const rows = [...new Set(cells.map((c) => `${c.arm}\u0000${c.frac}`))].map((key) => {
+    const [arm, frac] = key.split('\u0000');
+    const at = (rate: number) => cells.find((c) => c.arm === arm && String(c.frac) === frac && c.rate === rate);
+    return `${arm} at fraction ${frac}: ${rates.map((r) => at(r)?.accMean.toFixed(2) ?? '-').join(', ')}`;
+  });
+  const seeds = Math.max(...cells.map((c) => c.seeds));
+  const grokked = cells.filter((c) => c.grokked > 0).length;
+  return `best validation accuracy${seeds > 1 ? ' (mean over seeds)' : ''} at rates ${rates.join(', ')}: ${rows.join('; ')}. ` +
+    `${grokked} of ${cells.length} cells reached 0.99${seeds > 1 ? ' in at least one seed' : ''}.`;
+}
+
 export function stopSweep(): void {
   stopping = true;
   for (const api of live) void api.stop();
@@ -38,7 +55,7 @@ export function stopSweep(): void {
 
 /** Runs every cell; keeps finished cells when stopped or when a worker fails. */
 export async function runSweepInPage(base: RunConfig, grid: Grid, backend: Backend, threads: number,
-  ui: { progress(done: number, total: number): void; draw(spec: TopLevelSpec, summary: string): void; backend(lines: string[]): void; threads(lines: string[]): void }):
+  ui: { progress(done: number, total: number): void; draw(figure: Figure, summary: string): void; backend(lines: string[]): void; threads(lines: string[]): void }):
   Promise<{ records: CellRecord[]; total: number; cellsJsonl: string; summaryCsv: string; error?: string }> {
   const cells = sweepCells(base, grid);
   const records: CellRecord[] = [];
@@ -71,8 +88,8 @@ export async function runSweepInPage(base: RunConfig, grid: Grid, backend: Backe
         records.push(cellRecord(cell, result));
         ui.progress(records.length, cells.length);
         const summary = summarize(records);
-        ui.draw(phaseSpec(summary, `Phase diagram (${records.length} of ${cells.length} cells)`),
-          `${records.length} of ${cells.length} cells: ${summary.map((c) => `${c.arm} frac ${c.frac} rate ${c.rate}: best validation accuracy ${c.accMean.toFixed(2)}`).join('; ')}.`);
+        ui.draw((layout) => phaseSpec(summary, `Phase diagram (${records.length} of ${cells.length} cells)`, layout),
+          `${records.length} of ${cells.length} cells: ${phaseSummaryText(summary)}`);
       }
     } catch (e) {
       error ??= `A cell failed: ${(e as Error).message}.`;

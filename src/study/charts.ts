@@ -363,7 +363,15 @@ export interface PhaseCell {
 }
 
 /** Phase diagram: best accuracy and steps-to-grok per (fraction, rate), one column per arm. */
-export function phaseSpec(cells: PhaseCell[], title = 'Phase diagram'): TopLevelSpec {
+export function phaseSpec(cells: PhaseCell[], title = 'Phase diagram', layout: FigureLayout = {}): TopLevelSpec {
+  const arms = [...new Set(cells.map((c) => c.arm))].sort() as Arm[];
+  // The CLI's figure: 300 px panels, the arms side by side, each row's legend at its right. In a
+  // column (the page), side by side while a panel keeps 200 px beside its axis labels (about
+  // 85 px) and the legend (about 100 px); otherwise the arms stacked, the legend below them.
+  const beside = layout.width === undefined ? 300 : Math.floor((layout.width - 10 - arms.length * 85 - (arms.length - 1) * 20 - 100) / arms.length);
+  const stacked = beside < 200;
+  const panelWidth = stacked ? Math.max(150, Math.min(300, layout.width! - 10 - 120)) : Math.min(300, beside);
+  const group = (panels: object[]) => (stacked ? { vconcat: panels } : { hconcat: panels });
   const values = cells.map((c) => ({
     ...c,
     accText: (c.seeds > 1 ? `${c.accMean.toFixed(2)}±${(c.accSpread / 2).toFixed(2)}` : c.accMean.toFixed(2)) +
@@ -376,8 +384,9 @@ export function phaseSpec(cells: PhaseCell[], title = 'Phase diagram'): TopLevel
   const groks = cells.map((c) => c.grokMean).filter((g): g is number => g !== null);
   const grokTop = groks.length ? Math.max(...groks) : 0;
   const panel = (field: string, text: string, titleText: string, scheme: string, legendTitle: string, filter?: string) => ({
-    title: titleText,
-    width: 300, height: 210,
+    // A long panel title is cut with an ellipsis at the panel's width rather than widening the figure.
+    title: layout.width === undefined ? titleText : { text: titleText, limit: panelWidth + 60 },
+    width: panelWidth, height: 210,
     transform: filter ? [{ filter }] : [],
     encoding: {
       x: { field: 'rate', type: 'ordinal' as const, title: 'rate (arms tuned by wd: wd = 10 x rate)', axis: { labelExpr: 'format(datum.value, ".0e")', labelAngle: 0 } },
@@ -385,27 +394,27 @@ export function phaseSpec(cells: PhaseCell[], title = 'Phase diagram'): TopLevel
     },
     layer: [
       { mark: 'rect' as const, encoding: { color: { field, type: 'quantitative' as const, title: legendTitle,
-        scale: { scheme, domain: field === 'grokMean' ? (groks.length ? undefined : [0, 1]) : [0, 1] }, ...(field === 'grokMean' && !groks.length ? { legend: null } : {}) } } },
+        scale: { scheme, domain: field === 'grokMean' ? (groks.length ? undefined : [0, 1]) : [0, 1] },
+        ...(field === 'grokMean' && !groks.length ? { legend: null } : stacked ? { legend: { orient: 'bottom' as const } } : {}) } } },
       // Dark text on light cells and white on dark ones, for contrast at every value.
       { mark: { type: 'text' as const, fontSize: 11 }, encoding: { text: { field: text, type: 'nominal' as const },
         color: { condition: { test: field === 'grokMean' ? `datum.grokMean > ${0.6 * grokTop}` : `datum.${field} > 0.6`, value: 'white' }, value: 'black' } } },
     ],
   });
-  const arms = [...new Set(cells.map((c) => c.arm))].sort() as Arm[];
   return {
     ...FRAME,
     title,
     data: { values },
     vconcat: [
-      { hconcat: arms.map((a) => panel('accMean', 'accText', `${armTitle(a)}: best validation accuracy`, 'blues', 'accuracy', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } },
-      { hconcat: arms.map((a) => panel('grokMean', 'grokText', `${armTitle(a)}: steps to 0.99 (grokked/seeds)`, 'oranges', 'steps', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } },
+      { ...group(arms.map((a) => panel('accMean', 'accText', `${armTitle(a)}: best validation accuracy`, 'blues', 'accuracy', `datum.arm === '${a}'`))), resolve: { scale: { color: 'shared' } } },
+      { ...group(arms.map((a) => panel('grokMean', 'grokText', `${armTitle(a)}: steps to 0.99 (grokked/seeds)`, 'oranges', 'steps', `datum.arm === '${a}'`))), resolve: { scale: { color: 'shared' } } },
       // Beyond the swap symmetry: accuracy on the pairs whose mirror was never trained (ordered split).
       ...(cells.some((c) => c.unmirroredMean != null)
-        ? [{ hconcat: arms.map((a) => panel('unmirroredMean', 'unmirroredText', `${armTitle(a)}: final accuracy, mirror not trained`, 'greens', 'accuracy', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } }]
+        ? [{ ...group(arms.map((a) => panel('unmirroredMean', 'unmirroredText', `${armTitle(a)}: final accuracy, mirror not trained`, 'greens', 'accuracy', `datum.arm === '${a}'`))), resolve: { scale: { color: 'shared' } } }]
         : []),
       // With several seeds, how far apart they land: max - min of the best validation accuracy.
       ...(cells.some((c) => c.seeds > 1)
-        ? [{ hconcat: arms.map((a) => panel('accSpread', 'spreadText', `${armTitle(a)}: spread over seeds (max - min)`, 'purples', 'spread', `datum.arm === '${a}'`)), resolve: { scale: { color: 'shared' } } }]
+        ? [{ ...group(arms.map((a) => panel('accSpread', 'spreadText', `${armTitle(a)}: spread over seeds (max - min)`, 'purples', 'spread', `datum.arm === '${a}'`))), resolve: { scale: { color: 'shared' } } }]
         : []),
     ],
     resolve: { scale: { color: 'independent' } },
