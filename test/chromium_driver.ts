@@ -19,6 +19,7 @@ export async function launchChromium(): Promise<Engine> {
       return {
         evaluate: (expression) => page.evaluate(expression),
         click: (testid) => page.click(selector(testid)),
+        doubleClick: (testid) => page.dblclick(selector(testid), { force: true }),
         screenshot: () => page.screenshot(),
         close: () => page.close(),
       };

@@ -9,6 +9,8 @@ export interface Tab {
   evaluate<T>(expression: string): Promise<T>;
   /** A real click on the element with this data-testid. */
   click(testid: string): Promise<void>;
+  /** A real double click (two presses of the mouse button in quick succession) on it. */
+  doubleClick(testid: string): Promise<void>;
   /** A PNG of the viewport. */
   screenshot(): Promise<Buffer>;
   close(): Promise<void>;

@@ -3,9 +3,11 @@
 // installs. In each: a run gives the CLI's checksum, pause/resume/stop, and Verify in the tab;
 // in WebKit also the page without Wasm SIMD and with SharedArrayBuffer switched on.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCells } from '../src/format/cells.js';
 import { noSimdMessage } from '../src/kernel/simd.js';
+import { compareRows, summarizeComparison } from '../src/study/compare.js';
 import { CHROMIUM, launchChromium } from './chromium_driver.js';
 import { fill, progressValue, text, waitFor, type Engine, type Tab } from './engine.js';
 import { FIREFOX, launchFirefox } from './firefox_driver.js';
@@ -29,6 +31,8 @@ const queryOf = (config: Config, extra: Record<string, string> = {}) =>
 // The L2 arm does not stop early on grokking, so a run is still going when paused.
 const PAUSE_CONFIG = { decay: 'l2', p: 47, dim: 32, heads: 2, mlp: 64, batch: 256, steps: 600, evalEvery: 100 };
 const VERIFIED = 'results/mechanism-quick-seeds/seed-0/mechanism.json';
+/** The committed comparison study's table as `grokwasm compare` prints it. */
+const STUDY = compareRows(summarizeComparison(parseCells(readFileSync(`${root}docs/results/compare-quick-final-ordered/cells.jsonl`, 'utf8'), 'cells.jsonl').records));
 const HEX = /^[0-9a-f]{16}$/;
 const checksumOf = (tab: Tab) => text(tab, 'checksum');
 /** Past step `n` of a run that is going now (not the last run's bar, which stays until the new run's workers are up). */
@@ -158,6 +162,33 @@ describe.skipIf(!anyEngine)('the page in three engines', () => {
         expect(look.labelsAbove).toBe(true);
         expect(look.flagsWhole).toBe(true);
         if (width < 500) expect(look.small, 'tap targets under 44 x 44 px').toEqual([]);
+        await tab.close();
+      }, 120_000);
+
+      it.each([[1280, 800], [390, 844]])('at %i x %i a comparison study linked with show= shows the CLI\'s table with intervals and its survival curves, fitting the column', async (width, height) => {
+        const tab = await browser.open(`${app!.base}?show=results/compare-quick-final-ordered/cells.jsonl`, { width, height });
+        await saying(tab, waitFor(() => tab.evaluate<boolean>(`!document.getElementById('study').hidden && !!document.querySelector('#charts svg')`), (yes) => yes, `${browser.name}: the study`, 60_000));
+        const rows = await tab.evaluate<string[][]>(`[...document.querySelectorAll('[data-testid=compare-table] tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent))`);
+        expect(rows).toEqual(STUDY.rows);
+        const look = await tab.evaluate<Layout>(LAYOUT_PROBE);
+        expect(look.inner).toEqual([width, height]);
+        expect(look.natural, 'the figure is laid out for its column').toBeLessThanOrEqual(look.column);
+        expect(look.legendBottom, 'the colour key sits above the first chart').toBeLessThan(look.firstChartTop!);
+        expect(look.scroll, 'no sideways scroll').toBeLessThanOrEqual(look.client);
+        await tab.close();
+      }, 120_000);
+
+      it('one run per click: three clicks in one task and a real double click start one run; Stop ends every worker', async () => {
+        const tab = await browser.open(`${app!.base}?${queryOf(PAUSE_CONFIG, { steps: '20000' })}`);
+        const workers = () => tab.evaluate<{ live: number; alive: Record<string, number>; started: Record<string, number> }>('window.grokwasmWorkers');
+        await tab.evaluate(`(() => { const run = document.getElementById('run'); run.click(); run.click(); run.click(); return null; })()`);
+        await tab.doubleClick('run');
+        await saying(tab, waitFor(() => tab.evaluate<string>('document.body.dataset.state'), (s) => s === 'running', `${browser.name}: running`, 60_000));
+        await new Promise((r) => setTimeout(r, 300));
+        expect((await workers()).started.train).toBe(1);
+        await tab.click('stop');
+        await saying(tab, waitFor(() => tab.evaluate<string>('document.body.dataset.state'), (s) => s === 'done', `${browser.name}: stopped`, 60_000));
+        await waitFor(async () => (await workers()).alive.train ?? 0, (n) => n === 0, `${browser.name}: no training worker left`, 20_000);
         await tab.close();
       }, 120_000);
 

@@ -25,6 +25,7 @@ export async function launchFirefox(prefs: Record<string, unknown> = {}): Promis
       return {
         evaluate: (expression) => page.evaluate(expression) as never,
         click: (testid) => page.click(selector(testid)),
+        doubleClick: (testid) => page.click(selector(testid), { count: 2 }),
         screenshot: async () => Buffer.from(await page.screenshot()),
         close: () => page.close(),
       };

@@ -95,6 +95,13 @@ export async function launchWebKit(env: Record<string, string> = {}): Promise<En
             const element = await command<Record<string, string>>(base, 'POST', `${s}/element`, { using: 'css selector', value: selector(testid) });
             await command(base, 'POST', `${s}/element/${element[ELEMENT]}/click`, {});
           },
+          async doubleClick(testid) {
+            const element = await command<Record<string, string>>(base, 'POST', `${s}/element`, { using: 'css selector', value: selector(testid) });
+            const press = [{ type: 'pointerDown', button: 0 }, { type: 'pointerUp', button: 0 }];
+            await command(base, 'POST', `${s}/actions`, { actions: [{ type: 'pointer', id: 'mouse', parameters: { pointerType: 'mouse' },
+              actions: [{ type: 'pointerMove', origin: { [ELEMENT]: element[ELEMENT] }, x: 0, y: 0 }, ...press, ...press] }] });
+            await command(base, 'DELETE', `${s}/actions`);
+          },
           screenshot: async () => Buffer.from(await command<string>(base, 'GET', `${s}/screenshot`), 'base64'),
           // Leaves the page, so nothing of it keeps running in the one window.
           close: async () => { await command(base, 'POST', `${s}/url`, { url: 'about:blank' }); },
