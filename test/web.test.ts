@@ -341,20 +341,27 @@ describe.skipIf(!available)('browser app', () => {
     await page.close();
   }, 180_000);
 
-  it.each([[1280, 800], [390, 844]])('at %i x %i: no horizontal scroll; at 1280 x 800 the controls, progress and live figure are in view together', async (width, height) => {
+  it.each([[1280, 800], [390, 844]])('at %i x %i: no horizontal scroll; at 1280 x 800 the controls, progress and live figure are in view together while it trains', async (width, height) => {
     const page = await browser.newPage({ viewport: { width, height } });
-    await page.goto(`${base}?mode=mechanism&steps=300&autorun=1`);
-    await page.waitForFunction(() => document.body.dataset.state === 'done', undefined, { timeout: 120_000 });
-    const box = await page.evaluate(() => {
+    await page.goto(`${base}?mode=mechanism&steps=1500&autorun=1`);
+    const look = () => page.evaluate(() => {
       const rect = (id: string) => document.getElementById(id)!.getBoundingClientRect();
       return { scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth,
         run: rect('run').bottom, progress: rect('progress-text').bottom, charts: rect('charts').top, chartsHeight: rect('charts').height };
     });
-    expect(box.scroll, 'page width').toBeLessThanOrEqual(box.client);
+    // The live figure: a run going, with its first evaluations drawn.
+    await page.waitForFunction(() => document.body.dataset.state === 'running' && document.querySelector('#charts svg'), undefined, { timeout: 120_000 });
+    const live = await look();
+    await page.getByTestId('stop').click();
+    await page.waitForFunction(() => document.body.dataset.state === 'done', undefined, { timeout: 120_000 });
+    // Done: the run's files now sit under the buttons, and the figure still begins in view.
+    const done = await look();
+    for (const box of [live, done]) expect(box.scroll, 'page width').toBeLessThanOrEqual(box.client);
     if (width >= 1280) {
-      expect(box.run).toBeLessThan(height);
-      expect(box.progress).toBeLessThan(height);
-      expect(box.charts + Math.min(box.chartsHeight, 200)).toBeLessThan(height);
+      expect(live.run).toBeLessThan(height);
+      expect(live.progress).toBeLessThan(height);
+      expect(live.charts + Math.min(live.chartsHeight, 200)).toBeLessThan(height);
+      expect(done.charts + 100).toBeLessThan(height);
     }
     await page.close();
   }, 150_000);
