@@ -712,7 +712,7 @@ describe.skipIf(!available)('browser app', () => {
     await page.close();
   }, 60_000);
 
-  it('Verify reruns a committed result linked with verify= and prints `grokwasm verify`\'s verdict; a changed value is caught; a huge file is refused in one line', async () => {
+  it('Verify reruns a committed result linked with verify= and prints `grokwasm verify`\'s verdict; a changed value is caught; a huge file is refused in one line; pause, resume and stop', async () => {
     const dir = join(root, 'docs/results/mechanism-quick-seeds/seed-0');
     const cli = (file: string, cwd: string) => {
       const out = spawnSync(process.execPath, [`${root}dist/cli/grokwasm.js`, 'verify', '--steps', '150', '--threads', '1', file], { encoding: 'utf8', cwd });
@@ -759,9 +759,27 @@ describe.skipIf(!available)('browser app', () => {
     expect(await page.getByTestId('verdicts').textContent()).toBe('LRD generalised at step 2800: validation accuracy reached 99% (best 99.8%).');
     expect(await page.locator('#verify-file').textContent()).toBe('lrd.json');
 
-    // A full check, stopped: its worker ends, and nothing is claimed.
+    // Paused and resumed: the check holds its step while paused, then ends on the verdict.
     await page.setInputFiles('#load', join(dir, 'mechanism.json'));
     await expect.poll(() => page.getByTestId('status').textContent()).toBe('Showing mechanism.json.');
+    await page.getByTestId('verify-steps').fill('600');
+    await page.getByTestId('verify').click();
+    const verifyProgress = () => page.locator('#verify-progress').evaluate((p: HTMLProgressElement) => p.value);
+    await expect.poll(verifyProgress, { timeout: 30_000 }).toBeGreaterThan(0);
+    await page.getByTestId('pause').click();
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('verify-paused');
+    expect(await page.getByTestId('run').textContent()).toBe('Resume');
+    await page.waitForTimeout(500);
+    const held = await verifyProgress();
+    await page.waitForTimeout(1500);
+    expect(await verifyProgress()).toBe(held);
+    expect(held).toBeLessThan(1200);
+    await page.getByTestId('run').click();
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('verifying');
+    await expect.poll(() => page.getByTestId('verify-result').textContent(), { timeout: 90_000 }).toMatch(/^partially verified: steps 0-599: \d+ evaluations in 2 runs match;/);
+    expect(await page.getByTestId('run').textContent()).toBe('Run');
+
+    // A full check of the same file, stopped: its worker ends, and nothing is claimed.
     await page.getByTestId('verify-steps').fill('');
     await page.getByTestId('verify').click();
     await expect.poll(() => page.locator('#verify-progress').evaluate((p: HTMLProgressElement) => p.value), { timeout: 30_000 }).toBeGreaterThan(0);
@@ -770,7 +788,7 @@ describe.skipIf(!available)('browser app', () => {
     expect(await page.evaluate(() => (window as unknown as { grokwasmWorkers: Workers }).grokwasmWorkers.alive.verify ?? 0)).toBe(0);
     expect(await page.evaluate(() => document.body.dataset.state)).toBe('done');
     await page.close();
-  }, 150_000);
+  }, 240_000);
 
   it('Run on the opening page trains the example\'s setup to the example\'s bits (its first evaluations, stopped early)', async () => {
     const example = JSON.parse(readFileSync(EXAMPLE, 'utf8'));

@@ -92,7 +92,7 @@ let runs: ArmRun[] = [];
  * the click until every worker has ended its current step and answered: no button can start
  * anything in between, so the page never shows a state the workers are not in.
  */
-export type RunState = 'idle' | 'starting' | 'running' | 'pausing' | 'paused' | 'stopping' | 'verifying' | 'done' | 'failed';
+export type RunState = 'idle' | 'starting' | 'running' | 'pausing' | 'paused' | 'stopping' | 'verifying' | 'verify-paused' | 'done' | 'failed';
 let state: RunState = 'idle';
 let failed = false;
 /**
@@ -110,11 +110,11 @@ function setState(next: RunState): void {
   document.body.dataset.state = next;
   const settled = isSettled(next);
   // Run acts when nothing goes (a new run) or when paused (Resume); in a settling pause it takes the last word.
-  const resumable = next === 'paused' || (next === 'pausing' && wanted === 'pause');
+  const resumable = next === 'paused' || (next === 'pausing' && wanted === 'pause') || next === 'verify-paused';
   setEnabled(buttons.run, settled || resumable);
-  buttons.run.textContent = next === 'paused' || next === 'pausing' ? 'Resume' : 'Run';
-  setEnabled(buttons.pause, next === 'running' || (next === 'pausing' && wanted === 'run'));
-  setEnabled(buttons.stop, next === 'running' || next === 'paused' || next === 'pausing' || next === 'verifying');
+  buttons.run.textContent = next === 'paused' || next === 'pausing' || next === 'verify-paused' ? 'Resume' : 'Run';
+  setEnabled(buttons.pause, next === 'running' || (next === 'pausing' && wanted === 'run') || next === 'verifying');
+  setEnabled(buttons.stop, next === 'running' || next === 'paused' || next === 'pausing' || next === 'verifying' || next === 'verify-paused');
   for (const input of form.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) input.disabled = !settled;
   for (const id of ['load', 'verify-steps']) $<HTMLInputElement>(id).disabled = !settled;
   setEnabled($<HTMLButtonElement>('verify'), settled && loaded !== null);
@@ -568,11 +568,13 @@ form.addEventListener('submit', (e) => {
   e.preventDefault();
   if (!isEnabled(buttons.run)) return; // as a disabled default button: no click, no Enter
   if (state === 'paused') void resume();
+  else if (state === 'verify-paused') resumeVerify();
   else if (state === 'pausing') { wanted = 'run'; setState('pausing'); say('Resuming once the current step ends...'); }
   else if (isSettled(state)) void start();
 });
 buttons.pause.addEventListener('click', () => {
   if (!isEnabled(buttons.pause)) return;
+  if (state === 'verifying') return pauseVerify();
   if (state === 'pausing') { wanted = 'pause'; setState('pausing'); say('Pausing after the current step...'); return; }
   if (state !== 'running') return;
   wanted = 'pause';
@@ -582,7 +584,7 @@ buttons.pause.addEventListener('click', () => {
 });
 buttons.stop.addEventListener('click', () => {
   if (!isEnabled(buttons.stop)) return;
-  if (state === 'verifying') return stopVerify();
+  if (state === 'verifying' || state === 'verify-paused') return stopVerify();
   if (state === 'paused') return void finish();
   if (state !== 'running' && state !== 'pausing') return;
   wanted = 'pause';
@@ -726,8 +728,9 @@ async function verifyLoaded(): Promise<void> {
   say(`Verifying ${loaded.name}...`);
   const worker = (verifying = spawnWorker('verify'));
   const died = new Promise<never>((_, reject) => worker.addEventListener('error', (e) => reject(new Error(e.message || 'the worker crashed or ran out of memory'))));
+  const api = (verifyApi = Comlink.wrap<WorkerApi>(worker));
   try {
-    const { verdict, exit } = await Promise.race([Comlink.wrap<WorkerApi>(worker).verify(loaded.text, loaded.name, upTo,
+    const { verdict, exit } = await Promise.race([api.verify(loaded.text, loaded.name, upTo,
       Comlink.proxy((line: VerifyLine) => {
         if (line.kind === 'verdict') return;
         log.append(Object.assign(document.createElement('li'), { textContent: line.text }));
@@ -748,14 +751,31 @@ async function verifyLoaded(): Promise<void> {
     }
   } finally {
     endWorker(worker);
+    if (verifyApi === api) verifyApi = null;
     if (verifying === worker) { verifying = null; setState('done'); }
   }
+}
+
+/** Verify's Pause and Resume: the rerun waits between steps in its worker, in memory, and goes on from there. */
+let verifyApi: Comlink.Remote<WorkerApi> | null = null;
+function pauseVerify(): void {
+  if (!verifyApi) return;
+  void verifyApi.pauseVerify();
+  setState('verify-paused');
+  say(`Verify paused: Resume goes on from the same step, Stop ends it.`);
+}
+function resumeVerify(): void {
+  if (!verifyApi) return;
+  void verifyApi.resumeVerify();
+  setState('verifying');
+  say(`Verifying ${loaded?.name ?? 'the file'}...`);
 }
 
 function stopVerify(): void {
   const worker = verifying;
   if (!worker) return;
   verifying = null;
+  verifyApi = null;
   endWorker(worker);
   $('verify-result').textContent = 'not verified: stopped before the end (nothing is claimed for the runs checked so far)';
   say('Verify stopped.');
@@ -804,5 +824,5 @@ else if (query.get('show')) void loadFromLink(query.get('show')!, false);
 if ([...query.keys()].length === 0) void showExample();
 // A run in progress is lost on reload or close: ask first.
 addEventListener('beforeunload', (e) => {
-  if (state === 'running' || state === 'pausing' || state === 'paused' || state === 'stopping' || state === 'verifying') e.preventDefault();
+  if (state === 'running' || state === 'pausing' || state === 'paused' || state === 'stopping' || state === 'verifying' || state === 'verify-paused') e.preventDefault();
 });

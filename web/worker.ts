@@ -166,6 +166,9 @@ const api = {
 /** What a check in the page reports as it goes: the lines `grokwasm verify` prints. */
 export interface VerifyLine { text: string; kind: 'head' | 'row' | 'note' | 'verdict' }
 
+/** Set while Verify is paused: the rerun awaits its promise between steps. */
+let verifyHold: { promise: Promise<void>; open: () => void } | null = null;
+
 const verifier = {
   /**
    * Whether the config can start here: builds its trainer once (its memory laid out and
@@ -181,6 +184,18 @@ const verifier = {
       if (e instanceof ConfigError || e instanceof RangeError) return e.message;
       return (e as Error).message;
     }
+  },
+
+  /** Pauses the check at its next yield (within a step or two); it stays in memory until resumeVerify(). */
+  pauseVerify(): void {
+    if (verifyHold) return;
+    let open!: () => void;
+    const promise = new Promise<void>((resolve) => (open = resolve));
+    verifyHold = { promise, open };
+  },
+  resumeVerify(): void {
+    verifyHold?.open();
+    verifyHold = null;
   },
 
   /**
@@ -209,6 +224,7 @@ const verifier = {
       let lastStep = 0;
       const report = await verifyResult(target, (config) => Trainer.create(config, kernels), {
         upTo,
+        hold: () => verifyHold?.promise,
         onRow: (row) => {
           if (row.differences.length && !first) first = `${prefix}${formatVerifyRow(row)}`;
           onLine({ kind: 'row', text: `${prefix}${formatVerifyRow(row)}` });

@@ -23,6 +23,11 @@ export interface RunOptions {
    * takes effect after the current step and its evaluation.
    */
   interruptEvaluation?: boolean;
+  /**
+   * Awaited at every yield to the event loop: a pause that keeps the run where it is, in
+   * memory, until the promise settles (Verify's Pause in the page). Changes no bit.
+   */
+  hold?: () => Promise<void> | undefined;
 }
 
 /** The run's mutable state besides the tensors: what run() continues from and a checkpoint keeps. */
@@ -112,6 +117,7 @@ export class RunLoop {
       // YIELD_MS of work, so that a stop takes effect after the current step, not the next evaluation.
       if (performance.now() - lastYield >= YIELD_MS) {
         await yieldToEventLoop();
+        await options.hold?.();
         lastYield = performance.now();
       }
       if (every > 0 && s.stepsDone % every === 0 && !s.stopped && s.stepsDone < config.steps) {

@@ -120,6 +120,8 @@ export interface VerifyOptions {
   all?: boolean;
   onRow?: (row: VerifyRow) => void;
   onStep?: (stepsDone: number) => void;
+  /** A pause: awaited between steps (RunOptions.hold). */
+  hold?: () => Promise<void> | undefined;
 }
 
 /** Reruns target.result.config and compares every field the rerun determines. */
@@ -140,7 +142,7 @@ export async function verifyResult(target: VerifyTarget, createTrainer: (config:
   let seen = 0;
   const rerun = await trainer.run((actual) => {
     report({ step: actual.step, differences: compareRow(expected[seen++], actual) });
-  }, { stopAt: plan.steps, signal: abort.signal, onStep: (s) => options.onStep?.(s.step + 1) })
+  }, { stopAt: plan.steps, signal: abort.signal, hold: options.hold, onStep: (s) => options.onStep?.(s.step + 1) })
     .finally(() => trainer.close());
   const cutShort = abort.signal.aborted;
   if (!cutShort) {
