@@ -395,8 +395,7 @@ function drawScrubbed(): Promise<void> {
 }
 slider.addEventListener('input', () => { showScrubStep(); void drawScrubbed(); });
 
-// ---- a comparison study (grokwasm compare's cells.jsonl): survival curves and the table with intervals ----
-/** Shows a comparison's runs with the CLI's own summary (src/study/compare.ts): its table and its figure. */
+// ---- a loaded cells.jsonl: a sweep's phase diagram, or a comparison study's survival curves and table ----
 /** A sweep's cells: the phase diagram, as `grokwasm sweep` draws it, laid out for the column. */
 async function showPhase(name: string, records: CellRecord[]): Promise<void> {
   scrubbed = null;
@@ -408,6 +407,7 @@ async function showPhase(name: string, records: CellRecord[]): Promise<void> {
     `${records.length} cells: ${phaseSummaryText(cells)}`);
 }
 
+/** Shows a comparison's runs with the CLI's own summary (src/study/compare.ts): its table and its figure. */
 async function showComparison(name: string, records: CellRecord[]): Promise<void> {
   const summaries = summarizeComparison(records);
   const { head, rows, note } = compareRows(summaries);
