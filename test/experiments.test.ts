@@ -1,7 +1,8 @@
 // Sweeps and the mechanism experiment through the CLI: pool-size independence, shards, resume
 // after a kill, merging, and refusals. Tiny models so the whole file runs in seconds.
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { LATER_EVAL_FIELDS } from '../src/format/run_result.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -100,6 +101,24 @@ describe('sweep', () => {
     const r = cli('sweep', ...TINY.map((a, i) => (TINY[i - 1] === '--steps' ? '20' : a)), ...GRID, '--out', reference);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^grokwasm: .* holds another sweep: this sweep: steps 20, but .*cells\.jsonl line 1 has steps 30; .*use another --out\n$/);
+  });
+
+  it('refuses to append new cells to cells written before a later field existed, and loses nothing; a resume with nothing to add still ends', () => {
+    // An older-format directory: the same cells with the later evaluation fields taken out of every row.
+    const older = tmp();
+    const lines = readFileSync(join(reference, 'cells.jsonl'), 'utf8').trim().split('\n').map((line) => {
+      const cell = JSON.parse(line);
+      for (const row of cell.history) for (const field of LATER_EVAL_FIELDS) delete row[field];
+      return JSON.stringify(cell);
+    });
+    writeFileSync(join(older, 'cells.jsonl'), `${lines.join('\n')}\n`);
+    const before = readFileSync(join(older, 'cells.jsonl'), 'utf8');
+    const r = cli('sweep', ...TINY, ...GRID.map((a) => (a === '0,1' ? '0,1,2' : a)), '--out', older);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`grokwasm: ${older} holds cells written before ${LATER_EVAL_FIELDS.join(', ')} existed; a cell run now carries them, and verify refuses a file that mixes the two; use another --out\n`);
+    expect(readFileSync(join(older, 'cells.jsonl'), 'utf8')).toBe(before);
+    const resume = cli('sweep', ...TINY, ...GRID, '--out', older);
+    expect(resume.status, resume.stderr).toBe(0);
   });
 
   it('merge refuses a directory without cells, exit 2', () => {

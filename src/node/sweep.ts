@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { phaseSpec } from '../study/charts.js';
 import { canonicalOrder, cellKey, summarize, summaryCsv, type CellRecord, type SweepCell } from '../study/experiments.js';
 import { CELLS_FILE, cellLine, cellRecord, parseCells, sweepSettingProblem, type ParsedCells } from '../format/cells.js';
+import { LATER_EVAL_FIELDS } from '../format/run_result.js';
 import { FileError, checkOutputDir, exists, quote, readTextFile, writeFileAtomic } from './files.js';
 import { lockDirectory } from './lock.js';
 import type { Backend } from '../kernel/matmul_call.js';
@@ -140,6 +141,12 @@ export async function runSweep(dir: string, requested: SweepCell[], workers: num
       }
     }
     const todo = cells.filter((c) => !have.has(cellKey(c)));
+    // A cell run now carries every later evaluation field; appended to cells written before one
+    // of them existed, it would make a file that verify refuses (a field in some rows only).
+    const older = LATER_EVAL_FIELDS.filter((f) => existing.length && existing[0].history.length && !(f in existing[0].history[0]));
+    if (todo.length && older.length) {
+      throw new SweepError(`${quote(dir)} holds cells written before ${older.join(', ')} existed; a cell run now carries them, and verify refuses a file that mixes the two; use another --out`);
+    }
     // A complete last line without its newline (a hand edit): the next cell starts a line of its own.
     let separator = endsWithNewline(path) ? '' : '\n';
     handlers.onStart?.(todo);
