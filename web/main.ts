@@ -711,7 +711,8 @@ document.addEventListener('drop', (e) => {
 });
 
 // ---- Verify: `grokwasm verify` in a worker, with its lines ----
-let verifying: Worker | null = null;
+/** The check going now: its worker, and the worker's API for Pause and Resume. */
+let verifying: { worker: Worker; api: Comlink.Remote<WorkerApi> } | null = null;
 
 async function verifyLoaded(): Promise<void> {
   if (!loaded || !isSettled(state)) return;
@@ -726,9 +727,10 @@ async function verifyLoaded(): Promise<void> {
   bar.value = 0;
   setState('verifying');
   say(`Verifying ${loaded.name}...`);
-  const worker = (verifying = spawnWorker('verify'));
+  const worker = spawnWorker('verify');
+  const api = Comlink.wrap<WorkerApi>(worker);
+  const check = (verifying = { worker, api });
   const died = new Promise<never>((_, reject) => worker.addEventListener('error', (e) => reject(new Error(e.message || 'the worker crashed or ran out of memory'))));
-  const api = (verifyApi = Comlink.wrap<WorkerApi>(worker));
   try {
     const { verdict, exit } = await Promise.race([api.verify(loaded.text, loaded.name, upTo,
       Comlink.proxy((line: VerifyLine) => {
@@ -744,39 +746,35 @@ async function verifyLoaded(): Promise<void> {
     out.classList.toggle('error', exit === 1);
     say(`Checked ${loaded.name}.`);
   } catch (e) {
-    if (verifying === worker) {
+    if (verifying === check) {
       out.textContent = `not checked: ${(e as Error).message}`;
       out.classList.add('error');
       say(`Could not verify ${loaded.name}.`, true);
     }
   } finally {
     endWorker(worker);
-    if (verifyApi === api) verifyApi = null;
-    if (verifying === worker) { verifying = null; setState('done'); }
+    if (verifying === check) { verifying = null; setState('done'); }
   }
 }
 
 /** Verify's Pause and Resume: the rerun waits between steps in its worker, in memory, and goes on from there. */
-let verifyApi: Comlink.Remote<WorkerApi> | null = null;
 function pauseVerify(): void {
-  if (!verifyApi) return;
-  void verifyApi.pauseVerify();
+  if (!verifying) return;
+  void verifying.api.pauseVerify();
   setState('verify-paused');
   say(`Verify paused: Resume goes on from the same step, Stop ends it.`);
 }
 function resumeVerify(): void {
-  if (!verifyApi) return;
-  void verifyApi.resumeVerify();
+  if (!verifying) return;
+  void verifying.api.resumeVerify();
   setState('verifying');
   say(`Verifying ${loaded?.name ?? 'the file'}...`);
 }
 
 function stopVerify(): void {
-  const worker = verifying;
-  if (!worker) return;
+  if (!verifying) return;
+  endWorker(verifying.worker);
   verifying = null;
-  verifyApi = null;
-  endWorker(worker);
   $('verify-result').textContent = 'not verified: stopped before the end (nothing is claimed for the runs checked so far)';
   say('Verify stopped.');
   setState('done');
